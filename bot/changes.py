@@ -1,0 +1,90 @@
+"""Commands that change the farm: lifecycle actions and migration, each checked before it is confirmed."""
+
+from __future__ import annotations
+
+from bot import lookup
+from bot.context import Context, Plan, Progress
+from bot.parser import Command
+from bot.queries import live_vm, remember
+from bot.results import Done, Outcome, Reply, Text
+from hypervisor import lifecycle as rules
+from hypervisor.errors import HostUnreachable, HypervisorError, MigrationFailed
+from hypervisor.migration import migrate as carry_out
+from hypervisor.migration import plan_migration
+from hypervisor.model import VM
+
+_PAST = {"start": "started", "shutdown": "shut down", "destroy": "forced off", "reboot": "rebooted",
+         "suspend": "paused", "resume": "resumed", "save": "saved to disk"}
+
+
+def current_vm(ctx: Context, cmd: Command) -> VM:
+    """The VM as its host reports it now; follows it if it moved; raises if its host is silent."""
+    record = lookup.vm_record(ctx, cmd.args["vm"])
+    vm, reason = live_vm(ctx, record)
+    if reason:
+        raise HostUnreachable(record.vm.host, reason.removeprefix(f"Host {record.vm.host} is unreachable: "))
+    if vm is None or not vm.state.active:
+        found = ctx.farm.find(record.vm.name, hint=record.vm.host)
+        vm = found.vm if found.vm is not None else vm
+    if vm is None:
+        raise lookup.unknown("VM", cmd.args["vm"], ctx.inventory.vm_names())
+    remember(ctx, vm, cmd)
+    return vm
+
+
+def state_after_failure(ctx: Context, vm: VM, exc: HypervisorError) -> str:
+    """One sentence saying where the VM is after a failed change, read live."""
+    try:
+        now = ctx.farm.call(vm.host, lambda d: d.find_vm(vm.name))
+    except HypervisorError:
+        return f"{vm.name} was {vm.state.value} on {vm.host} before; {vm.host} is not answering now."
+    if now is None:
+        return f"{vm.name} is no longer listed on {vm.host}."
+    remember(ctx, now, Command("show", {"vm": vm.name}))
+    return f"{vm.name} is {now.state.value} on {vm.host}."
+
+
+def lifecycle(ctx: Context, cmd: Command) -> Plan:
+    """Plan a start, shutdown, destroy, reboot, suspend, resume or save."""
+    action = cmd.name
+    vm = current_vm(ctx, cmd)
+    rules.check(vm.name, vm.state, action)
+
+    def run(progress: Progress) -> Reply:
+        try:
+            after = ctx.farm.lifecycle(vm.host, vm.name, action)
+        except HypervisorError as exc:
+            message = f"{exc} {state_after_failure(ctx, vm, exc)}"
+            return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(vm.host,))
+        ctx.inventory.record_vm(after, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
+        summary = f"{vm.name} {_PAST[action]} on {vm.host}: now {after.state.value}."
+        return Reply(Outcome.OK, Done(vm=after, action=action, summary=summary, seconds=0.0), summary,
+                     vm=vm.name, hosts=(vm.host,))
+
+    preview = f"{action} {vm.name} on {vm.host} (now {vm.state.value})"
+    return Plan(preview=preview, vm=vm.name, hosts=(vm.host,), run=run, destructive=cmd.spec.destructive)
+
+
+def migrate(ctx: Context, cmd: Command) -> Plan:
+    """Plan a migration: target checked, method chosen, before anything moves."""
+    vm = current_vm(ctx, cmd)
+    target = lookup.host_name(ctx, cmd.args["host"])
+    plan = plan_migration(ctx.farm, vm, target)
+
+    def run(progress: Progress) -> Reply:
+        try:
+            moved = carry_out(ctx.farm, plan, progress)
+        except MigrationFailed as exc:
+            message = f"{exc} {state_after_failure(ctx, vm, exc)}"
+            return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(plan.source, target))
+        ctx.inventory.record_vm(moved.vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
+        summary = (f"{vm.name} moved from {plan.source} to {target} ({plan.method}, "
+                   f"{moved.seconds:.1f} s): now {moved.vm.state.value} on {moved.vm.host}.")
+        notes = (plan.reason,) + ((f"Warning: {moved.warning}",) if moved.warning else ())
+        done = Done(vm=moved.vm, action="migrate", summary=summary, seconds=moved.seconds, notes=notes)
+        return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(plan.source, target))
+
+    memory = f"{vm.memory_mib / 1024:g} GiB RAM"
+    preview = (f"migrate {vm.name} {plan.source} → {target}, {plan.method} ({plan.reason}), "
+               f"{memory}; {target} has {plan.target_free_mib / 1024:.1f} GiB free")
+    return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run)

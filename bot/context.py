@@ -1,0 +1,41 @@
+"""What an action gets to work with, and what a change returns before it is confirmed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.results import Reply
+from granja.config import FleetConfig
+from hypervisor.farm import Farm
+from inventory import Inventory
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Context:
+    """The farm, the inventory and the person asking, for one command."""
+
+    config: FleetConfig
+    farm: Farm
+    inventory: Inventory
+    user: str
+    role: str
+    now: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked change: exactly what will happen, and the step that does it once confirmed."""
+
+    preview: str
+    vm: str
+    hosts: tuple[str, ...]
+    run: Callable[[Progress], Reply]
+    destructive: bool = False
+
+
+class UnknownName(LookupError):
+    """A VM, host, cluster or command name that does not exist; the message suggests one that does."""

@@ -1,0 +1,165 @@
+"""What commands answer, as data: each front end renders these its own way (text, Block Kit)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hypervisor.model import VM, Host
+
+
+class Outcome(enum.Enum):
+    """How a command ended, as the audit records it."""
+
+    OK = "ok"
+    REFUSED = "refused"  # not allowed, or not possible in the current state
+    FAILED = "failed"  # tried and did not work
+    USAGE = "usage"  # not a command
+    CANCELLED = "cancelled"
+    ERROR = "error"  # granja itself failed
+
+
+@dataclass(frozen=True)
+class Text:
+    """A plain answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a VM is: live from its host, or last known when the host is not answering."""
+
+    vm: VM
+    live: bool
+    last_seen: datetime | None = None
+    corrected_from: str = ""  # the host the inventory wrongly had
+    strays: tuple[str, ...] = ()
+    unreachable_reason: str = ""
+
+
+@dataclass(frozen=True)
+class NicView:
+    """A NIC with the network the fleet config says its bridge belongs to."""
+
+    mac: str
+    bridge: str
+    vlan: int | None
+    network: str
+    bond: str
+
+
+@dataclass(frozen=True)
+class VMCard:
+    """A VM's whole configuration."""
+
+    vm: VM
+    nics: tuple[NicView, ...]
+    last_seen: datetime | None
+    stale_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VMTable:
+    """VMs in rows: name, host, state, cluster, size."""
+
+    title: str
+    vms: tuple[VM, ...]
+    stale_hosts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class HostLoad:
+    """A host with what is allocated on it."""
+
+    host: Host
+    vms: int
+    running: int
+    vcpus_used: int
+    memory_used_mib: int
+    unreachable: str = ""
+
+
+@dataclass(frozen=True)
+class HostTable:
+    """Hosts in rows with their load."""
+
+    rows: tuple[HostLoad, ...]
+
+
+@dataclass(frozen=True)
+class HostCard:
+    """One host in full: load, storage, network and VMs."""
+
+    load: HostLoad
+    vms: tuple[VM, ...]
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit entry as shown in chat."""
+
+    at: datetime
+    user: str
+    text: str
+    outcome: str
+    detail: str
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class AuditTable:
+    """Recent audit entries, newest first."""
+
+    title: str
+    rows: tuple[AuditRow, ...]
+
+
+@dataclass(frozen=True)
+class HelpTable:
+    """Commands a user may run: usage and what each does."""
+
+    commands: tuple[tuple[str, str, str], ...]  # (usage, help, example)
+    detail: bool = False
+
+
+@dataclass(frozen=True)
+class Done:
+    """A change that was carried out."""
+
+    vm: VM
+    action: str
+    summary: str
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+
+Body = Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A command's answer: what to show, how it ended, and one line for the audit."""
+
+    outcome: Outcome
+    body: Body
+    summary: str
+    vm: str = ""
+    hosts: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command did what was asked."""
+        return self.outcome is Outcome.OK
+
+
+def refused(message: str, *, vm: str = "") -> Reply:
+    """A refusal: nothing was done."""
+    return Reply(Outcome.REFUSED, Text(message), message, vm=vm)
+
+
+def failed(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
+    """A failure: it was tried and did not work."""
+    return Reply(Outcome.FAILED, Text(message), message, vm=vm, hosts=hosts)

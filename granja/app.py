@@ -1,0 +1,63 @@
+"""Putting granja together: which config and state directory, the farm's drivers, the engine."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.engine import Engine
+from bot.refresh import refresh_inventory
+from granja.config import FleetConfig, HostConfig, load_config
+from hypervisor.facts import NodeFileFacts
+from hypervisor.farm import Farm
+from hypervisor.interface import FactsSource
+from hypervisor.libvirt_host import LibvirtHost
+from hypervisor.testnode import node_path
+from inventory import Inventory
+
+
+def state_dir(arg: str | None) -> Path:
+    """The state directory: --state, else $GRANJA_STATE, else .granja in the current directory."""
+    return Path(arg or os.environ.get("GRANJA_STATE") or ".granja").absolute()
+
+
+def config_path(arg: str | None, state: Path) -> Path:
+    """The fleet config: --config, else $GRANJA_CONFIG, else the demo farm (made on first use)."""
+    chosen = arg or os.environ.get("GRANJA_CONFIG")
+    if chosen:
+        return Path(chosen)
+    from granja.demo import ensure_demo_farm
+
+    return ensure_demo_farm(state)
+
+
+def facts_source(host: HostConfig) -> FactsSource | None:
+    """Where a host's network facts come from; SSH facts arrive with the real-hosts work."""
+    path = node_path(host.uri)
+    if host.facts == "node" and path is not None:
+        return NodeFileFacts(path)
+    return None
+
+
+def build_farm(config: FleetConfig) -> Farm:
+    """A Farm with one libvirt driver per configured host."""
+    drivers = {h.name: LibvirtHost(h.name, h.uri, facts=facts_source(h)) for h in config.hosts.values()}
+    return Farm(drivers, timeout=config.host_timeout, workers=config.workers)
+
+
+def local_user() -> str:
+    """The console user: the local login name."""
+    return getpass.getuser()
+
+
+def open_engine(*, config: str | None, state: str | None) -> Engine:
+    """An engine over the chosen farm; the inventory is filled on first use."""
+    directory = state_dir(state)
+    fleet = load_config(config_path(config, directory))
+    engine = Engine(config=fleet, farm=build_farm(fleet), inventory=Inventory(directory))
+    if engine.inventory.last_refresh() is None:
+        refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC), user=local_user(),
+                          command="first refresh")
+    return engine

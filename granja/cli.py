@@ -1,0 +1,96 @@
+"""The `granja` command line: ask, chat, refresh and site, over the configured or demo farm.
+
+Heavy libraries (MkDocs, Slack, paramiko) are imported only by the
+subcommands that use them, so `granja ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+
+from granja.config import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="granja", description="ChatOps for a Xen server farm.")
+    parser.add_argument("--config", help="fleet config TOML (default: $GRANJA_CONFIG, else the demo farm)")
+    parser.add_argument("--state", help="state directory (default: $GRANJA_STATE, else .granja)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what granja does")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="run one chat command and print the reply")
+    ask.add_argument("text", nargs="+", help="the command, e.g. where is ldap3")
+    ask.add_argument("--as", dest="user", help="act as this user (roles come from the config)")
+    ask.add_argument("--yes", action="store_true", help="confirm a change without asking")
+    chat = sub.add_parser("chat", help="an interactive chat prompt")
+    chat.add_argument("--as", dest="user", help="act as this user")
+    sub.add_parser("refresh", help="ask every host what it runs and update the inventory")
+    site = sub.add_parser("site", help="the static inventory site")
+    site_sub = site.add_subparsers(dest="site_command", required=True)
+    build = site_sub.add_parser("build", help="render the inventory and run mkdocs build")
+    build.add_argument("--out", help="output folder (default: site/ in the current directory)")
+    serve = site_sub.add_parser("serve", help="build, then serve the site on 127.0.0.1 for a preview")
+    serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the granja command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"granja: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from bot import console
+    from granja.app import local_user, open_engine
+
+    engine = open_engine(config=args.config, state=args.state)
+    if args.command == "ask":
+        ask = input if console.interactive() else None
+        reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
+                            yes=args.yes, ask=ask)
+        return console.exit_code(reply)
+    if args.command == "chat":
+        history = engine.inventory.directory / "chat_history"
+        return console.chat(engine, user=args.user or local_user(), history=history)
+    if args.command == "refresh":
+        return _refresh(engine)
+    return _site(engine, args)
+
+
+def _refresh(engine: object) -> int:
+    from bot.engine import Engine
+    from bot.refresh import refresh_inventory
+    from granja.app import local_user
+
+    assert isinstance(engine, Engine)
+    summary, unreachable = refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC),
+                                             user=local_user())
+    print(f"{summary.hosts_ok} hosts answered, {summary.vms} VMs: {summary.new} new, "
+          f"{summary.changed} changed, {summary.removed} gone.")
+    for host, reason in sorted(unreachable.items()):
+        print(f"  {host} unreachable: {reason}")
+    return 0 if not unreachable else 1
+
+
+def _site(engine: object, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.engine import Engine
+    from sitegen.build import build_site, serve_site
+
+    assert isinstance(engine, Engine)
+    out = Path(args.out or "site").absolute()
+    if args.site_command == "serve":
+        return serve_site(engine, out=out, port=args.port)
+    result = build_site(engine, out=out)
+    print(f"Site built: {result.out / 'index.html'} ({result.pages} pages, {result.seconds:.1f} s)")
+    return 0

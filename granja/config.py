@@ -1,0 +1,269 @@
+"""The fleet configuration: hosts, networks, clusters, templates and users, from one TOML file.
+
+This file is the one place each of these facts lives. Errors name the file,
+the key (and the line, for syntax errors) and what is wrong, so that a typo in
+production config is a one-line fix rather than a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROLES = ("viewer", "operator", "admin")
+FACT_SOURCES = ("ssh", "node", "none")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """The fleet configuration is missing, malformed or inconsistent."""
+
+    def __init__(self, path: Path, where: str, problem: str) -> None:
+        self.path = path
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{path}: {where}: {problem}")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """One hypervisor host: how to reach its libvirt and its OS."""
+
+    name: str
+    uri: str
+    ssh: str = ""
+    facts: str = "ssh"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A VLAN with the host bridge its guests plug into and the bond it rides on."""
+
+    name: str
+    vlan: int
+    bridge: str
+    bond: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    """The shape of a new VM of a server group."""
+
+    name: str
+    vcpus: int
+    memory_mib: int
+    disk_gib: int = 10
+    networks: tuple[str, ...] = ()
+    pool: str = "local"
+    kernel: str = ""
+    autostart: bool = True
+    on_crash: str = "restart"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A server group: replicated VMs that provide one service."""
+
+    name: str
+    pattern: re.Pattern[str]
+    template: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """The whole fleet configuration."""
+
+    path: Path
+    name: str
+    host_timeout: float
+    workers: int
+    hosts: Mapping[str, HostConfig]
+    networks: Mapping[str, Network]
+    clusters: Mapping[str, Cluster]
+    templates: Mapping[str, Template]
+    users: Mapping[str, str]  # user name or chat ID -> role
+    _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
+
+    def network_for_bridge(self, bridge: str) -> Network | None:
+        """The network whose bridge is `bridge`, if the config declares one."""
+        if not self._by_bridge:
+            self._by_bridge.update({n.bridge: n for n in self.networks.values()})
+        return self._by_bridge.get(bridge)
+
+    def cluster_for_name(self, vm_name: str) -> Cluster | None:
+        """The cluster whose member-name pattern matches `vm_name`, if any."""
+        for cluster in self.clusters.values():
+            if cluster.pattern.fullmatch(vm_name):
+                return cluster
+        return None
+
+    def role_of(self, user: str) -> str | None:
+        """The role the config gives a user, or None: unknown users may do nothing."""
+        return self.users.get(user)
+
+
+def parse_size_mib(text: str) -> int:
+    """Parse a size such as '4G', '512M' or '2GiB' into MiB."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ValueError(f"'{text}' is not a size (try 512M, 4G or 2GiB)")
+    number, unit = float(match.group(1)), (match.group(2) or "M")[0].upper()
+    factor = {"B": 1 / 2**20, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}[unit]
+    return int(number * factor)
+
+
+def load_config(path: Path) -> FleetConfig:
+    """Read and check a fleet configuration file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "file", "not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "syntax", str(exc)) from None
+    reader = _Reader(path)
+    return reader.fleet(raw)
+
+
+class _Reader:
+    """Checks one parsed TOML document section by section, naming the key at fault."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> ConfigError:
+        return ConfigError(self.path, where, problem)
+
+    def fleet(self, raw: dict[str, Any]) -> FleetConfig:
+        known = {"farm", "hosts", "networks", "clusters", "templates", "users"}
+        for key in raw:
+            if key not in known:
+                raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
+        farm = self.table(raw, "farm", required=False)
+        hosts = self.section(raw, "hosts", self.host)
+        if not hosts:
+            raise self.fail("hosts", "no hosts defined (add a [hosts.NAME] table with a uri)")
+        networks = self.section(raw, "networks", self.network)
+        templates = self.section(raw, "templates", lambda n, t: self.template(n, t, networks))
+        clusters = self.section(raw, "clusters", lambda n, t: self.cluster(n, t, templates))
+        users = self.section(raw, "users", self.user)
+        return FleetConfig(
+            path=self.path,
+            name=self.value(farm, "farm.name", str, "granja farm"),
+            host_timeout=float(self.value(farm, "farm.host_timeout", (int, float), 10.0)),
+            workers=self.value(farm, "farm.workers", int, 32),
+            hosts=hosts,
+            networks=networks,
+            clusters=clusters,
+            templates=templates,
+            users=users,
+        )
+
+    def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
+        value = raw.get(key, None if required else {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table" + (" and is missing" if value is None else ""))
+        return value
+
+    def section(
+        self, raw: Mapping[str, Any], key: str, build: Callable[[str, dict[str, Any]], T]
+    ) -> dict[str, T]:
+        result: dict[str, T] = {}
+        for name, body in self.table(raw, key, required=False).items():
+            where = f"{key}.{name}"
+            if not _NAME.match(name):
+                raise self.fail(where, "names may hold letters, digits, '.', '_' and '-'")
+            if not isinstance(body, dict):
+                raise self.fail(where, f"must be a table ([{where}])")
+            result[name] = build(name, body)
+        return result
+
+    def value(self, table: Mapping[str, Any], where: str, kind: Any, default: Any = ...) -> Any:
+        key = where.rsplit(".", 1)[-1]
+        if key not in table:
+            if default is ...:
+                raise self.fail(where, "is required")
+            return default
+        value = table[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "number"
+            raise self.fail(where, f"must be a {names.replace('str', 'string')}, not {value!r}")
+        return value
+
+    def host(self, name: str, body: dict[str, Any]) -> HostConfig:
+        where = f"hosts.{name}"
+        uri = self.value(body, f"{where}.uri", str)
+        if "://" not in uri and ":///" not in uri:
+            raise self.fail(f"{where}.uri", f"'{uri}' is not a libvirt URI (e.g. xen+ssh://root@{name}/system)")
+        ssh = self.value(body, f"{where}.ssh", str, "")
+        facts = self.value(body, f"{where}.facts", str, "ssh" if ssh else "none")
+        if facts not in FACT_SOURCES:
+            raise self.fail(f"{where}.facts", f"must be one of {', '.join(FACT_SOURCES)}, not '{facts}'")
+        return HostConfig(name=name, uri=uri, ssh=ssh, facts=facts)
+
+    def network(self, name: str, body: dict[str, Any]) -> Network:
+        where = f"networks.{name}"
+        vlan = self.value(body, f"{where}.vlan", int)
+        if not 1 <= vlan <= 4094:
+            raise self.fail(f"{where}.vlan", f"VLAN ids run from 1 to 4094, not {vlan}")
+        return Network(
+            name=name,
+            vlan=vlan,
+            bridge=self.value(body, f"{where}.bridge", str),
+            bond=self.value(body, f"{where}.bond", str, ""),
+            description=self.value(body, f"{where}.description", str, ""),
+        )
+
+    def template(self, name: str, body: dict[str, Any], networks: Mapping[str, Network]) -> Template:
+        where = f"templates.{name}"
+        nets = tuple(self.value(body, f"{where}.networks", list, []))
+        for net in nets:
+            if net not in networks:
+                raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
+        try:
+            memory = parse_size_mib(self.value(body, f"{where}.memory", str))
+            disk = parse_size_mib(self.value(body, f"{where}.disk", str, "10G")) // 1024
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
+        return Template(
+            name=name,
+            vcpus=self.value(body, f"{where}.vcpus", int),
+            memory_mib=memory,
+            disk_gib=disk,
+            networks=nets,
+            pool=self.value(body, f"{where}.pool", str, "local"),
+            kernel=self.value(body, f"{where}.kernel", str, ""),
+            autostart=self.value(body, f"{where}.autostart", bool, True),
+            on_crash=self.value(body, f"{where}.on_crash", str, "restart"),
+        )
+
+    def cluster(self, name: str, body: dict[str, Any], templates: Mapping[str, Template]) -> Cluster:
+        where = f"clusters.{name}"
+        source = self.value(body, f"{where}.pattern", str, rf"{re.escape(name)}[0-9]+")
+        try:
+            pattern = re.compile(source)
+        except re.error as exc:
+            raise self.fail(f"{where}.pattern", f"bad regular expression: {exc}") from None
+        template = self.value(body, f"{where}.template", str, "")
+        if template and template not in templates:
+            problem = f"unknown template '{template}' (declare [templates.{template}])"
+            raise self.fail(f"{where}.template", problem)
+        return Cluster(
+            name=name,
+            pattern=pattern,
+            template=template,
+            description=self.value(body, f"{where}.description", str, ""),
+        )
+
+    def user(self, name: str, body: dict[str, Any]) -> str:
+        role = self.value(body, f"users.{name}.role", str)
+        if role not in ROLES:
+            raise self.fail(f"users.{name}.role", f"must be one of {', '.join(ROLES)}, not '{role}'")
+        return str(role)

@@ -1,0 +1,150 @@
+"""The whole farm: every host call with a deadline, many hosts at once, VMs found wherever they run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from hypervisor.deadline import call_all, call_with_deadline
+from hypervisor.errors import HostNotFound, HostUnreachable, HypervisorError
+from hypervisor.interface import HostDriver
+from hypervisor.model import VM, Host, VMState
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What every host said at one moment: the farm's hosts and VMs, and who did not answer."""
+
+    hosts: dict[str, Host]
+    vms: list[VM]
+    unreachable: dict[str, str]  # host -> reason
+    strays: dict[str, tuple[str, ...]]  # VM -> hosts holding a second, inactive definition
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a VM is as the hosts say now (vm is None if no answering host has it)."""
+
+    vm: VM | None
+    strays: tuple[str, ...] = ()
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+
+class Farm:
+    """All hosts of the farm, each call bounded by the per-host timeout."""
+
+    def __init__(
+        self,
+        drivers: Mapping[str, HostDriver],
+        *,
+        timeout: float,
+        workers: int = 32,
+        shutdown_timeout: float = 120.0,
+    ) -> None:
+        self._drivers = dict(drivers)
+        self.timeout = timeout
+        self.workers = workers
+        self.shutdown_timeout = shutdown_timeout
+
+    @property
+    def host_names(self) -> list[str]:
+        """Every host's name, as the configuration lists them."""
+        return list(self._drivers)
+
+    def driver(self, host: str) -> HostDriver:
+        """The driver of one host."""
+        try:
+            return self._drivers[host]
+        except KeyError:
+            raise HostNotFound(host) from None
+
+    def call(self, host: str, call: Callable[[HostDriver], T], *, seconds: float | None = None) -> T:
+        """Run one call against one host, within the per-host timeout (or `seconds`)."""
+        driver = self.driver(host)
+        return call_with_deadline(host, lambda: call(driver), seconds or self.timeout)
+
+    def survey(self) -> Survey:
+        """Ask every host, concurrently, for its description and its VMs."""
+        begun = time.monotonic()
+        outcomes = call_all(
+            {name: (lambda d=d: (d.describe(), d.list_vms())) for name, d in self._drivers.items()},
+            seconds=self.timeout, workers=self.workers,
+        )
+        hosts: dict[str, Host] = {}
+        unreachable: dict[str, str] = {}
+        seen: list[VM] = []
+        for name, outcome in outcomes.items():
+            if outcome.error is not None or outcome.value is None:
+                unreachable[name] = _reason(name, outcome.error)
+                continue
+            hosts[name], vms = outcome.value
+            seen.extend(vms)
+        vms, strays = _settle(seen)
+        return Survey(hosts=hosts, vms=vms, unreachable=unreachable, strays=strays,
+                      seconds=time.monotonic() - begun)
+
+    def find(self, name: str, *, hint: str | None = None) -> Location:
+        """Find a VM: on `hint` first (where the inventory last saw it), else on every host."""
+        if hint in self._drivers:
+            try:
+                vm = self.call(hint, lambda d: d.find_vm(name))
+            except HypervisorError:
+                vm = None
+            if vm is not None and vm.state.active:
+                return Location(vm=vm)
+        outcomes = call_all(
+            {host: (lambda d=d: d.find_vm(name)) for host, d in self._drivers.items()},
+            seconds=self.timeout, workers=self.workers,
+        )
+        found = [o.value for o in outcomes.values() if o.error is None and o.value is not None]
+        unreachable = {h: _reason(h, o.error) for h, o in outcomes.items() if o.error is not None}
+        vms, strays = _settle(found)
+        return Location(vm=vms[0] if vms else None, strays=strays.get(name, ()), unreachable=unreachable)
+
+    def lifecycle(self, host: str, name: str, action: str) -> VM:
+        """Run a lifecycle action; `shutdown` waits for the guest to power off."""
+        vm = self.call(host, lambda d: d.lifecycle(name, action))
+        if action == "shutdown":
+            vm = self._wait_for_off(host, vm)
+        return vm
+
+    def _wait_for_off(self, host: str, vm: VM) -> VM:
+        deadline = time.monotonic() + self.shutdown_timeout
+        while vm.state is not VMState.SHUTOFF:
+            if time.monotonic() > deadline:
+                raise HypervisorError(
+                    f"{vm.name} was asked to shut down but is still {vm.state.value} after "
+                    f"{self.shutdown_timeout:g} s. Use 'destroy {vm.name}' to force it off."
+                )
+            time.sleep(0.2)
+            found = self.call(host, lambda d: d.find_vm(vm.name))
+            if found is None:
+                break
+            vm = found
+        return vm
+
+
+def _settle(seen: list[VM]) -> tuple[list[VM], dict[str, tuple[str, ...]]]:
+    """Keep one record per VM name: the active one, else the first; others are strays."""
+    by_name: dict[str, list[VM]] = {}
+    for vm in seen:
+        by_name.setdefault(vm.name, []).append(vm)
+    chosen: list[VM] = []
+    strays: dict[str, tuple[str, ...]] = {}
+    for name, copies in by_name.items():
+        copies.sort(key=lambda v: (not v.state.active, v.host))
+        chosen.append(copies[0])
+        if len(copies) > 1:
+            strays[name] = tuple(v.host for v in copies[1:])
+    return chosen, strays
+
+
+def _reason(host: str, error: BaseException | None) -> str:
+    if isinstance(error, HostUnreachable):
+        return error.reason
+    return str(error) if error is not None else "no answer"

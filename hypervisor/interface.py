@@ -1,0 +1,64 @@
+"""The narrow interface every host driver offers: our dataclasses in, our dataclasses out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from hypervisor.model import VM, Host, HostFacts
+
+Progress = Callable[[str], None]
+"""Receives one-line progress reports from long operations (migration)."""
+
+LIFECYCLE_ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume", "save")
+
+
+class HostDriver(Protocol):
+    """One hypervisor host. Calls block; the Farm adds deadlines and concurrency."""
+
+    name: str
+    uri: str
+
+    def describe(self) -> Host:
+        """The host's hardware, pools, driver abilities and network facts."""
+        ...
+
+    def list_vms(self) -> list[VM]:
+        """Every VM defined or running on the host."""
+        ...
+
+    def find_vm(self, name: str) -> VM | None:
+        """One VM on this host, or None if the host does not have it."""
+        ...
+
+    def lifecycle(self, name: str, action: str) -> VM:
+        """Ask the host to start, shutdown, destroy, reboot, suspend, resume or save a VM."""
+        ...
+
+    def set_autostart(self, name: str, on: bool) -> VM:
+        """Make the host start the VM when the host boots, or not."""
+        ...
+
+    def domain_xml(self, name: str) -> str:
+        """The VM's persistent definition, secrets included, for moving it elsewhere."""
+        ...
+
+    def define(self, xml: str) -> VM:
+        """Define (or redefine) a VM from its XML; does not start it."""
+        ...
+
+    def undefine(self, name: str) -> None:
+        """Remove a shut-off VM's definition (its disks stay)."""
+        ...
+
+    def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
+        """Move a running VM to `target` without stopping it; returns it as seen there."""
+        ...
+
+
+class FactsSource(Protocol):
+    """Where a host's OS-level network facts come from (SSH in production)."""
+
+    def facts(self) -> HostFacts:
+        """Read the host's bonds, VLAN sub-interfaces and bridges."""
+        ...

@@ -1,0 +1,297 @@
+"""One hypervisor host reached through libvirt-python: the only module that calls libvirt.
+
+Works the same for `xen+ssh://` production hosts, real QEMU daemons in the
+tests and the demo farm's test-driver nodes; the one test-driver specific
+step (writing state back to the node file) is delegated to `testnode`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import libvirt
+
+from hypervisor import lifecycle, testnode
+from hypervisor.domain_xml import parse_domain
+from hypervisor.errors import (
+    HostUnreachable,
+    HypervisorError,
+    NotSupported,
+    OperationFailed,
+    VMNotFound,
+)
+from hypervisor.interface import FactsSource, HostDriver, Progress
+from hypervisor.model import VM, Host, Pool, VMState
+
+# libvirt prints every error to stderr unless told otherwise; we convert them instead.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+LIVE_MIGRATION_DRIVERS = frozenset({"QEMU", "Xen"})
+PEER_TO_PEER_DRIVERS = frozenset({"Xen"})  # libxl migrates host to host itself
+MIGRATE_FLAGS = (
+    libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+)
+_STATES = {
+    libvirt.VIR_DOMAIN_NOSTATE: VMState.UNKNOWN,
+    libvirt.VIR_DOMAIN_RUNNING: VMState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: VMState.RUNNING,  # running, waiting on I/O
+    libvirt.VIR_DOMAIN_PAUSED: VMState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: VMState.SHUTTING_DOWN,
+    libvirt.VIR_DOMAIN_SHUTOFF: VMState.SHUTOFF,
+    libvirt.VIR_DOMAIN_CRASHED: VMState.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: VMState.PMSUSPENDED,
+}
+_UNREACHABLE_CODES = frozenset({
+    libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_INTERNAL_ERROR,
+})
+_UNREACHABLE_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE})
+
+
+class LibvirtHost:
+    """A hypervisor host behind one libvirt URI (see HostDriver)."""
+
+    def __init__(self, name: str, uri: str, *, facts: FactsSource | None = None) -> None:
+        self.name = name
+        self.uri = uri
+        self._facts = facts
+        self._node = testnode.node_path(uri)
+        self._conn: Any = None
+        self._signature: tuple[int, int, int] | None = None
+        self._lock = threading.RLock()
+
+    # -- connection ------------------------------------------------------------
+
+    def connection(self) -> Any:
+        """The open libvirt connection, (re)opened if it is new, dead or out of date."""
+        with self._lock:
+            if self._conn is not None and self._still_good():
+                return self._conn
+            self.close()
+            try:
+                conn = libvirt.open(self.uri)
+            except libvirt.libvirtError as exc:
+                raise HostUnreachable(self.name, _message(exc)) from exc
+            if self._node is not None:
+                self._signature = testnode.signature(self._node)
+                testnode.apply_autostart(conn, self._node)
+            self._conn = conn
+            return conn
+
+    def close(self) -> None:
+        """Close the connection; the next call opens a new one."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.close()
+            self._conn = None
+
+    def _still_good(self) -> bool:
+        if self._node is not None:
+            try:
+                return testnode.signature(self._node) == self._signature
+            except OSError:
+                return False
+        try:
+            return bool(self._conn.isAlive())
+        except libvirt.libvirtError:
+            return False
+
+    @contextlib.contextmanager
+    def _changing(self, action: str, vm: str = "") -> Iterator[Any]:
+        """A connection for a change; a simulated host saves its state afterwards."""
+        with self._edge(action, vm):
+            if self._node is None:
+                yield self.connection()
+                return
+            with testnode.locked(self._node), self._lock:
+                conn = self.connection()
+                try:
+                    yield conn
+                finally:
+                    testnode.save(conn, self._node)
+                    self._signature = testnode.signature(self._node)
+
+    @contextlib.contextmanager
+    def _edge(self, action: str, vm: str = "") -> Iterator[None]:
+        """Convert libvirt's errors into ours, naming the host and the VM."""
+        try:
+            yield
+        except libvirt.libvirtError as exc:
+            raise self._convert(exc, action, vm) from exc
+
+    def _convert(self, exc: libvirt.libvirtError, action: str, vm: str) -> HypervisorError:
+        code, domain = exc.get_error_code(), exc.get_error_domain()
+        if code == libvirt.VIR_ERR_NO_DOMAIN:
+            return VMNotFound(vm, self.name)
+        if code == libvirt.VIR_ERR_NO_SUPPORT:
+            return NotSupported(f"{self.name}'s hypervisor driver cannot {action}: {_message(exc)}")
+        if code in _UNREACHABLE_CODES and domain in _UNREACHABLE_DOMAINS:
+            self.close()
+            return HostUnreachable(self.name, _message(exc))
+        return OperationFailed(self.name, action + (f" {vm}" if vm else ""), _message(exc))
+
+    # -- reading ---------------------------------------------------------------
+
+    def describe(self) -> Host:
+        """The host's hardware, pools, driver abilities and network facts."""
+        with self._edge("describe"):
+            conn = self.connection()
+            model, memory_mib, cpus, mhz = conn.getInfo()[:4]
+            driver = conn.getType()
+            pools = tuple(_pool(p) for p in conn.listAllStoragePools())
+        facts = None
+        if self._facts is not None:
+            with contextlib.suppress(HypervisorError, OSError):
+                facts = self._facts.facts()
+        return Host(
+            name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
+            cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
+            pools=pools, facts=facts,
+        )
+
+    def list_vms(self) -> list[VM]:
+        """Every VM defined or running on the host."""
+        with self._edge("list VMs"):
+            conn = self.connection()
+            volumes = _volume_map(conn)
+            return [self._vm(dom, volumes) for dom in conn.listAllDomains()]
+
+    def find_vm(self, name: str) -> VM | None:
+        """One VM on this host, or None if the host does not have it."""
+        try:
+            with self._edge("look up", name):
+                conn = self.connection()
+                return self._vm(conn.lookupByName(name), _volume_map(conn))
+        except VMNotFound:
+            return None
+
+    def domain_xml(self, name: str) -> str:
+        """The VM's persistent definition, secrets included, for moving it elsewhere."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+        with self._edge("read definition of", name):
+            return str(self.connection().lookupByName(name).XMLDesc(flags))
+
+    def _vm(self, dom: Any, volumes: dict[str, tuple[str, int]]) -> VM:
+        vm = parse_domain(
+            dom.XMLDesc(0), host=self.name, state=_state(dom),
+            autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()),
+        )
+        disks = tuple(
+            replace(d, pool=volumes[d.source][0], size_bytes=volumes[d.source][1])
+            if d.source in volumes else d
+            for d in vm.disks
+        )
+        return replace(vm, disks=disks)
+
+    # -- changing --------------------------------------------------------------
+
+    def lifecycle(self, name: str, action: str) -> VM:
+        """Ask the host to start, shutdown, destroy, reboot, suspend, resume or save a VM."""
+        with self._changing(action, name) as conn:
+            dom = conn.lookupByName(name)
+            lifecycle.check(name, _state(dom), action)
+            operations: dict[str, Callable[[], Any]] = {
+                "start": dom.create, "shutdown": dom.shutdown, "destroy": dom.destroy,
+                "reboot": lambda: dom.reboot(0), "suspend": dom.suspend,
+                "resume": dom.resume, "save": dom.managedSave,
+            }
+            operations[action]()
+            return self._vm(dom, _volume_map(conn))
+
+    def set_autostart(self, name: str, on: bool) -> VM:
+        """Make the host start the VM when the host boots, or not."""
+        with self._changing("set autostart of", name) as conn:
+            dom = conn.lookupByName(name)
+            dom.setAutostart(1 if on else 0)
+            return self._vm(dom, _volume_map(conn))
+
+    def define(self, xml: str) -> VM:
+        """Define (or redefine) a VM from its XML; does not start it."""
+        with self._changing("define") as conn:
+            return self._vm(conn.defineXML(xml), _volume_map(conn))
+
+    def undefine(self, name: str) -> None:
+        """Remove a shut-off VM's definition (its disks stay)."""
+        with self._changing("undefine", name) as conn:
+            conn.lookupByName(name).undefine()
+
+    def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
+        """Move a running VM to `target` without stopping it; returns it as seen there."""
+        if not isinstance(target, LibvirtHost):
+            raise NotSupported(f"cannot live-migrate from libvirt to {type(target).__name__}")
+        with self._edge("migrate", name):
+            dom = self.connection().lookupByName(name)
+            watcher = _JobWatcher(dom, progress)
+            watcher.start()
+            try:
+                if self.connection().getType() in PEER_TO_PEER_DRIVERS:
+                    dom.migrateToURI3(target.uri, {}, MIGRATE_FLAGS | libvirt.VIR_MIGRATE_PEER2PEER)
+                else:
+                    dom.migrate3(target.connection(), {}, MIGRATE_FLAGS)
+            finally:
+                watcher.stop()
+        moved = target.find_vm(name)
+        if moved is None:
+            raise OperationFailed(target.name, f"migrate {name}", "the VM did not arrive")
+        return moved
+
+
+class _JobWatcher(threading.Thread):
+    """Reports a migration job's progress (data remaining, rate, elapsed) once a second."""
+
+    def __init__(self, dom: Any, progress: Progress) -> None:
+        super().__init__(daemon=True, name="migration-progress")
+        self._dom = dom
+        self._progress = progress
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        begun = time.monotonic()
+        while not self._stop_event.wait(1.0):
+            with contextlib.suppress(libvirt.libvirtError):
+                stats = self._dom.jobStats()
+                elapsed = time.monotonic() - begun
+                remaining = stats.get("data_remaining")
+                if remaining is not None:
+                    rate = stats.get("memory_bps", 0) / 2**20
+                    self._progress(f"{remaining / 2**20:.0f} MiB left at {rate:.0f} MiB/s, "
+                                   f"{elapsed:.0f} s elapsed")
+                else:
+                    self._progress(f"{elapsed:.0f} s elapsed")
+
+
+def _state(dom: Any) -> VMState:
+    state = _STATES.get(dom.state()[0], VMState.UNKNOWN)
+    if state is VMState.SHUTOFF and dom.hasManagedSaveImage():
+        return VMState.SAVED
+    return state
+
+
+def _pool(pool: Any) -> Pool:
+    _state, capacity, allocation, available = pool.info()
+    return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
+                available_bytes=available, active=bool(pool.isActive()))
+
+
+def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
+    """Every volume's path mapped to its pool and capacity, to give disks a size."""
+    volumes: dict[str, tuple[str, int]] = {}
+    with contextlib.suppress(libvirt.libvirtError):
+        for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+            for volume in pool.listAllVolumes():
+                volumes[volume.path()] = (pool.name(), volume.info()[1])
+    return volumes
+
+
+def _message(exc: libvirt.libvirtError) -> str:
+    text = (exc.get_error_message() or str(exc)).strip()
+    return text.splitlines()[0] if text else "unknown libvirt error"

@@ -1,0 +1,222 @@
+"""The farm as granja sees it: plain dataclasses shared by every layer.
+
+These types are the hypervisor layer's whole vocabulary towards the rest of
+granja: drivers produce them, the inventory stores them, the bot and the site
+render them. Nothing here imports libvirt.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+class VMState(enum.Enum):
+    """What a VM is doing, in words an operator uses."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTOFF = "shut off"
+    SAVED = "saved"  # shut off with a managed-save image: `start` restores it
+    SHUTTING_DOWN = "shutting down"
+    CRASHED = "crashed"
+    PMSUSPENDED = "suspended by guest"
+    UNKNOWN = "unknown"
+
+    @property
+    def active(self) -> bool:
+        """Whether the VM holds memory on its host (running or paused)."""
+        return self in ACTIVE_STATES
+
+
+ACTIVE_STATES = frozenset(
+    {VMState.RUNNING, VMState.PAUSED, VMState.SHUTTING_DOWN, VMState.PMSUSPENDED}
+)
+
+
+class Virt(enum.Enum):
+    """How a guest is virtualized: Xen paravirtualized or hardware-assisted."""
+
+    PV = "pv"
+    HVM = "hvm"
+
+
+@dataclass(frozen=True)
+class Disk:
+    """One block device of a VM."""
+
+    target: str  # guest device name: xvda, sda, vda
+    source: str  # file path, block device or pool/volume
+    bus: str = ""
+    device: str = "disk"  # disk | cdrom
+    pool: str = ""
+    size_bytes: int | None = None
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class NIC:
+    """One network interface of a VM: its MAC and the bridge it plugs into."""
+
+    mac: str
+    bridge: str
+    model: str = ""
+    vlan: int | None = None  # tagged in the domain XML itself (Open vSwitch)
+
+
+@dataclass(frozen=True)
+class GranjaMeta:
+    """granja's own facts about a VM, kept in the domain's <metadata> so they travel with it."""
+
+    cluster: str = ""
+    template: str = ""
+    baseline_id: str = ""
+
+
+@dataclass(frozen=True)
+class VM:
+    """A VM's configuration and state as read from its host."""
+
+    name: str
+    uuid: str
+    host: str
+    state: VMState
+    vcpus: int
+    memory_mib: int
+    virt: Virt
+    os_type: str = ""
+    kernel: str = ""
+    bootloader: str = ""
+    max_memory_mib: int = 0
+    disks: tuple[Disk, ...] = ()
+    nics: tuple[NIC, ...] = ()
+    autostart: bool = False
+    persistent: bool = True
+    on_poweroff: str = "destroy"
+    on_reboot: str = "restart"
+    on_crash: str = "destroy"
+    meta: GranjaMeta = field(default_factory=GranjaMeta)
+
+    def with_state(self, state: VMState) -> VM:
+        """Return a copy of this VM in another state."""
+        return replace(self, state=state)
+
+    def config(self) -> dict[str, Any]:
+        """The VM's configuration without placement or state: what drift is measured on."""
+        data: dict[str, Any] = to_dict(self)
+        for volatile in ("host", "state", "persistent"):
+            data.pop(volatile)
+        data["meta"].pop("baseline_id")
+        return data
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A storage pool on a host."""
+
+    name: str
+    capacity_bytes: int
+    allocation_bytes: int
+    available_bytes: int
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Bond:
+    """A bonded host interface: mode, slaves and which of them have link."""
+
+    name: str
+    mode: str
+    slaves: tuple[str, ...]
+    slaves_up: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VlanIf:
+    """A VLAN sub-interface of a host, such as bond0.120."""
+
+    name: str
+    vlan: int
+    parent: str
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A host bridge and the interfaces enslaved to it."""
+
+    name: str
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What a host's own OS says about its network: bonds, VLANs, bridges."""
+
+    bonds: tuple[Bond, ...] = ()
+    vlans: tuple[VlanIf, ...] = ()
+    bridges: tuple[Bridge, ...] = ()
+
+
+@dataclass(frozen=True)
+class Host:
+    """A hypervisor host: its hardware and what its driver can do."""
+
+    name: str
+    uri: str
+    driver: str  # libvirt's name for the hypervisor: Xen, QEMU, TEST
+    cpus: int
+    memory_mib: int
+    cpu_model: str = ""
+    cpu_mhz: int = 0
+    live_migration: bool = False
+    pools: tuple[Pool, ...] = ()
+    facts: HostFacts | None = None
+
+
+def to_dict(obj: Any) -> Any:
+    """Turn a model value into plain JSON-ready data (enums become their values)."""
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [to_dict(item) for item in obj]
+    return obj
+
+
+def vm_from_dict(data: dict[str, Any]) -> VM:
+    """Rebuild a VM from `to_dict` output, as the inventory stores it."""
+    return VM(
+        **{
+            **data,
+            "state": VMState(data["state"]),
+            "virt": Virt(data["virt"]),
+            "disks": tuple(Disk(**d) for d in data.get("disks", ())),
+            "nics": tuple(NIC(**n) for n in data.get("nics", ())),
+            "meta": GranjaMeta(**data.get("meta", {})),
+        }
+    )
+
+
+def host_from_dict(data: dict[str, Any]) -> Host:
+    """Rebuild a Host from `to_dict` output, as the inventory stores it."""
+    facts = data.get("facts")
+    return Host(
+        **{
+            **data,
+            "pools": tuple(Pool(**p) for p in data.get("pools", ())),
+            "facts": None
+            if facts is None
+            else HostFacts(
+                bonds=tuple(
+                    Bond(**{**b, "slaves": tuple(b["slaves"]), "slaves_up": tuple(b["slaves_up"])})
+                    for b in facts.get("bonds", ())
+                ),
+                vlans=tuple(VlanIf(**v) for v in facts.get("vlans", ())),
+                bridges=tuple(
+                    Bridge(name=b["name"], ports=tuple(b["ports"])) for b in facts.get("bridges", ())
+                ),
+            ),
+        }
+    )

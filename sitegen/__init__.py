@@ -1,0 +1,1 @@
+"""The static inventory site: inventory → Markdown (jinja2) → HTML (MkDocs)."""
