@@ -1,0 +1,126 @@
+"""Markdown-safe output for the page templates: every value is escaped unless marked as Markdown.
+
+VM names, bridges and paths come from hypervisor XML, so they are untrusted. The templates'
+`finalize` hook escapes every `{{ value }}`: HTML specials become entities, and so do the
+characters Markdown or its extensions act on inline (`|` would split a table cell, `{`
+would start an attr_list, `*` and `_` emphasis, `[` a link). Newlines and control characters
+become spaces, so a value can never start a line of its own (a heading, list or admonition).
+Filters that build Markdown on purpose return `Markup`, which `finalize` passes through.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).parent / "templates"
+EMPTY = "—"
+
+_MARKDOWN_ACTIVE = "\\`*_{}[]()#!|~^"
+_ENTITIES = str.maketrans({ch: f"&#{ord(ch)};" for ch in _MARKDOWN_ACTIVE})
+_SAFE_HREF = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def plain(value: object) -> str:
+    """The value as one line of text: control characters and line breaks become spaces."""
+    return "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in "\ufffe\uffff" else ch
+        for ch in str(value)
+    )
+
+
+def md_escape(value: object) -> Markup:
+    """Text that Markdown renders literally, also inside a table cell or a heading."""
+    return Markup(html.escape(plain(value), quote=True).translate(_ENTITIES))
+
+
+def finalize(value: object) -> Markup:
+    """Jinja's last step for every `{{ … }}`: escape unless already Markdown; None shows a dash."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(EMPTY) if value is None else md_escape(value)
+
+
+def link(text: object, href: str) -> Markup:
+    """A Markdown link to one of our own pages (href is a path we built, never a value)."""
+    if not _SAFE_HREF.fullmatch(href):
+        raise ValueError(f"unsafe link target {href!r}")
+    return Markup(f"[{md_escape(text)}]({href})")
+
+
+def front_matter_title(text: object) -> Markup:
+    """The page's title for its YAML front matter, HTML-escaped.
+
+    Material prints `page.meta.title` unescaped and passes a heading-derived title through
+    `striptags`, which turns `&lt;` back into `<`; an escaped meta title avoids both.
+    """
+    return Markup(json.dumps(html.escape(plain(text), quote=True), ensure_ascii=False))
+
+
+def when(at: datetime | None) -> str:
+    """A time in UTC to the second, e.g. 2024-05-01 12:00:03 UTC."""
+    return EMPTY if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def mib(amount: int) -> str:
+    """Memory in MiB as an operator says it: 4 GiB, 1536 MiB."""
+    return f"{amount // 1024} GiB" if amount and amount % 1024 == 0 else f"{amount} MiB"
+
+
+def size(amount: int | None) -> str:
+    """A byte count in binary units with one decimal: 20.0 GiB."""
+    if amount is None:
+        return EMPTY
+    if amount < 1024:
+        return f"{amount} B"
+    value = amount / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def yes_no(flag: bool) -> str:
+    """A boolean in words."""
+    return "yes" if flag else "no"
+
+
+def shown(value: Any) -> str:
+    """An old or new value of a logged change: text as is, anything else as compact JSON."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja environment of the page templates, with escaping and the filters above."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # HTML autoescape alone is not enough for Markdown: finalize does it
+        finalize=finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        link=link,
+        title_meta=front_matter_title,
+        when=when,
+        mib=mib,
+        size=size,
+        yes_no=yes_no,
+        shown=shown,
+    )
+    return env

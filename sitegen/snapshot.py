@@ -1,0 +1,64 @@
+"""Everything the site shows, read from the inventory in one go before any page is written."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
+
+from inventory.records import Change, HostRecord, RefreshInfo, VMRecord
+
+CHANGES_PER_VM = 50
+
+
+class InventoryReader(Protocol):
+    """The part of `inventory.Inventory` the site reads: sitegen never writes, nor asks libvirt."""
+
+    def vms(self) -> list[VMRecord]:
+        """Every VM, in natural order of name."""
+        ...
+
+    def hosts(self) -> list[HostRecord]:
+        """Every host, in natural order of name."""
+        ...
+
+    def last_refresh(self) -> RefreshInfo | None:
+        """The last refresh, or None before the first."""
+        ...
+
+    def changes(self, vm: str | None = None, limit: int = 50) -> list[Change]:
+        """Logged changes, newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class FarmView:
+    """One snapshot of the inventory: every page is rendered from the same one."""
+
+    vms: tuple[VMRecord, ...]
+    hosts: tuple[HostRecord, ...]
+    last_refresh: RefreshInfo | None
+    changes: dict[str, tuple[Change, ...]]  # VM name -> its recent changes, newest first
+
+    def state_counts(self) -> list[tuple[str, int]]:
+        """How many VMs are in each state, most common first (ties by name)."""
+        counts = Counter(record.vm.state.value for record in self.vms)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def stale_count(self) -> int:
+        """How many VMs are kept from an earlier sighting because their host did not answer."""
+        return sum(record.stale_since is not None for record in self.vms)
+
+
+def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM) -> FarmView:
+    """Read the VMs, hosts, last refresh and each VM's recent changes into one FarmView."""
+    vms = tuple(inventory.vms())
+    return FarmView(
+        vms=vms,
+        hosts=tuple(inventory.hosts()),
+        last_refresh=inventory.last_refresh(),
+        changes={
+            record.vm.name: tuple(inventory.changes(vm=record.vm.name, limit=changes_per_vm))
+            for record in vms
+        },
+    )

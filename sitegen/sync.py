@@ -1,0 +1,65 @@
+"""Bring a folder in line with a set of files, writing only those whose content changed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync did to the folder."""
+
+    written: int
+    unchanged: int
+    deleted: int
+
+
+def sync_files(files: Mapping[str, str | bytes], *, root: Path, prune: Mapping[str, str]) -> SyncResult:
+    """Write `files` under `root` where their content differs; delete other files matching `prune`.
+
+    `prune` maps a folder (relative to root) to a glob: files there that are not in `files`
+    are left from an earlier build (a VM that is gone) and removed. Files we leave alone
+    keep their mtime, so a rebuild of an unchanged farm touches nothing.
+    """
+    written = unchanged = 0
+    for rel, content in files.items():
+        data = content.encode() if isinstance(content, str) else content
+        path = root / rel
+        if _same_content(path, data):
+            unchanged += 1
+            continue
+        _write_atomic(path, data)
+        written += 1
+    deleted = 0
+    for folder, pattern in prune.items():
+        for path in sorted((root / folder).glob(pattern)):
+            if path.is_file() and path.relative_to(root).as_posix() not in files:
+                path.unlink()
+                deleted += 1
+    return SyncResult(written=written, unchanged=unchanged, deleted=deleted)
+
+
+def _same_content(path: Path, data: bytes) -> bool:
+    try:
+        # Comparing sizes first skips reading files that certainly changed.
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return False
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename, so `mkdocs serve` never reads half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
