@@ -1,0 +1,338 @@
+"""The inventory site as a user sees it: a real inventory, a real MkDocs build, the HTML read back."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from hypervisor.model import NIC, VM, Disk, GranjaMeta, Host, Pool, Virt, VMState
+from inventory.store import Inventory
+from sitegen.build import BuildResult, build_site
+from sitegen.markdown import md_escape
+from sitegen.render import page_slug, vm_page
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+TITLE = "Test farm"
+EVIL = "x|<b>y</b>"
+EVIL_BRIDGE = "br|<i>0</i>{: onclick=alert(1)}"
+
+
+def mac(name: str, n: int) -> str:
+    digest = uuid.uuid5(uuid.NAMESPACE_DNS, name).bytes
+    return "00:16:3e:" + ":".join(f"{b:02x}" for b in (digest[0], digest[1], n))
+
+
+def make_vm(name: str, host: str, **changes: object) -> VM:
+    vm = VM(
+        name=name,
+        uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+        host=host,
+        state=VMState.RUNNING,
+        vcpus=2,
+        memory_mib=2048,
+        virt=Virt.PV,
+        os_type="linux",
+        bootloader="/usr/lib/xen/bin/pygrub",
+        disks=(Disk("xvda", f"/dev/vg0/{name}-root", "xen", pool="vg0", size_bytes=10 * 2**30),),
+        nics=(NIC(mac(name, 0), "br100", "netfront", vlan=100), NIC(mac(name, 1), "br200")),
+        autostart=True,
+        meta=GranjaMeta(cluster=name.rstrip("0123456789") or "misc", template="debian12"),
+    )
+    return replace(vm, **changes)  # type: ignore[arg-type]
+
+
+def make_host(name: str) -> Host:
+    return Host(name=name, uri=f"xen+ssh://root@{name}/", driver="Xen", cpus=16, memory_mib=65536,
+                pools=(Pool("vg0", 2**40, 2**39, 2**39),))
+
+
+HOSTS = [make_host("host1"), make_host("host2"), make_host("host3")]
+FARM = [
+    make_vm("ldap1", "host1"),
+    make_vm("ldap2", "host2", state=VMState.SHUTOFF),
+    make_vm("imap1", "host2", virt=Virt.HVM, bootloader="", vcpus=4, memory_mib=8192),
+    make_vm("web1", "host3"),  # host3 goes unreachable: web1 turns stale
+    make_vm(EVIL, "host1", nics=(NIC(mac(EVIL, 0), EVIL_BRIDGE),)),
+]
+
+
+def refresh(inv: Inventory, vms: list[VM], *, minutes: float, unreachable: tuple[str, ...] = ()) -> None:
+    """Record what a refresh would have seen: the VMs on the hosts that answered."""
+    inv.record_refresh(
+        hosts=[h for h in HOSTS if h.name not in unreachable],
+        vms=[vm for vm in vms if vm.host not in unreachable],
+        unreachable={name: "ssh: connection timed out" for name in unreachable},
+        at=T0 + timedelta(minutes=minutes),
+        duration_s=1.5,
+        command="refresh",
+        user="alice",
+    )
+
+
+# The farm at the second refresh: ldap1 got more memory, and host3 did not answer.
+FARM_NOW = [replace(vm, memory_mib=4096) if vm.name == "ldap1" else vm for vm in FARM]
+
+
+def make_inventory(state: Path) -> Inventory:
+    inv = Inventory(state)
+    refresh(inv, FARM, minutes=0)
+    refresh(inv, FARM_NOW, minutes=10, unreachable=("host3",))
+    return inv
+
+
+@dataclass
+class Site:
+    inv: Inventory
+    out: Path
+    work: Path
+    result: BuildResult
+
+    def build(self) -> BuildResult:
+        return build_site(self.inv, title=TITLE, out=self.out, work=self.work)
+
+    def html(self, rel: str) -> str:
+        return (self.out / rel).read_text(encoding="utf-8")
+
+    def vm_html(self, name: str) -> str:
+        return self.html(vm_page(name).removesuffix(".md") + ".html")
+
+
+def new_site(root: Path) -> Site:
+    inv = make_inventory(root / "state")
+    out, work = root / "site", root / "state" / "site-src"
+    return Site(inv, out, work, build_site(inv, title=TITLE, out=out, work=work))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """One build shared by the read-only tests."""
+    return new_site(tmp_path_factory.mktemp("site"))
+
+
+class _Tables(HTMLParser):
+    """Every table's rows as lists of cell text, with entities decoded as a browser shows them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self.tags: list[str] = []
+        self.attrs: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.update(name for name, _ in attrs)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(html_text: str) -> _Tables:
+    parser = _Tables()
+    parser.feed(html_text)
+    return parser
+
+
+def row_of(html_text: str, first_cell: str) -> list[str]:
+    rows = [row for row in tables(html_text).rows if row and row[0] == first_cell]
+    assert len(rows) == 1, f"expected one row for {first_cell!r}, found {rows}"
+    return rows[0]
+
+
+def md_mtimes(work: Path) -> dict[str, int]:
+    return {p.relative_to(work).as_posix(): p.stat().st_mtime_ns for p in work.rglob("*.md")}
+
+
+def test_index_lists_every_vm_with_its_host_and_state(site: Site) -> None:
+    index = site.html("index.html")
+    for vm in FARM:
+        row = row_of(index, vm.name)
+        assert row[1] == vm.host
+        assert row[2].startswith(vm.state.value)
+    assert row_of(index, "web1")[2] == "running (stale)"
+    assert row_of(index, "imap1")[4:] == ["4", "8 GiB"]
+    assert row_of(index, "total")[1] == str(len(FARM))
+    assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
+    assert site.result.pages == len(FARM) + 1
+
+
+def test_index_links_to_each_vm_page(site: Site) -> None:
+    index = site.html("index.html")
+    for vm in FARM:
+        href = vm_page(vm.name).removesuffix(".md") + ".html"
+        assert f'href="{href}"' in index
+        assert (site.out / href).is_file()
+
+
+def test_vm_page_shows_its_configuration(site: Site) -> None:
+    page = site.vm_html("ldap1")
+    assert row_of(page, "Host")[1] == "host1"
+    assert row_of(page, "Memory")[1] == "4 GiB"
+    assert row_of(page, "Bootloader")[1] == "/usr/lib/xen/bin/pygrub"
+    assert row_of(page, "UUID")[1] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "ldap1"))
+    assert row_of(page, "Last seen")[1] == "at the last refresh"
+    assert row_of(page, mac("ldap1", 0))[1:3] == ["br100", "100"]
+    assert row_of(page, mac("ldap1", 1))[1:3] == ["br200", "—"]
+    assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10.0 GiB"]
+    assert "Stale since" not in page
+
+
+def test_vm_page_lists_recent_changes_newest_first(site: Site) -> None:
+    rows = [row for row in tables(site.vm_html("ldap1")).rows if row and row[0].startswith("2025-")]
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
+        ("config", "memory_mib", "2048", "4096"),
+        ("created", "host", "—", "host1"),
+    ]
+    assert rows[0][5:] == ["refresh", "alice"]
+
+
+def test_stale_vm_page_shows_the_notice(site: Site) -> None:
+    page = site.vm_html("web1")
+    assert 'class="admonition warning"' in page
+    assert "Stale since 2025-03-01 12:10:00 UTC" in page
+    assert "as it was last seen, at 2025-03-01 12:00:00 UTC" in page
+    assert row_of(page, "Last seen")[1] == "2025-03-01 12:00:00 UTC"
+
+
+def test_untrusted_names_stay_text(site: Site) -> None:
+    index, page = site.html("index.html"), site.vm_html(EVIL)
+    row = row_of(index, EVIL)  # one cell holds the whole name: the | did not split the row
+    assert row[1:3] == ["host1", "running"]
+    assert len(row) == 6
+    assert row_of(page, mac(EVIL, 0))[1] == EVIL_BRIDGE
+    for text in (index, page):
+        assert "<b>y</b>" not in text
+        assert "<i>0</i>" not in text
+        parsed = tables(text)
+        assert not {"b", "i"} & set(parsed.tags)
+        assert "onclick" not in parsed.attrs  # attr_list did not read the bridge's {: …}
+    # Material prints the title through striptags, which would unescape entities back into tags.
+    assert re.search(r"<title>x\|&lt;b&gt;y&lt;/b&gt; - Test farm</title>", page)
+
+
+def test_search_index_holds_every_vm(site: Site) -> None:
+    index = json.loads(site.html("search/search_index.json"))
+    titles = {doc["title"] for doc in index["docs"]}
+    assert {"ldap1", "imap1", "web1"} <= titles
+    assert (site.out / "search" / "search_index.js").is_file()  # the offline plugin's copy
+
+
+def test_site_loads_nothing_from_the_internet(site: Site) -> None:
+    for rel in ("index.html", vm_page("ldap1").removesuffix(".md") + ".html"):
+        text = site.html(rel)
+        assert not re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//""", text)
+        assert "iframe-worker-shim.js" in text
+    assert (site.out / "js" / "iframe-worker-shim.js").is_file()
+
+
+def test_unchanged_rebuild_rewrites_no_markdown(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    site = new_site(tmp_path)
+    before = md_mtimes(site.work)
+    with caplog.at_level(logging.INFO):
+        result = site.build()
+    assert any("Documentation built" in r.getMessage() for r in caplog.records)  # mkdocs is heard
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r for r in caplog.records if "not included in the" in r.getMessage()]  # nav: index only
+    assert md_mtimes(site.work) == before
+    assert (result.markdown_written, result.markdown_deleted) == (0, 0)
+    assert (site.out / "index.html").is_file()
+
+
+def test_changed_vm_rewrites_only_its_page_and_the_index(tmp_path: Path) -> None:
+    site = new_site(tmp_path)
+    before = md_mtimes(site.work)
+    farm = [replace(vm, vcpus=8) if vm.name == "ldap2" else vm for vm in FARM_NOW]
+    refresh(site.inv, farm, minutes=20, unreachable=("host3",))
+    site.build()
+    after = md_mtimes(site.work)
+    assert {rel for rel in after if after[rel] != before[rel]} == {"index.md", vm_page("ldap2")}
+    assert row_of(site.vm_html("ldap2"), "vCPUs")[1] == "8"
+
+
+def test_removed_vm_page_disappears(tmp_path: Path) -> None:
+    site = new_site(tmp_path)
+    gone = site.out / (vm_page("ldap2").removesuffix(".md") + ".html")
+    assert gone.is_file()
+    refresh(site.inv, [vm for vm in FARM_NOW if vm.name != "ldap2"], minutes=20, unreachable=("host3",))
+    result = site.build()
+    assert result.markdown_deleted == 1
+    assert not (site.work / vm_page("ldap2")).exists()
+    assert not gone.exists()
+    assert "ldap2" not in {row[0] for row in tables(site.html("index.html")).rows if row}
+
+
+def test_empty_inventory_builds(tmp_path: Path) -> None:
+    result = build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "site",
+                        work=tmp_path / "src")
+    assert result.pages == 1
+    assert "No refresh has been recorded yet." in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_site_folder_inside_the_markdown_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must be apart"):
+        build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "src" / "site",
+                   work=tmp_path / "src")
+
+
+def test_folder_of_other_files_is_not_emptied(tmp_path: Path) -> None:
+    precious = tmp_path / "home" / "notes.txt"
+    precious.parent.mkdir()
+    precious.write_text("keep me")
+    with pytest.raises(ValueError, match="holds no earlier site"):
+        build_site(Inventory(tmp_path / "state"), title=TITLE, out=precious.parent, work=tmp_path / "src")
+    assert precious.read_text() == "keep me"
+
+
+def test_title_is_text_not_html(tmp_path: Path) -> None:
+    build_site(Inventory(tmp_path / "state"), title="R&D <farm>", out=tmp_path / "site", work=tmp_path / "src")
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "<farm>" not in index
+    assert "<title>R&amp;D &lt;farm&gt;</title>" in index
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("ldap1", "ldap1"),
+        ("db-2.prod", "db-2.prod"),
+        (EVIL, "x-b-y-b-" + page_slug(EVIL)[-10:]),
+        ("index", "index-" + page_slug("index")[-10:]),
+        ("../etc/passwd", "etc-passwd-" + page_slug("../etc/passwd")[-10:]),
+    ],
+)
+def test_page_slug_is_a_safe_file_name(name: str, slug: str) -> None:
+    assert page_slug(name) == slug
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", page_slug(name))
+    assert page_slug("a|b") != page_slug("a<b")
+
+
+@pytest.mark.parametrize(
+    ("value", "markdown"),
+    [
+        ("plain-name_1", "plain-name&#95;1"),
+        ("a|b", "a&#124;b"),
+        ("<b>&", "&lt;b&gt;&amp;"),
+        ("{: .x}", "&#123;: .x&#125;"),
+        ("two\nlines", "two lines"),
+    ],
+)
+def test_md_escape(value: str, markdown: str) -> None:
+    assert md_escape(value) == markdown
