@@ -1,4 +1,4 @@
-"""Every chat command, declared once: its forms, help, examples, the role it needs and whether it changes anything.
+"""Every chat command, declared once: forms, help, examples, the role it needs, whether it changes things.
 
 Help, the parser, permission checks, confirmation and the audit all read
 these declarations; nothing else lists commands. A form is a sequence of

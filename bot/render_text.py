@@ -112,7 +112,8 @@ def _(body: VMTable) -> str:
     if not body.vms:
         return f"{body.title}: none."
     rows = [_vm_row(vm, body.stale_hosts) for vm in body.vms]
-    return f"{body.title} ({len(rows)}):\n" + table(["VM", "HOST", "STATE", "CLUSTER", "vCPU", "MEMORY"], rows)
+    headers = ["VM", "HOST", "STATE", "CLUSTER", "vCPU", "MEMORY"]
+    return f"{body.title} ({len(rows)}):\n" + table(headers, rows)
 
 
 def _load_row(load: HostLoad) -> list[str]:
@@ -136,8 +137,8 @@ def _(body: HostCard) -> str:
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
-    lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free of {p.capacity_bytes / 2**30:.0f} GiB"
-              for p in host.pools]
+    lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
+              f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
     if host.facts:
         lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}"
                   + ("" if set(b.slaves) == set(b.slaves_up) else

@@ -84,13 +84,17 @@ def _refresh(engine: object) -> int:
 def _site(engine: object, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.engine import Engine
     from sitegen.build import build_site, serve_site
 
+    from bot.engine import Engine
+
     assert isinstance(engine, Engine)
+    _refresh(engine)  # publish what the hosts say now; unreachable hosts show as stale
     out = Path(args.out or "site").absolute()
+    work = engine.inventory.directory / "site-src"
+    title = engine.config.name
     if args.site_command == "serve":
-        return serve_site(engine, out=out, port=args.port)
-    result = build_site(engine, out=out)
+        return serve_site(engine.inventory, title=title, out=out, work=work, port=args.port)
+    result = build_site(engine.inventory, title=title, out=out, work=work)
     print(f"Site built: {result.out / 'index.html'} ({result.pages} pages, {result.seconds:.1f} s)")
     return 0

@@ -114,6 +114,7 @@ class Farm:
         return vm
 
     def _wait_for_off(self, host: str, vm: VM) -> VM:
+        name = vm.name
         deadline = time.monotonic() + self.shutdown_timeout
         while vm.state is not VMState.SHUTOFF:
             if time.monotonic() > deadline:
@@ -122,7 +123,7 @@ class Farm:
                     f"{self.shutdown_timeout:g} s. Use 'destroy {vm.name}' to force it off."
                 )
             time.sleep(0.2)
-            found = self.call(host, lambda d: d.find_vm(vm.name))
+            found = self.call(host, lambda d: d.find_vm(name))
             if found is None:
                 break
             vm = found

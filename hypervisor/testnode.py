@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hypervisor.domain_xml import GRANJA_NS
 
@@ -29,7 +30,7 @@ def node_path(uri: str) -> Path | None:
     """The node file behind a test-driver URI such as test:///farm/host01.xml, else None."""
     if not uri.startswith("test:///") or uri.startswith("test:///default"):
         return None
-    return Path(uri[len("test://"):].split("?", 1)[0])
+    return Path(unquote(uri[len("test://"):].split("?", 1)[0]))
 
 
 def signature(path: Path) -> tuple[int, int, int]:

@@ -1,0 +1,1 @@
+"""granja's benchmarks: run `./dev bench` (or `python -m benchmarks`); each prints its figures."""

@@ -1,0 +1,84 @@
+"""Foundation benchmarks: 'where is' as a whole process and in-process at scale, and refresh time."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.engine import ChatEvent, Engine
+from bot.refresh import refresh_inventory
+from granja.app import build_farm
+from granja.config import load_config
+from granja.demo import generate_farm
+from inventory import Inventory
+
+
+def report(name: str, figure: str, target: str) -> None:
+    print(f"{name:44} {figure:32} target: {target}", flush=True)
+
+
+def where_process(runs: int = 21) -> None:
+    """`granja ask "where is ldap3"` as a whole process on the demo farm: median wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "granja", "--state", tmp, "ask", "where is ldap3"]
+        subprocess.run(command, check=True, capture_output=True)  # makes the demo farm, first refresh
+        times = []
+        for _ in range(runs):
+            begun = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - begun)
+    report("granja ask 'where is ldap3' (process)",
+           f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms",
+           "median < 250 ms")
+
+
+def _farm_engine(root: Path, hosts: int, vms: int) -> tuple[Engine, float]:
+    begun = time.perf_counter()
+    config = load_config(generate_farm(root / "farm", hosts=hosts, vms=vms))
+    generated = time.perf_counter() - begun
+    engine = Engine(config=config, farm=build_farm(config), inventory=Inventory(root / "state"))
+    return engine, generated
+
+
+def _refresh(engine: Engine) -> float:
+    begun = time.perf_counter()
+    summary, unreachable = refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC),
+                                             user="bench")
+    assert not unreachable and summary.vms > 0
+    return time.perf_counter() - begun
+
+
+def refresh_scaling() -> None:
+    """`refresh` of generated farms of 250, 500 and 1,000 hosts (20 VMs each)."""
+    for hosts in (250, 500, 1000):
+        with tempfile.TemporaryDirectory() as tmp:
+            engine, _ = _farm_engine(Path(tmp), hosts, hosts * 20)
+            first = _refresh(engine)
+            again = _refresh(engine)
+        report(f"refresh {hosts} hosts / {hosts * 20} VMs",
+               f"first {first:.1f} s, again {again:.1f} s", "1,000 hosts < 15 s")
+
+
+def where_in_process(queries: int = 1000) -> None:
+    """In-process 'where is' on a 1,000-host, 20,000-VM farm: p50 and p95 per query."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _ = _farm_engine(Path(tmp), 1000, 20000)
+        _refresh(engine)
+        names = engine.inventory.vm_names()
+        rng = random.Random(7)
+        times = []
+        for name in rng.choices(names, k=queries):
+            begun = time.perf_counter()
+            reply = engine.prepare(ChatEvent(user="bench", text=f"where is {name}"))
+            times.append(time.perf_counter() - begun)
+            assert not isinstance(reply, type(None))
+        times.sort()
+        p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
+    report("'where is' in-process, 20,000 VMs",
+           f"p50 {p50 * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms", "p95 < 5 ms")
