@@ -1,0 +1,102 @@
+"""The audit trail: one entry per chat command, in audit.json beside the inventory.
+
+It has its own file and lock so recording a command never waits behind a long refresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cached_property
+from pathlib import Path
+
+from tinydb.table import Table
+
+from inventory import codec
+from inventory.codec import Doc
+from inventory.errors import InventoryCorrupt
+from inventory.records import AuditEntry, short_id
+from inventory.storage import AtomicJSONStorage, Data
+
+TABLE = "audit"
+
+
+class AuditLog:
+    """Append-only log of AuditEntry values, read newest first."""
+
+    def __init__(self, path: Path) -> None:
+        self.storage = AtomicJSONStorage(path, lock_path=path.with_suffix(".lock"))
+        self._index: _AuditIndex | None = None
+
+    def record(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry, giving it a fresh short id if it has none; return what was stored."""
+        with self.storage.transaction():
+            index = self._current()
+            if not entry.id:
+                entry = _with_id(entry, index.ids)
+            doc = codec.audit_doc(entry)
+            Table(self.storage, TABLE, cache_size=0).insert(doc)
+        return entry
+
+    def entries(self, *, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """Newest entries first, of one VM or of all."""
+        index = self._current()
+        docs = index.newest_first if vm is None else index.by_vm.get(vm, [])
+        return [index.decode(doc) for doc in docs[: max(limit, 0)]]
+
+    def close(self) -> None:
+        """Release the storage's file descriptors."""
+        self.storage.close()
+
+    def _current(self) -> _AuditIndex:
+        generation, data = self.storage.snapshot()
+        if self._index is None or self._index.generation != generation:
+            self._index = _AuditIndex(data, generation, self.storage.path)
+        return self._index
+
+
+class _AuditIndex:
+    """Entries of one version of audit.json, sorted newest first and grouped by VM."""
+
+    def __init__(self, data: Data, generation: int, path: Path) -> None:
+        self.generation = generation
+        self._docs = data.get(TABLE, {})
+        self._path = path
+
+    @cached_property
+    def newest_first(self) -> list[Doc]:
+        """Every entry's document, newest first (ties: the later insert first)."""
+        keyed = sorted(self._docs.items(), key=lambda kv: (str(kv[1].get("at", "")), _number(kv[0])))
+        return [doc for _, doc in reversed(keyed)]
+
+    @cached_property
+    def by_vm(self) -> dict[str, list[Doc]]:
+        """VM name -> its entries, newest first."""
+        out: dict[str, list[Doc]] = {}
+        for doc in self.newest_first:
+            if doc.get("vm"):
+                out.setdefault(str(doc["vm"]), []).append(doc)
+        return out
+
+    @cached_property
+    def ids(self) -> set[str]:
+        """Every id in use."""
+        return {str(doc.get("id", "")) for doc in self._docs.values()}
+
+    def decode(self, doc: Doc) -> AuditEntry:
+        """AuditEntry from a document, or InventoryCorrupt naming the entry."""
+        try:
+            return codec.audit_record(doc)
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+            raise InventoryCorrupt(f"{self._path}: audit entry {doc.get('id')!r}: {what}") from None
+
+
+def _number(key: str) -> int:
+    return int(key) if key.isdigit() else -1
+
+
+def _with_id(entry: AuditEntry, taken: set[str]) -> AuditEntry:
+    new_id = short_id()
+    while new_id in taken:
+        new_id = short_id()
+    return replace(entry, id=new_id)

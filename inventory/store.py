@@ -1,0 +1,212 @@
+"""The Inventory: granja's memory of the farm, in a state directory.
+
+Files: inventory.json (TinyDB tables hosts, vms, baselines, changes, meta), audit.json
+(table audit), and a lock file for each. Reads go through in-memory indexes rebuilt only
+when a file changes; each write method is one locked read-modify-write and one atomic write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from hypervisor.model import VM, Host
+from inventory import codec
+from inventory.audit import AuditLog
+from inventory.drift import diff_configs
+from inventory.errors import NoBaseline, UnknownVM
+from inventory.index import Snapshot
+from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
+from inventory.plan import Plan
+from inventory.records import (
+    AuditEntry,
+    Baseline,
+    Change,
+    FieldDiff,
+    HostRecord,
+    RefreshInfo,
+    RefreshSummary,
+    VMRecord,
+)
+from inventory.refresh import plan_refresh
+from inventory.storage import AtomicJSONStorage
+
+T = TypeVar("T")
+
+
+class Inventory:
+    """What granja last saw of each host and VM, their baselines and changes, and the audit."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.directory = state_dir
+        self._storage = AtomicJSONStorage(
+            state_dir / "inventory.json", lock_path=state_dir / "inventory.lock"
+        )
+        self._audit = AuditLog(state_dir / "audit.json")
+        self._snap: Snapshot | None = None
+
+    # Reads: one stat of the file, then dict lookups.
+
+    def vm(self, name: str) -> VMRecord | None:
+        """The VM's last known record, or None."""
+        return self._current().vm(name)
+
+    def vms(self) -> list[VMRecord]:
+        """Every VM, in natural order of name."""
+        snap = self._current()
+        return snap.vms(snap.vm_order)
+
+    def vms_on(self, host: str) -> list[VMRecord]:
+        """The VMs recorded on a host, in natural order."""
+        snap = self._current()
+        return snap.vms(snap.by_host.get(host, []))
+
+    def vms_in(self, cluster: str) -> list[VMRecord]:
+        """The VMs of a cluster (their meta.cluster), in natural order."""
+        snap = self._current()
+        return snap.vms(snap.by_cluster.get(cluster, []))
+
+    def vm_names(self) -> list[str]:
+        """Every VM name, in natural order."""
+        return list(self._current().vm_order)
+
+    def host_names(self) -> list[str]:
+        """Every host name, in natural order."""
+        return list(self._current().host_order)
+
+    def host(self, name: str) -> HostRecord | None:
+        """The host's last known record, or None."""
+        return self._current().host(name)
+
+    def hosts(self) -> list[HostRecord]:
+        """Every host, in natural order of name."""
+        snap = self._current()
+        return [record for name in snap.host_order if (record := snap.host(name))]
+
+    def baseline(self, name: str) -> Baseline | None:
+        """The VM's baseline (kept after the VM is removed), or None."""
+        return self._current().baseline(name)
+
+    def changes(self, vm: str | None = None, limit: int = 50) -> list[Change]:
+        """Logged changes, newest first, of one VM or of all."""
+        return self._current().changes(vm, max(limit, 0))
+
+    def drift(self, name: str) -> list[FieldDiff]:
+        """How the VM's current config differs from its baseline; UnknownVM if not known."""
+        snap = self._current()
+        record, baseline = snap.vm(name), snap.baseline(name)
+        if record is None:
+            raise UnknownVM(name)
+        if baseline is None:
+            raise NoBaseline(name)
+        return diff_configs(baseline.config, record.vm.config())
+
+    def audit(self, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """Audit entries, newest first, of one VM or of all."""
+        return self._audit.entries(vm=vm, limit=limit)
+
+    def last_refresh(self) -> RefreshInfo | None:
+        """When the last refresh ran and which hosts answered, or None before the first."""
+        return self._current().last_refresh()
+
+    # Writes: each is one locked read-modify-write of inventory.json and one atomic write.
+
+    def record_refresh(
+        self,
+        *,
+        hosts: Sequence[Host],
+        vms: Sequence[VM],
+        unreachable: Mapping[str, str],
+        at: datetime,
+        duration_s: float,
+        strays: Mapping[str, Sequence[str]] | None = None,
+        command: str = "refresh",
+        user: str = "",
+    ) -> RefreshSummary:
+        """Record a whole refresh (see inventory.refresh for the rules) in one write.
+
+        `strays` maps a VM name to other hosts holding an inactive definition of it; copies
+        of one name in `vms` are settled here too, so callers may do either.
+        """
+        at = codec.utc(at)
+        return self._write(
+            lambda plan: plan_refresh(
+                plan,
+                hosts=hosts,
+                vms=vms,
+                unreachable=unreachable,
+                strays=strays or {},
+                at=at,
+                duration_s=duration_s,
+                command=command,
+                user=user,
+            )
+        )
+
+    def record_vm(self, vm: VM, *, at: datetime, command: str, user: str) -> list[Change]:
+        """Record a VM as just seen after an action; return the changes it logged.
+
+        The VM is no longer stale; its host's record is left for the next refresh to update.
+        """
+        at = codec.utc(at)
+
+        def build(plan: Plan) -> list[Change]:
+            old = plan.snap.vm(vm.name)
+            strays = [h for h in old.strays if h != vm.host] if old else []
+            return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=strays, command=command, user=user)
+
+        return self._write(build)
+
+    def record_host_unreachable(self, host: str, *, reason: str, at: datetime) -> None:
+        """Mark a host unreachable and its VMs stale, keeping what was known of them."""
+        at_iso = codec.iso(at)
+
+        def build(plan: Plan) -> None:
+            mark_host_unreachable(plan, host, reason=reason, at_iso=at_iso)
+            mark_stale(plan, plan.snap.by_host.get(host, []), at_iso=at_iso)
+
+        self._write(build)
+
+    def forget_vm(self, name: str, *, at: datetime, command: str, user: str) -> Change | None:
+        """Drop a VM (e.g. after undefine), logging a "removed" change; None if it was unknown."""
+        at = codec.utc(at)
+        return self._write(lambda plan: remove_vm(plan, name, at=at, command=command, user=user))
+
+    def set_baseline(self, name: str, *, at: datetime, user: str) -> Baseline:
+        """Accept the VM's current config as its baseline; UnknownVM if it is not known."""
+        at = codec.utc(at)
+
+        def build(plan: Plan) -> Baseline:
+            record = plan.snap.vm(name)
+            if record is None:
+                raise UnknownVM(name)
+            return put_baseline(plan, record.vm, at=at, user=user)
+
+        return self._write(build)
+
+    def record_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Append an audit entry (an id is generated if it has none); return it as stored."""
+        return self._audit.record(entry)
+
+    def close(self) -> None:
+        """Release open file descriptors; the object must not be used afterwards."""
+        self._storage.close()
+        self._audit.close()
+
+    def _current(self) -> Snapshot:
+        generation, data = self._storage.snapshot()
+        snap = self._snap
+        if snap is None or snap.generation != generation:
+            snap = self._snap = Snapshot(data, generation=generation, path=self._storage.path)
+        return snap
+
+    def _write(self, build: Callable[[Plan], T]) -> T:
+        """Plan against the freshest data under the lock, then apply it as one write."""
+        with self._storage.transaction():
+            plan = Plan(self._current())
+            result = build(plan)
+            plan.apply(self._storage)
+        return result
