@@ -97,7 +97,7 @@ def test_wrong_state_is_refused_before_anything_happens(chat, text, message):
 
 
 @pytest.mark.parametrize(
-    ("vm", "action", "state"),
+    ("vm", "action", "after"),
     [
         ("dns1", "shutdown", "shut off"),
         ("ci", "start", "running"),
@@ -108,14 +108,14 @@ def test_wrong_state_is_refused_before_anything_happens(chat, text, message):
         ("vpn", "destroy", "shut off"),
     ],
 )
-def test_lifecycle_actions_change_the_vm_and_the_inventory(chat, vm, action, state):
+def test_lifecycle_actions_change_the_vm_and_the_inventory(chat, vm, action, after):
     reply = chat.send(f"{action} {vm}")
     assert reply.outcome is Outcome.OK, chat.transcript
     assert chat.transcript.startswith(f"About to: {action} {vm} on ")
-    assert chat.transcript.endswith(f"now {state}.")
-    assert chat.engine.inventory.vm(vm).vm.state.value == state
+    assert chat.transcript.endswith(f"now {after}.")
+    assert chat.engine.inventory.vm(vm).vm.state.value == after
     host = chat.engine.inventory.vm(vm).vm.host
-    assert chat.engine.farm.driver(host).find_vm(vm).state.value == state
+    assert chat.engine.farm.driver(host).find_vm(vm).state.value == after
 
 
 def test_saved_vm_is_restored_by_start(chat):

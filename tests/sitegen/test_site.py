@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Host, Pool, Virt, VMState
-from inventory.store import Inventory
+from inventory import Inventory
 from sitegen.build import BuildResult, build_site
 from sitegen.markdown import md_escape
 from sitegen.render import page_slug, vm_page
@@ -302,7 +302,8 @@ def test_folder_of_other_files_is_not_emptied(tmp_path: Path) -> None:
 
 
 def test_title_is_text_not_html(tmp_path: Path) -> None:
-    build_site(Inventory(tmp_path / "state"), title="R&D <farm>", out=tmp_path / "site", work=tmp_path / "src")
+    build_site(Inventory(tmp_path / "state"), title="R&D <farm>", out=tmp_path / "site",
+               work=tmp_path / "src")
     index = (tmp_path / "site" / "index.html").read_text()
     assert "<farm>" not in index
     assert "<title>R&amp;D &lt;farm&gt;</title>" in index
