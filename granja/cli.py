@@ -84,9 +84,8 @@ def _refresh(engine: object) -> int:
 def _site(engine: object, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sitegen.build import build_site, serve_site
-
     from bot.engine import Engine
+    from sitegen.build import build_site, serve_site
 
     assert isinstance(engine, Engine)
     _refresh(engine)  # publish what the hosts say now; unreachable hosts show as stale

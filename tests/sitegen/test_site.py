@@ -18,6 +18,8 @@ from inventory import Inventory
 from sitegen.build import BuildResult, build_site
 from sitegen.markdown import md_escape
 from sitegen.render import page_slug, vm_page
+from tests.inventory.builders import mac
+from tests.inventory.builders import make_vm as base_vm
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TITLE = "Test farm"
@@ -25,28 +27,14 @@ EVIL = "x|<b>y</b>"
 EVIL_BRIDGE = "br|<i>0</i>{: onclick=alert(1)}"
 
 
-def mac(name: str, n: int) -> str:
-    digest = uuid.uuid5(uuid.NAMESPACE_DNS, name).bytes
-    return "00:16:3e:" + ":".join(f"{b:02x}" for b in (digest[0], digest[1], n))
-
-
 def make_vm(name: str, host: str, **changes: object) -> VM:
-    vm = VM(
-        name=name,
-        uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-        host=host,
-        state=VMState.RUNNING,
-        vcpus=2,
-        memory_mib=2048,
-        virt=Virt.PV,
-        os_type="linux",
-        bootloader="/usr/lib/xen/bin/pygrub",
-        disks=(Disk("xvda", f"/dev/vg0/{name}-root", "xen", pool="vg0", size_bytes=10 * 2**30),),
-        nics=(NIC(mac(name, 0), "br100", "netfront", vlan=100), NIC(mac(name, 1), "br200")),
-        autostart=True,
-        meta=GranjaMeta(cluster=name.rstrip("0123456789") or "misc", template="debian12"),
-    )
-    return replace(vm, **changes)  # type: ignore[arg-type]
+    site_shape: dict[str, object] = {
+        "memory_mib": 2048, "max_memory_mib": 0, "kernel": "", "bootloader": "/usr/lib/xen/bin/pygrub",
+        "disks": (Disk("xvda", f"/dev/vg0/{name}-root", "xen", pool="vg0", size_bytes=10 * 2**30),),
+        "nics": (NIC(mac(name, 0), "br100", "netfront", vlan=100), NIC(mac(name, 1), "br200")),
+        "meta": GranjaMeta(cluster=name.rstrip("0123456789") or "misc", template="debian12"),
+    }
+    return base_vm(name, host, **{**site_shape, **changes})
 
 
 def make_host(name: str) -> Host:
