@@ -174,15 +174,33 @@ class Host:
     facts: HostFacts | None = None
 
 
+# How `to_dict` treats each class it has met: "leaf", "enum", "seq" or the field names.
+# Cached per class because a refresh converts every VM of the farm (20,000 at scale).
+_SHAPES: dict[type, str | tuple[str, ...]] = {str: "leaf", int: "leaf", bool: "leaf", type(None): "leaf"}
+
+
 def to_dict(obj: Any) -> Any:
     """Turn a model value into plain JSON-ready data (enums become their values)."""
-    if isinstance(obj, enum.Enum):
+    shape = _SHAPES.get(obj.__class__)
+    if shape is None:
+        shape = _SHAPES[obj.__class__] = _shape_of(obj)
+    if shape == "leaf":
+        return obj
+    if shape == "enum":
         return obj.value
-    if hasattr(obj, "__dataclass_fields__"):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, (tuple, list)):
+    if shape == "seq":
         return [to_dict(item) for item in obj]
-    return obj
+    return {name: to_dict(getattr(obj, name)) for name in shape}
+
+
+def _shape_of(obj: Any) -> str | tuple[str, ...]:
+    if isinstance(obj, enum.Enum):
+        return "enum"
+    if hasattr(obj, "__dataclass_fields__"):
+        return tuple(f.name for f in fields(obj))
+    if isinstance(obj, (tuple, list)):
+        return "seq"
+    return "leaf"
 
 
 def vm_from_dict(data: dict[str, Any]) -> VM:

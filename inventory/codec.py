@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from hypervisor.model import VM, Host, host_from_dict, vm_from_dict
+from hypervisor.model import VM, Host, host_from_dict, to_dict, vm_from_dict
 from inventory.records import (
     AuditEntry,
     Baseline,
@@ -19,34 +17,6 @@ from inventory.records import (
 )
 
 Doc = dict[str, Any]
-
-
-# How `plain` treats each class it has met: "leaf", "enum", "seq" or a tuple of field names.
-_SHAPES: dict[type, str | tuple[str, ...]] = {str: "leaf", int: "leaf", bool: "leaf", type(None): "leaf"}
-
-
-def plain(obj: Any) -> Any:
-    """Same result as hypervisor.model.to_dict, about 2x faster: a refresh converts 20,000 VMs."""
-    shape = _SHAPES.get(obj.__class__)
-    if shape is None:
-        shape = _SHAPES[obj.__class__] = _shape_of(obj)
-    if shape == "leaf":
-        return obj
-    if shape == "enum":
-        return obj.value
-    if shape == "seq":
-        return [plain(item) for item in obj]
-    return {name: plain(getattr(obj, name)) for name in shape}
-
-
-def _shape_of(obj: Any) -> str | tuple[str, ...]:
-    if isinstance(obj, enum.Enum):
-        return "enum"
-    if dataclasses.is_dataclass(obj):
-        return tuple(f.name for f in dataclasses.fields(obj))
-    if isinstance(obj, (tuple, list)):
-        return "seq"
-    return "leaf"
 
 
 def utc(at: datetime) -> datetime:
@@ -74,7 +44,7 @@ def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[
     """Document of one VM sighting; times already in `iso` form (one conversion per refresh)."""
     return {
         "name": vm.name,
-        "vm": plain(vm),
+        "vm": to_dict(vm),
         "last_seen": last_seen,
         "stale_since": stale_since,
         "strays": list(strays),
@@ -172,7 +142,7 @@ def change_record(doc: Doc) -> Change:
 
 def audit_doc(entry: AuditEntry) -> Doc:
     """Document of an audit entry."""
-    doc = plain(entry)
+    doc = to_dict(entry)
     doc["at"] = iso(entry.at)
     doc["extra"] = dict(entry.extra)
     return doc  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from hypervisor.model import VM, Host
+from hypervisor.model import VM, Host, to_dict
 from inventory import codec
 from inventory.index import Snapshot
 from inventory.natural import natural_key
@@ -95,7 +95,7 @@ def _record_hosts(plan: Plan, hosts: Sequence[Host], unreachable: Mapping[str, s
         entry = plan.snap.host_entries.get(host.name)
         doc_id = entry[0] if entry else plan.new_id("hosts")
         doc = codec.host_doc(
-            host.name, codec.plain(host), last_seen=at_iso, unreachable_since=None, reason=""
+            host.name, to_dict(host), last_seen=at_iso, unreachable_since=None, reason=""
         )
         plan.put("hosts", doc_id, doc)
     for name, reason in unreachable.items():
