@@ -57,44 +57,51 @@ def _farm(name: str) -> str:
     )
 
 
+def toml_value(value: str | int | float | bool | list[str]) -> str:
+    """A TOML value: strings quoted, booleans lower-case, lists of strings bracketed."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_string(item) for item in value) + "]"
+    return str(value)
+
+
+def toml_table(section: str, name: str, values: dict[str, str | int | float | bool | list[str]]) -> str:
+    """One `[section.name]` table with its key = value lines."""
+    lines = [f"[{section}.{toml_key(name)}]", *(f"{k} = {toml_value(v)}" for k, v in values.items())]
+    return "\n".join(lines) + "\n"
+
+
 def _hosts(plan: FarmPlan, out_dir: Path) -> str:
-    lines = []
-    for host in plan.hosts:
-        lines += [
-            f"[hosts.{toml_key(host.name)}]",
-            f"uri = {toml_string(node_uri(out_dir / f'{host.name}.xml'))}",
-            f"ssh = {toml_string(f'root@{host.name}.farm.example')}",
-            'facts = "node"    # simulated host: its network facts are read from its node file',
-            "",
-        ]
-    return "\n".join(lines)
+    # facts = "node": a simulated host's network facts are read from its node file.
+    return "\n".join(
+        toml_table("hosts", host.name, {
+            "uri": node_uri(out_dir / f"{host.name}.xml"),
+            "ssh": f"root@{host.name}.farm.example",
+            "facts": "node",
+        })
+        for host in plan.hosts
+    )
 
 
 def _networks() -> str:
-    lines = []
-    for net in NETWORKS:
-        lines += [
-            f"[networks.{toml_key(net.name)}]",
-            f"vlan = {net.vlan}",
-            f"bridge = {toml_string(net.bridge)}",
-            f"bond = {toml_string(net.bond)}",
-            f"description = {toml_string(net.description)}",
-            "",
-        ]
-    return "\n".join(lines)
+    return "\n".join(
+        toml_table("networks", net.name, {
+            "vlan": net.vlan, "bridge": net.bridge, "bond": net.bond, "description": net.description,
+        })
+        for net in NETWORKS
+    )
 
 
 def _clusters(plan: FarmPlan) -> str:
-    lines = []
-    for cluster, template, description in plan.clusters:
-        lines += [
-            f"[clusters.{toml_key(cluster)}]",
-            f"pattern = {toml_string(_pattern(cluster))}",
-            f"template = {toml_string(template)}",
-            f"description = {toml_string(description)}",
-            "",
-        ]
-    return "\n".join(lines)
+    return "\n".join(
+        toml_table("clusters", cluster, {
+            "pattern": _pattern(cluster), "template": template, "description": description,
+        })
+        for cluster, template, description in plan.clusters
+    )
 
 
 def _pattern(cluster: str) -> str:
@@ -103,22 +110,19 @@ def _pattern(cluster: str) -> str:
 
 
 def _templates() -> str:
-    lines = []
-    for shape in TEMPLATES:
-        networks = ", ".join(toml_string(net) for net in shape.networks)
-        lines += [
-            f"[templates.{toml_key(shape.name)}]",
-            f"vcpus = {shape.vcpus}",
-            f"memory = {toml_string(_size(shape.memory_mib))}",
-            f"disk = {toml_string(f'{shape.disk_gib}G')}",
-            f"networks = [{networks}]",
-            f"pool = {toml_string(POOL)}",
-            f"kernel = {toml_string(shape.kernel)}",
-            f"autostart = {'true' if shape.autostart else 'false'}",
-            f"on_crash = {toml_string(shape.on_crash)}",
-            "",
-        ]
-    return "\n".join(lines)
+    return "\n".join(
+        toml_table("templates", shape.name, {
+            "vcpus": shape.vcpus,
+            "memory": _size(shape.memory_mib),
+            "disk": f"{shape.disk_gib}G",
+            "networks": list(shape.networks),
+            "pool": POOL,
+            "kernel": shape.kernel,
+            "autostart": shape.autostart,
+            "on_crash": shape.on_crash,
+        })
+        for shape in TEMPLATES
+    )
 
 
 def _size(mib: int) -> str:
@@ -133,7 +137,5 @@ def _users() -> str:
         local = ""
     if _CONFIG_NAME.match(local):
         users[local] = "admin"  # the console user is the local user, admin of the demo farm
-    lines = []
-    for user, role in users.items():
-        lines += [f"[users.{toml_key(user)}]", f"role = {toml_string(role)}  # viewer | operator | admin"]
-    return "\n".join(lines) + "\n"
+    # role: viewer | operator | admin
+    return "\n".join(toml_table("users", user, {"role": role}) for user, role in users.items())
