@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from hypervisor.model import Bond, Bridge, HostFacts, VlanIf
+from hypervisor.testnode import signature
 
 
 class NodeFileFacts:
@@ -18,9 +19,16 @@ class NodeFileFacts:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._cached: tuple[tuple[int, int, int], HostFacts] | None = None
 
     def facts(self) -> HostFacts:
-        """Read the bonds, VLAN sub-interfaces and bridges the node file declares."""
+        """The bonds, VLAN sub-interfaces and bridges the node file declares (re-read when it changes)."""
+        version = signature(self.path)
+        if self._cached is None or self._cached[0] != version:
+            self._cached = (version, self._read())
+        return self._cached[1]
+
+    def _read(self) -> HostFacts:
         root = ET.parse(self.path).getroot()
         bonds: list[Bond] = []
         vlans: list[VlanIf] = []

@@ -51,6 +51,7 @@ _UNREACHABLE_CODES = frozenset({
     libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_INTERNAL_ERROR,
 })
 _UNREACHABLE_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE})
+VolumeLookup = Callable[[str], "tuple[str, int] | None"]  # disk path -> (pool, capacity in bytes)
 
 
 class LibvirtHost:
@@ -160,14 +161,14 @@ class LibvirtHost:
         with self._edge("list VMs"):
             conn = self.connection()
             volumes = _volume_map(conn)
-            return [self._vm(dom, volumes) for dom in conn.listAllDomains()]
+            return [self._vm(dom, volumes.get) for dom in conn.listAllDomains()]
 
     def find_vm(self, name: str) -> VM | None:
         """One VM on this host, or None if the host does not have it."""
         try:
             with self._edge("look up", name):
                 conn = self.connection()
-                return self._vm(conn.lookupByName(name), _volume_map(conn))
+                return self._vm(conn.lookupByName(name), _volume_by_path(conn))
         except VMNotFound:
             return None
 
@@ -177,17 +178,16 @@ class LibvirtHost:
         with self._edge("read definition of", name):
             return str(self.connection().lookupByName(name).XMLDesc(flags))
 
-    def _vm(self, dom: Any, volumes: dict[str, tuple[str, int]]) -> VM:
+    def _vm(self, dom: Any, volume: VolumeLookup) -> VM:
         vm = parse_domain(
             dom.XMLDesc(0), host=self.name, state=_state(dom),
             autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()),
         )
-        disks = tuple(
-            replace(d, pool=volumes[d.source][0], size_bytes=volumes[d.source][1])
-            if d.source in volumes else d
-            for d in vm.disks
-        )
-        return replace(vm, disks=disks)
+        disks = []
+        for disk in vm.disks:
+            found = volume(disk.source) if disk.source else None
+            disks.append(replace(disk, pool=found[0], size_bytes=found[1]) if found else disk)
+        return replace(vm, disks=tuple(disks))
 
     # -- changing --------------------------------------------------------------
 
@@ -202,19 +202,19 @@ class LibvirtHost:
                 "resume": dom.resume, "save": dom.managedSave,
             }
             operations[action]()
-            return self._vm(dom, _volume_map(conn))
+            return self._vm(dom, _volume_by_path(conn))
 
     def set_autostart(self, name: str, on: bool) -> VM:
         """Make the host start the VM when the host boots, or not."""
         with self._changing("set autostart of", name) as conn:
             dom = conn.lookupByName(name)
             dom.setAutostart(1 if on else 0)
-            return self._vm(dom, _volume_map(conn))
+            return self._vm(dom, _volume_by_path(conn))
 
     def define(self, xml: str) -> VM:
         """Define (or redefine) a VM from its XML; does not start it."""
         with self._changing("define") as conn:
-            return self._vm(conn.defineXML(xml), _volume_map(conn))
+            return self._vm(conn.defineXML(xml), _volume_by_path(conn))
 
     def undefine(self, name: str) -> None:
         """Remove a shut-off VM's definition (its disks stay)."""
@@ -290,6 +290,19 @@ def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
             for volume in pool.listAllVolumes():
                 volumes[volume.path()] = (pool.name(), volume.info()[1])
     return volumes
+
+
+def _volume_by_path(conn: Any) -> VolumeLookup:
+    """A lookup of one volume at a time: cheaper than listing every pool for a single VM."""
+
+    def lookup(path: str) -> tuple[str, int] | None:
+        try:
+            volume = conn.storageVolLookupByPath(path)
+            return volume.storagePoolLookupByVolume().name(), volume.info()[1]
+        except libvirt.libvirtError:
+            return None
+
+    return lookup
 
 
 def _message(exc: libvirt.libvirtError) -> str:
