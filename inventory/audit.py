@@ -1,6 +1,9 @@
-"""The audit trail: one entry per chat command, in audit.json beside the inventory.
+"""The audit trail: one entry per chat command, in monthly TinyDB files beside the inventory.
 
-It has its own file and lock so recording a command never waits behind a long refresh.
+It has its own files and locks so recording a command never waits behind a long refresh.
+Each month is a file of its own (audit/2026-11.json): every write rewrites one file, so
+recording a command costs at most one month of entries however old the farm's history is,
+and old months can be archived by moving files.
 """
 
 from __future__ import annotations
@@ -21,7 +24,40 @@ TABLE = "audit"
 
 
 class AuditLog:
-    """Append-only log of AuditEntry values, read newest first."""
+    """Append-only log of AuditEntry values across monthly files, read newest first."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._months: dict[str, _Month] = {}
+
+    def record(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry to its month's file; return what was stored (with its id)."""
+        return self._month(f"{codec.utc(entry.at):%Y-%m}").record(entry)
+
+    def entries(self, *, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """Newest entries first, of one VM or of all, reading back only as many months as needed."""
+        found: list[AuditEntry] = []
+        months = sorted((p.stem for p in self.directory.glob("*.json")), reverse=True)
+        for month in months:
+            if len(found) >= limit:
+                break
+            found += self._month(month).entries(vm=vm, limit=limit - len(found))
+        return found
+
+    def close(self) -> None:
+        """Release every month's file descriptors."""
+        for month in self._months.values():
+            month.close()
+
+    def _month(self, month: str) -> _Month:
+        if month not in self._months:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._months[month] = _Month(self.directory / f"{month}.json")
+        return self._months[month]
+
+
+class _Month:
+    """One month of the audit log: one TinyDB file with its own lock."""
 
     def __init__(self, path: Path) -> None:
         self.storage = AtomicJSONStorage(path, lock_path=path.with_suffix(".lock"))
@@ -55,7 +91,7 @@ class AuditLog:
 
 
 class _AuditIndex:
-    """Entries of one version of audit.json, sorted newest first and grouped by VM."""
+    """Entries of one version of a month's file, sorted newest first and grouped by VM."""
 
     def __init__(self, data: Data, generation: int, path: Path) -> None:
         self.generation = generation

@@ -1,7 +1,7 @@
 """The Inventory: granja's memory of the farm, in a state directory.
 
-Files: inventory.json (TinyDB tables hosts, vms, baselines, changes, meta), audit.json
-(table audit), and a lock file for each. Reads go through in-memory indexes rebuilt only
+Files: inventory.json (TinyDB tables hosts, vms, baselines, changes, meta), audit/YYYY-MM.json
+(table audit, one file a month), and a lock file for each. Reads go through in-memory indexes rebuilt only
 when a file changes; each write method is one locked read-modify-write and one atomic write.
 """
 
@@ -45,7 +45,7 @@ class Inventory:
         self._storage = AtomicJSONStorage(
             state_dir / "inventory.json", lock_path=state_dir / "inventory.lock"
         )
-        self._audit = AuditLog(state_dir / "audit.json")
+        self._audit = AuditLog(state_dir / "audit")
         self._snap: Snapshot | None = None
 
     # Reads: one stat of the file, then dict lookups.
