@@ -8,7 +8,7 @@ from bot.parser import Command
 from bot.queries import live_vm, remember
 from bot.results import Done, Outcome, Reply, Text
 from hypervisor import lifecycle as rules
-from hypervisor.errors import HostUnreachable, HypervisorError, MigrationFailed
+from hypervisor.errors import HypervisorError, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM
@@ -20,9 +20,9 @@ _PAST = {"start": "started", "shutdown": "shut down", "destroy": "forced off", "
 def current_vm(ctx: Context, cmd: Command) -> VM:
     """The VM as its host reports it now; follows it if it moved; raises if its host is silent."""
     record = lookup.vm_record(ctx, cmd.args["vm"])
-    vm, reason = live_vm(ctx, record)
-    if reason:
-        raise HostUnreachable(record.vm.host, reason.removeprefix(f"Host {record.vm.host} is unreachable: "))
+    vm, error = live_vm(ctx, record)
+    if error is not None:
+        raise error
     if vm is None or not vm.state.active:
         found = ctx.farm.find(record.vm.name, hint=record.vm.host)
         vm = found.vm if found.vm is not None else vm

@@ -25,11 +25,17 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> UnknownName:
     return UnknownName(f"No {kind} named '{name}'. Did you mean {options}?")
 
 
-def vm_record(ctx: Context, name: str) -> VMRecord:
-    """The inventory's record of a VM (case-insensitive), or UnknownName with suggestions."""
+def find_record(ctx: Context, name: str) -> VMRecord | None:
+    """The inventory's record of a VM, by its name as typed or in lower case."""
     record = ctx.inventory.vm(name)
     if record is None and name.lower() != name:
         record = ctx.inventory.vm(name.lower())
+    return record
+
+
+def vm_record(ctx: Context, name: str) -> VMRecord:
+    """The inventory's record of a VM (case-insensitive), or UnknownName with suggestions."""
+    record = find_record(ctx, name)
     if record is None:
         raise unknown("VM", name, ctx.inventory.vm_names())
     return record

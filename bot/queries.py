@@ -51,12 +51,12 @@ def help_(ctx: Context, cmd: Command) -> Reply:
     return ok(HelpTable(allowed), f"{len(allowed)} commands")
 
 
-def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, str]:
-    """Read a VM from the host the inventory has it on: (VM or None, reason the host did not answer)."""
+def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError | None]:
+    """Read a VM from the host the inventory has it on: (VM or None, the error if the host failed)."""
     try:
-        return ctx.farm.call(record.vm.host, lambda d: d.find_vm(record.vm.name)), ""
+        return ctx.farm.call(record.vm.host, lambda d: d.find_vm(record.vm.name)), None
     except HypervisorError as exc:
-        return None, str(exc)
+        return None, exc
 
 
 def remember(ctx: Context, vm: VM, command: Command) -> None:
@@ -69,11 +69,12 @@ def remember(ctx: Context, vm: VM, command: Command) -> None:
 def where(ctx: Context, cmd: Command) -> Reply:
     """Tell where a VM runs: from the inventory, checked live, searched farm-wide if it moved."""
     name = cmd.args["vm"]
-    record = ctx.inventory.vm(name) or ctx.inventory.vm(name.lower())
+    record = lookup.find_record(ctx, name)
     if record is not None:
-        vm, reason = live_vm(ctx, record)
-        if reason:
-            located = Located(vm=record.vm, live=False, last_seen=record.last_seen, unreachable_reason=reason)
+        vm, error = live_vm(ctx, record)
+        if error is not None:
+            located = Located(vm=record.vm, live=False, last_seen=record.last_seen,
+                              unreachable_reason=getattr(error, "reason", str(error)))
             return ok(located, f"{record.vm.name} last seen on {record.vm.host}", vm=record.vm.name,
                       hosts=(record.vm.host,))
         if vm is not None and vm.state.active:
@@ -117,10 +118,10 @@ def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:
 def show(ctx: Context, cmd: Command) -> Reply:
     """Show a VM's configuration, read live from its host where possible."""
     record = lookup.vm_record(ctx, cmd.args["vm"])
-    vm, reason = live_vm(ctx, record)
-    if vm is None or reason:
+    vm, error = live_vm(ctx, record)
+    if vm is None or error is not None:
         card = VMCard(vm=record.vm, nics=nic_views(ctx, record.vm), last_seen=record.last_seen,
-                      stale_since=record.stale_since or (ctx.now() if reason else None))
+                      stale_since=record.stale_since or (ctx.now() if error is not None else None))
         return ok(card, f"configuration of {record.vm.name} (last known)", vm=record.vm.name)
     remember(ctx, vm, cmd)
     card = VMCard(vm=vm, nics=nic_views(ctx, vm), last_seen=ctx.now())

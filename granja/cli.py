@@ -10,8 +10,12 @@ import argparse
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from granja.config import ConfigError
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,12 +70,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _site(engine, args)
 
 
-def _refresh(engine: object) -> int:
-    from bot.engine import Engine
+def _refresh(engine: Engine) -> int:
     from bot.refresh import refresh_inventory
     from granja.app import local_user
 
-    assert isinstance(engine, Engine)
     summary, unreachable = refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC),
                                              user=local_user())
     print(f"{summary.hosts_ok} hosts answered, {summary.vms} VMs: {summary.new} new, "
@@ -81,13 +83,11 @@ def _refresh(engine: object) -> int:
     return 0 if not unreachable else 1
 
 
-def _site(engine: object, args: argparse.Namespace) -> int:
+def _site(engine: Engine, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.engine import Engine
     from sitegen.build import build_site, serve_site
 
-    assert isinstance(engine, Engine)
     _refresh(engine)  # publish what the hosts say now; unreachable hosts show as stale
     out = Path(args.out or "site").absolute()
     work = engine.inventory.directory / "site-src"
