@@ -65,11 +65,14 @@ class Engine:
         farm: Farm,
         inventory: Inventory,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_change: Callable[[Reply], None] | None = None,
     ) -> None:
         self.config = config
         self.farm = farm
         self.inventory = inventory
         self.clock = clock
+        self.on_change = on_change
+        """Called after every confirmed change has run, whatever its outcome (the site republishes)."""
 
     def prepare(self, event: ChatEvent) -> Reply | Pending:
         """Handle a message: answer it, or return the change it asks for, to be confirmed."""
@@ -96,7 +99,13 @@ class Engine:
         reply = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
         assert isinstance(reply, Reply)
         extra = {"confirmed_by": by} if by != pending.event.user else {}
-        return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
+        reply = self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
+        if self.on_change is not None:
+            try:
+                self.on_change(reply)
+            except Exception:  # publishing is a courtesy; the change itself is done and recorded
+                log.exception("the after-change hook failed for %r", pending.command.canonical())
+        return reply
 
     def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled") -> Reply:
         """Drop a pending change; nothing is done, and the audit says so."""
