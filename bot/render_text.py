@@ -8,8 +8,10 @@ from functools import singledispatch
 from bot.results import (
     AuditTable,
     Done,
+    FindingList,
     HelpTable,
     HostCard,
+    HostEmptied,
     HostLoad,
     HostTable,
     Located,
@@ -170,3 +172,24 @@ def _(body: HelpTable) -> str:
 @_body.register
 def _(body: Done) -> str:
     return "\n".join([body.summary, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: HostEmptied) -> str:
+    lines = [body.title]
+    lines += [f"  {body.verb:10} {vm} → {host}" + (f" ({method})" if method != "restart" else "")
+              for vm, host, method in body.moved]
+    if body.failed:
+        lines.append(f"  FAILED     {body.failed[0]}: {body.failed[1]}")
+    if body.not_tried:
+        lines.append(f"  not tried  {', '.join(body.not_tried)} (still on {body.host})")
+    lines += [f"  stays      {vm}: {why}" for vm, why in body.stays]
+    return "\n".join([*lines, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: FindingList) -> str:
+    if not body.findings:
+        return "Nothing needs attention."
+    rows = [[f.kind, f.subject, f.message] for f in body.findings]
+    return f"{len(rows)} things need attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)

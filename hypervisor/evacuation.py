@@ -1,0 +1,108 @@
+"""Emptying a host: plan a move for every VM with the placement rules, then carry it out one by one.
+
+The plan accounts for its own earlier moves (the load is updated as each VM is placed), the
+largest VMs are placed first so they find room, and every VM ends up either in a move or
+in the list of VMs that stay, with the reason. Carrying it out stops at the first failure,
+leaving that VM where it was, and says what moved and what was not tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from hypervisor import lifecycle
+from hypervisor.errors import HypervisorError, WrongState
+from hypervisor.farm import Farm
+from hypervisor.interface import Progress
+from hypervisor.migration import Migrated, migrate, plan_migration
+from hypervisor.model import VM, VMState
+from hypervisor.placement import FarmLoad, Guest, choose_host
+
+
+@dataclass(frozen=True)
+class Move:
+    """One VM to move: where to, how (live, offline, restart), and why that host."""
+
+    vm: VM
+    target: str
+    method: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """A VM that stays where it is, and why."""
+
+    vm: VM
+    reason: str
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """What emptying one host will do: the moves in order, and the VMs that stay."""
+
+    host: str
+    moves: tuple[Move, ...]
+    stuck: tuple[Stuck, ...]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """How carrying out a HostPlan went: what moved, what failed (and why), what was not tried."""
+
+    moved: tuple[Migrated, ...]
+    failed: tuple[Move, HypervisorError] | None
+    not_tried: tuple[Move, ...]
+
+
+def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
+                    pinned: Collection[str] = ()) -> HostPlan:
+    """Plan moves for every VM on `host`; `load` is updated as if they were done."""
+    source = load.rooms[host]
+    moves: list[Move] = []
+    stuck: list[Stuck] = []
+    for vm in sorted(vms, key=lambda v: (-v.memory_mib, -v.vcpus, v.name)):
+        reason = _why_it_stays(vm, host, pinned, source_live=source.live_migration)
+        if reason:
+            stuck.append(Stuck(vm, reason))
+            continue
+        live = vm.state.active and source.live_migration
+        exclude = {host} | ({r.name for r in load.rooms.values() if not r.live_migration}
+                            if vm.state is VMState.PAUSED else set())
+        guest = Guest.of(vm)
+        choice = choose_host(guest, load, exclude=exclude)
+        if choice.host is None:
+            stuck.append(Stuck(vm, "; ".join(choice.reasons)))
+            continue
+        load.remove(guest, host)
+        load.add(guest, choice.host)
+        method = "live" if live and load.rooms[choice.host].live_migration else "offline"
+        moves.append(Move(vm, choice.host, method, choice.reasons))
+    return HostPlan(host=host, moves=tuple(moves), stuck=tuple(stuck))
+
+
+def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bool) -> str:
+    if vm.name in pinned:
+        return f"pinned to {host} in the fleet config"
+    try:
+        lifecycle.check(vm.name, vm.state, "migrate")
+    except WrongState as exc:
+        return str(exc)
+    if vm.state is VMState.PAUSED and not source_live:
+        return f"paused, and {host} cannot migrate live: resume it or shut it down first"
+    return ""
+
+
+def evacuate(farm: Farm, plan: HostPlan, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
+    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home."""
+    moved: list[Migrated] = []
+    for number, move in enumerate(plan.moves, 1):
+        progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
+        try:
+            done = migrate(farm, plan_migration(farm, move.vm, move.target), progress)
+        except HypervisorError as exc:
+            return Carried(tuple(moved), (move, exc), plan.moves[number:])
+        record(done.vm)
+        moved.append(done)
+    return Carried(tuple(moved), None, ())
