@@ -64,7 +64,8 @@ def test_a_partly_possible_evacuation_moves_what_fits_and_lists_the_rest(chat):
     assert f"stays      {ldap_here}: no host fits {ldap_here}" in chat.transcript
     assert f"already running a member of ldap: {open_host}" in chat.transcript
     now = live_vms(chat.engine)
-    assert now[ldap_here].host == host and now[ldap_here].state.value == "running"
+    assert now[ldap_here].host == host
+    assert now[ldap_here].state.value == "running"
 
 
 def test_a_failure_midway_stops_and_reports_what_moved_and_what_did_not(engine):
@@ -79,9 +80,11 @@ def test_a_failure_midway_stops_and_reports_what_moved_and_what_did_not(engine):
     reply = engine.confirm(pending, by="carol")
     assert reply.outcome is Outcome.FAILED
     body = reply.body
-    assert len(body.moved) == 1 and body.failed is not None
+    assert len(body.moved) == 1
+    assert body.failed is not None
     failed = body.failed[0]
-    assert "of memory free" in body.failed[1] and f"{failed} is running on {host}" in body.failed[1]
+    assert "of memory free" in body.failed[1]
+    assert f"{failed} is running on {host}" in body.failed[1]
     assert live_vms(engine)[failed].host == host
     assert len(body.not_tried) == len(pending.plan.preview.splitlines()) - 3 - len(body.stays)
     assert reply.summary.startswith(f"Evacuation of {host} stopped at a failure: 1 moved")

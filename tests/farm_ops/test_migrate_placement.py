@@ -14,7 +14,8 @@ def test_migrate_without_a_target_chooses_a_host_without_a_cluster_member_and_ex
     reply = chat.send("migrate ldap1")
     assert reply.outcome is Outcome.OK, chat.transcript
     target = live_vms(chat.engine)["ldap1"].host
-    assert target != source and target not in others
+    assert target != source
+    assert target not in others
     assert f"Chosen: {target} has " in chat.transcript
     assert "no other member of cluster ldap is there" in chat.transcript
     assert f"ruled out {len(others)} hosts already running a member of ldap" in chat.transcript
@@ -46,7 +47,8 @@ def test_migrate_that_would_overcommit_memory_needs_force(state):
                 and not any(r.vm.meta.cluster == "db" for r in inventory.vms_on(h.name))).name
     reply = chat.send(f"migrate db1 to {full}")
     assert reply.outcome is Outcome.REFUSED
-    assert f"{full} has " in chat.transcript and "of memory free and db1 needs 16.0 GiB" in chat.transcript
+    assert f"{full} has " in chat.transcript
+    assert "of memory free and db1 needs 16.0 GiB" in chat.transcript
     assert f"'migrate db1 to {full} force'" in chat.transcript
     assert chat.send(f"migrate db1 to {full} force").outcome is Outcome.OK
     assert live_vms(chat.engine)["db1"].host == full
