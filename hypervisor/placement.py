@@ -81,17 +81,17 @@ class FarmLoad:
         self.limits = limits or Limits()
 
     @classmethod
-    def build(cls, hosts: Iterable[Host], vms: Iterable[VM], *, maintenance: Collection[str] = (),
+    def build(cls, hosts: Iterable[Host], guests: Iterable[Guest], *, maintenance: Collection[str] = (),
               unreachable: Collection[str] = (), limits: Limits | None = None) -> FarmLoad:
-        """The load of a farm: hosts' hardware, what their VMs commit, and their marks."""
+        """The load of a farm: hosts' hardware, what their VMs (`Guest.of(vm)`) commit, and marks."""
         rooms = [Room(name=h.name, cpus=h.cpus, memory_mib=h.memory_mib, live_migration=h.live_migration,
                       pools=frozenset(p.name for p in h.pools if p.active),
                       maintenance=h.name in maintenance, unreachable=h.name in unreachable)
                  for h in hosts]
         load = cls(rooms, limits=limits)
-        for vm in vms:
-            if vm.host in load.rooms:
-                load.add(Guest.of(vm), vm.host)
+        for guest in guests:
+            if guest.host in load.rooms:
+                load.add(guest, guest.host)
         return load
 
     def add(self, guest: Guest, host: str) -> None:

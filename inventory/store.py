@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from hypervisor.model import VM, Host
+from hypervisor.placement import Guest
 from inventory import codec
 from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
+from inventory.load import guests_in
 from inventory.maintenance import MaintenanceMark, marks, put_mark
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
@@ -112,6 +114,10 @@ class Inventory:
     def last_refresh(self) -> RefreshInfo | None:
         """When the last refresh ran and which hosts answered, or None before the first."""
         return self._current().last_refresh()
+
+    def guests(self) -> list[Guest]:
+        """Every VM's host, size, cluster and whether it runs: what placement needs, read fast."""
+        return guests_in(self._current())
 
     def maintenance(self) -> dict[str, MaintenanceMark]:
         """Hosts marked in maintenance (kept out of new placements), by name."""
