@@ -56,30 +56,40 @@ class Carried:
     not_tried: tuple[Move, ...]
 
 
-def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
-                    pinned: Collection[str] = ()) -> HostPlan:
-    """Plan moves for every VM on `host`; `load` is updated as if they were done."""
-    source = load.rooms[host]
+def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[[VM], str],
+               guest_of: Callable[[VM], Guest] = Guest.of, method_of: Callable[[VM, str], str],
+               exclude_of: Callable[[VM], set[str]] = lambda vm: set()) -> HostPlan:
+    """Place each VM leaving `host`, largest first, unless `stays` gives a reason; `load` is updated."""
     moves: list[Move] = []
     stuck: list[Stuck] = []
     for vm in sorted(vms, key=lambda v: (-v.memory_mib, -v.vcpus, v.name)):
-        reason = _why_it_stays(vm, host, pinned, source_live=source.live_migration)
-        if reason:
-            stuck.append(Stuck(vm, reason))
-            continue
-        live = vm.state.active and source.live_migration
-        exclude = {host} | ({r.name for r in load.rooms.values() if not r.live_migration}
-                            if vm.state is VMState.PAUSED else set())
-        guest = Guest.of(vm)
-        choice = choose_host(guest, load, exclude=exclude)
-        if choice.host is None:
-            stuck.append(Stuck(vm, "; ".join(choice.reasons)))
+        reason = stays(vm)
+        guest = guest_of(vm)
+        choice = None if reason else choose_host(guest, load, exclude={host} | exclude_of(vm))
+        if choice is None or choice.host is None:
+            stuck.append(Stuck(vm, reason or "; ".join(choice.reasons if choice else ())))
             continue
         load.remove(guest, host)
         load.add(guest, choice.host)
-        method = "live" if live and load.rooms[choice.host].live_migration else "offline"
-        moves.append(Move(vm, choice.host, method, choice.reasons))
+        moves.append(Move(vm, choice.host, method_of(vm, choice.host), choice.reasons))
     return HostPlan(host=host, moves=tuple(moves), stuck=tuple(stuck))
+
+
+def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
+                    pinned: Collection[str] = ()) -> HostPlan:
+    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated."""
+    source_live = load.rooms[host].live_migration
+    not_live = {r.name for r in load.rooms.values() if not r.live_migration}
+
+    def method(vm: VM, target: str) -> str:
+        live = vm.state.active and source_live and load.rooms[target].live_migration
+        return "live" if live else "offline"
+
+    return place_each(
+        host, vms, load, method_of=method,
+        stays=lambda vm: _why_it_stays(vm, host, pinned, source_live=source_live),
+        exclude_of=lambda vm: not_live if vm.state is VMState.PAUSED else set(),  # paused: live only
+    )
 
 
 def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bool) -> str:

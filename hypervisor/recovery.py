@@ -10,16 +10,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
 
 from hypervisor.domain_build import build_domain
 from hypervisor.errors import HypervisorError
-from hypervisor.evacuation import Carried, HostPlan, Move, Stuck
+from hypervisor.evacuation import Carried, HostPlan, Move, place_each
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
 from hypervisor.migration import Migrated
 from hypervisor.model import VM
-from hypervisor.placement import FarmLoad, Guest, choose_host
+from hypervisor.placement import FarmLoad, Guest
 
 # libvirt's domain type for each driver name a host reports.
 DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
@@ -28,24 +27,13 @@ DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
                   pinned: Collection[str] = ()) -> HostPlan:
     """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
-    moves: list[Move] = []
-    stuck: list[Stuck] = []
-    for vm in sorted(vms, key=lambda v: (-v.memory_mib, -v.vcpus, v.name)):
-        reason = _unreachable_disks(vm, host, shared_pools)
+    def stays(vm: VM) -> str:
         if vm.name in pinned:
-            reason = f"pinned to {host} in the fleet config"
-        if reason:
-            stuck.append(Stuck(vm, reason))
-            continue
-        guest = replace(Guest.of(vm, need_pools=True), host="")
-        choice = choose_host(guest, load, exclude={host})
-        if choice.host is None:
-            stuck.append(Stuck(vm, "; ".join(choice.reasons)))
-            continue
-        load.remove(guest, host)
-        load.add(guest, choice.host)
-        moves.append(Move(vm, choice.host, "restart", choice.reasons))
-    return HostPlan(host=host, moves=tuple(moves), stuck=tuple(stuck))
+            return f"pinned to {host} in the fleet config"
+        return _unreachable_disks(vm, host, shared_pools)
+
+    return place_each(host, vms, load, stays=stays, method_of=lambda vm, target: "restart",
+                      guest_of=lambda vm: Guest.of(vm, need_pools=True))
 
 
 def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
