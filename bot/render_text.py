@@ -122,7 +122,8 @@ def _load_row(load: HostLoad) -> list[str]:
     host = load.host
     return [host.name, f"{load.running}/{load.vms}", f"{load.vcpus_used}/{host.cpus}",
             f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}", host.driver,
-            f"UNREACHABLE: {load.unreachable}" if load.unreachable else "ok"]
+            f"UNREACHABLE: {load.unreachable}" if load.unreachable else
+            "maintenance" if load.maintenance else "ok"]
 
 
 @_body.register
@@ -139,6 +140,8 @@ def _(body: HostCard) -> str:
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
+    if load.maintenance:
+        lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
     lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
               f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
     if host.facts:
@@ -192,4 +195,5 @@ def _(body: FindingList) -> str:
     if not body.findings:
         return "Nothing needs attention."
     rows = [[f.kind, f.subject, f.message] for f in body.findings]
-    return f"{len(rows)} things need attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)
+    count = "1 thing needs" if len(rows) == 1 else f"{len(rows)} things need"
+    return f"{count} attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)

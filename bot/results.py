@@ -80,6 +80,7 @@ class HostLoad:
     vcpus_used: int
     memory_used_mib: int
     unreachable: str = ""
+    maintenance: bool = False  # kept out of new placements
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,19 @@ Kinds of finding: `spread` (members of one cluster share a host), `memory` and `
 committed beyond its limits), `autostart` (a running VM a host restart would leave off),
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
-holds VMs).
+holds VMs, or is left marked).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypervisor.placement import FarmLoad, Limits, gib
 from inventory.load import farm_load
+from inventory.maintenance import MaintenanceMark
+from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
 from inventory.store import Inventory
 
@@ -40,7 +42,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *_spread(load),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
-        *_maintenance(load),
+        *_maintenance(load, inventory.maintenance()),
         *_autostart(vms),
         *_drift(inventory, vms),
     ]
@@ -80,12 +82,13 @@ def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -
                                                 "run 'refresh' for current data")
 
 
-def _maintenance(load: FarmLoad) -> Iterable[Finding]:
-    for host, room in load.rooms.items():
-        if room.maintenance and room.guests:
-            yield Finding("maintenance", host, f"{host} is in maintenance but still holds "
-                                               f"{room.guests} VMs; "
-                                               f"'evacuate {host}' moves them")
+def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
+    for host, mark in sorted(marks.items(), key=lambda item: natural_key(item[0])):
+        held = load.rooms[host].guests if host in load.rooms else 0
+        what = (f"still holds {held} VM{'s' * (held != 1)}; 'evacuate {host}' moves them" if held
+                else f"'maintenance {host} off' when the work is done")
+        yield Finding("maintenance", host, f"{host} is in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC "
+                                           f"(by {mark.by}): {what}")
 
 
 def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:

@@ -48,6 +48,8 @@ def test_check_finds_a_planted_problem_of_each_kind(state):
     assert f"of cluster ldap share {crowded}: one host failure stops 2 of them" in chat.transcript
     assert f"{drifting.name} differs from its baseline in 1 field(s): vcpus" in chat.transcript
     assert "host11 is not answering since" in chat.transcript
+    assert "host09 is in maintenance since " in chat.transcript
+    assert "(by test): still holds " in chat.transcript
 
 
 def test_hosts_not_asked_for_a_day_are_stale(engine):

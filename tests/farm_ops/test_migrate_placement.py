@@ -60,6 +60,9 @@ def test_maintenance_keeps_placements_off_and_survives_a_new_engine(chat, state)
     assert "host07 is now in maintenance" in chat.transcript
     again = Chat(open_engine(config=None, state=str(state)))  # a new process's view: a fresh inventory
     again.send("refresh")  # what the hosts say does not clear granja's own mark
+    again.send("hosts")
+    assert next(line for line in again.transcript.splitlines() if line.startswith("host07")).endswith(
+        "maintenance")
     again.send("maintenance host07 on")
     assert again.transcript.startswith("host07 is already in maintenance since ")
     mover = next(r.name for r in again.engine.inventory.vms() if r.vm.host != "host07"
