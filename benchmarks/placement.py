@@ -15,6 +15,7 @@ from hypervisor.evacuation import HostPlan, plan_evacuation
 from hypervisor.model import VM, Host, Pool
 from hypervisor.placement import FarmLoad, Guest
 from inventory import Inventory
+from inventory.health import findings
 from inventory.load import farm_load
 
 EVACUATED = 40
@@ -70,7 +71,10 @@ def _from_inventory(size: int) -> None:
         read = time.perf_counter()
         plan_evacuation(target, [r.vm for r in inventory.vms_on(target)], load)
         done = time.perf_counter()
+        found = findings(inventory)
+        checked = time.perf_counter()
         inventory.close()
     report(f"evacuation plan from inventory, {size} hosts",
            f"load {(read - parsed) * 1000:.0f} ms + plan {(done - read) * 1000:.0f} ms", "< 1 s")
     report("  (the JSON file's first read, once a process)", f"{(parsed - begun) * 1000:.0f} ms", "")
+    report(f"check (health findings), {size} hosts", f"{checked - done:.1f} s, {len(found)} findings", "")

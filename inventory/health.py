@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypervisor.placement import FarmLoad, Limits, gib
+from inventory.errors import NoBaseline
 from inventory.load import farm_load
 from inventory.maintenance import MaintenanceMark
 from inventory.natural import natural_key
@@ -101,9 +102,10 @@ def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:
 
 def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:
     for record in vms:
-        if inventory.baseline(record.name) is None:
+        try:
+            fields = inventory.drift(record.name)
+        except NoBaseline:
             continue
-        fields = inventory.drift(record.name)
         if fields:
             paths = ", ".join(d.path for d in fields[:4]) + (" …" if len(fields) > 4 else "")
             yield Finding("drift", record.name, f"{record.name} differs from its baseline in "
