@@ -161,7 +161,10 @@ def _emptied(ctx: Context, plan: HostPlan, done: Carried, *, verb: str, what: st
     failed = None
     if done.failed is not None:
         move, error = done.failed
-        failed = (move.vm.name, f"{error} {state_after_failure(ctx, move.vm, error)}")
+        where = (state_after_failure(ctx, move.vm, error) if verb == "moved" else
+                 f"{move.vm.name} is not running anywhere: {plan.host} is down, and granja left no "
+                 f"definition of it on {move.target}.")
+        failed = (move.vm.name, f"{error} {where}")
     ended = "stopped at a failure" if failed else "done"
     title = (f"{what} of {plan.host} {ended}: {len(done.moved)} {verb}, "
              f"{len(done.not_tried)} not tried, {len(plan.stuck)} staying.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import timedelta
+
+import pytest
 
 from bot.engine import Engine
 from bot.results import Outcome
@@ -65,3 +67,11 @@ def test_a_farm_with_nothing_planted_reports_only_what_the_demo_has(chat):
     kinds = {f.kind for f in findings(chat.engine.inventory)}
     assert kinds <= {"autostart"}  # the demo's ftp1 runs without autostart, on purpose
     assert "ftp1 runs without autostart" in chat.transcript
+
+
+def test_a_finding_is_a_frozen_kind_subject_message_triple():
+    # The site's overview shows these: the shape is a contract.
+    assert [f.name for f in fields(Finding)] == ["kind", "subject", "message"]
+    finding = Finding("spread", "ldap", "ldap1, ldap2 share host03")
+    with pytest.raises(FrozenInstanceError):
+        finding.kind = "other"  # type: ignore[misc]

@@ -76,3 +76,11 @@ def test_maintenance_keeps_placements_off_and_survives_a_new_engine(chat, state)
     assert "host07 is in maintenance" in again.transcript
     assert again.send("maintenance host07 off").outcome is Outcome.OK
     assert "host07" not in again.engine.inventory.maintenance()
+
+
+def test_migrate_without_a_target_when_no_host_fits_says_why(chat):
+    for host in chat.engine.farm.host_names:
+        chat.engine.inventory.set_maintenance(host, on=True, at=chat.engine.clock(), user="test")
+    reply = chat.send("migrate ldap1")
+    assert reply.outcome is Outcome.REFUSED
+    assert chat.transcript.startswith("No host can take ldap1 now: ruled out 14 hosts in maintenance: ")

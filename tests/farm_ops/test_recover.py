@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engine import ChatEvent, Pending
 from bot.results import Outcome
 from granja.app import open_engine
+from hypervisor.domain_build import build_domain
 from tests.conftest import Chat
 from tests.farm_ops.helpers import live_vms, spread_and_capacity_problems
+from tests.inventory.builders import make_vm
 from tests.scenarios.test_unreachable import break_hosts
 
 
@@ -67,3 +70,21 @@ def test_recover_lists_vms_whose_disks_only_the_down_host_reaches(state):
         assert f"stays {name}: its disk xvda (" in chat.transcript
     assert "is in pool local, which is not shared: only host02 reaches it" in chat.transcript
     assert not set(running) & set(live_vms(chat.engine))
+
+
+def test_a_failed_start_stops_the_recovery_and_says_what_was_not_tried(state):
+    break_hosts(state, host02="test:///nonexistent/host02.xml")
+    engine = open_engine(config=None, state=str(state))
+    pending = engine.prepare(ChatEvent(user="carol", text="recover host02"))
+    assert isinstance(pending, Pending), pending
+    first = pending.plan.preview.splitlines()[1].split()  # "start NAME (...) → HOST"
+    name, target = first[1], first[-1]
+    # The target already has a different domain of that name: defining it there fails.
+    engine.farm.driver(target).define(build_domain(make_vm(name, target), domain_type="test"))
+    reply = engine.confirm(pending, by="carol")
+    assert reply.outcome is Outcome.FAILED
+    assert reply.body.failed[0] == name, reply.body
+    assert reply.body.moved == ()
+    assert f"{name} is not running anywhere: host02 is down" in reply.body.failed[1]
+    assert len(reply.body.not_tried) == len(pending.plan.preview.splitlines()) - 2 - len(reply.body.stays)
+    assert reply.summary.startswith("Recovery of host02 stopped at a failure: 0 started")
