@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks.core import report
 from granja.demo_plan import plan_farm
-from hypervisor.evacuation import HostPlan, plan_evacuation
+from hypervisor.evacuation import Evacuation, plan_evacuation
 from hypervisor.model import VM, Host, Pool
 from hypervisor.placement import FarmLoad, Guest
 from inventory import Inventory
@@ -35,7 +35,7 @@ def generated_farm(hosts: int) -> tuple[list[Host], list[VM], str]:
     return farm, vms, target
 
 
-def _plan(hosts: list[Host], vms: list[VM], target: str) -> tuple[float, float, HostPlan]:
+def _plan(hosts: list[Host], vms: list[VM], target: str) -> tuple[float, float, Evacuation]:
     begun = time.perf_counter()
     load = FarmLoad.build(hosts, map(Guest.of, vms))
     built = time.perf_counter()

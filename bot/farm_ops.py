@@ -9,7 +9,7 @@ from bot.parser import Command
 from bot.queries import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from hypervisor.errors import HostUnreachable
-from hypervisor.evacuation import Carried, HostPlan, plan_evacuation
+from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest, choose_host
@@ -149,14 +149,14 @@ def _record(ctx: Context, cmd: Command, vm: VM) -> None:
     ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
 
 
-def _plan_lines(plan: HostPlan, verb: str) -> str:
+def _plan_lines(plan: Evacuation, verb: str) -> str:
     lines = [f"  {verb} {m.vm.name} ({m.vm.state.value}, {m.vm.memory_mib / 1024:g} GiB) → {m.target}"
              + (f" ({m.method})" if m.method != "restart" else "") for m in plan.moves]
     lines += [f"  stays {s.vm.name}: {s.reason}" for s in plan.stuck]
     return "\n".join(lines)
 
 
-def _emptied(ctx: Context, plan: HostPlan, done: Carried, *, verb: str, what: str,
+def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: str,
              notes: tuple[str, ...] = ()) -> Reply:
     failed = None
     if done.failed is not None:

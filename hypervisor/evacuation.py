@@ -39,7 +39,7 @@ class Stuck:
 
 
 @dataclass(frozen=True)
-class HostPlan:
+class Evacuation:
     """What emptying one host will do: the moves in order, and the VMs that stay."""
 
     host: str
@@ -49,7 +49,7 @@ class HostPlan:
 
 @dataclass(frozen=True)
 class Carried:
-    """How carrying out a HostPlan went: what moved, what failed (and why), what was not tried."""
+    """How carrying out an Evacuation went: what moved, what failed (and why), what was not tried."""
 
     moved: tuple[Migrated, ...]
     failed: tuple[Move, HypervisorError] | None
@@ -58,7 +58,7 @@ class Carried:
 
 def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[[VM], str],
                guest_of: Callable[[VM], Guest] = Guest.of, method_of: Callable[[VM, str], str],
-               exclude_of: Callable[[VM], set[str]] = lambda vm: set()) -> HostPlan:
+               exclude_of: Callable[[VM], set[str]] = lambda vm: set()) -> Evacuation:
     """Place each VM leaving `host`, largest first, unless `stays` gives a reason; `load` is updated."""
     moves: list[Move] = []
     stuck: list[Stuck] = []
@@ -72,11 +72,11 @@ def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[
         load.remove(guest, host)
         load.add(guest, choice.host)
         moves.append(Move(vm, choice.host, method_of(vm, choice.host), choice.reasons))
-    return HostPlan(host=host, moves=tuple(moves), stuck=tuple(stuck))
+    return Evacuation(host=host, moves=tuple(moves), stuck=tuple(stuck))
 
 
 def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
-                    pinned: Collection[str] = ()) -> HostPlan:
+                    pinned: Collection[str] = ()) -> Evacuation:
     """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated."""
     source_live = load.rooms[host].live_migration
     not_live = {r.name for r in load.rooms.values() if not r.live_migration}
@@ -104,7 +104,7 @@ def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bo
     return ""
 
 
-def evacuate(farm: Farm, plan: HostPlan, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
+def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
     """Carry out the moves one at a time; stop at the first failure. `record` is told each new home."""
     moved: list[Migrated] = []
     for number, move in enumerate(plan.moves, 1):

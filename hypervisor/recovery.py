@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from hypervisor.domain_build import build_domain
 from hypervisor.errors import HypervisorError
-from hypervisor.evacuation import Carried, HostPlan, Move, place_each
+from hypervisor.evacuation import Carried, Evacuation, Move, place_each
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
 from hypervisor.migration import Migrated
@@ -25,7 +25,7 @@ DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
 
 
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
-                  pinned: Collection[str] = ()) -> HostPlan:
+                  pinned: Collection[str] = ()) -> Evacuation:
     """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
     def stays(vm: VM) -> str:
         if vm.name in pinned:
@@ -46,7 +46,7 @@ def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
             f"only {host} reaches it")
 
 
-def restart_elsewhere(farm: Farm, plan: HostPlan, progress: Progress, *,
+def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
                       record: Callable[[VM], None]) -> Carried:
     """Define and start each planned VM on its new host, one by one; stop at the first failure."""
     started: list[Migrated] = []
