@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from hypervisor import lifecycle
-from hypervisor.errors import HypervisorError, WrongState
+from hypervisor.errors import HypervisorError, VMNotFound, WrongState
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
 from hypervisor.migration import Migrated, migrate, plan_migration
@@ -110,9 +110,19 @@ def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callab
     for number, move in enumerate(plan.moves, 1):
         progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
         try:
-            done = migrate(farm, plan_migration(farm, move.vm, move.target), progress)
+            done = migrate(farm, plan_migration(farm, _as_now(farm, plan.host, move.vm), move.target),
+                           progress)
         except HypervisorError as exc:
             return Carried(tuple(moved), (move, exc), plan.moves[number:])
         record(done.vm)
         moved.append(done)
     return Carried(tuple(moved), None, ())
+
+
+def _as_now(farm: Farm, host: str, vm: VM) -> VM:
+    """The VM as its host reports it now: its state may have changed since the plan was shown."""
+    name = vm.name
+    now = farm.call(host, lambda d: d.find_vm(name))
+    if now is None:
+        raise VMNotFound(name, host)
+    return now

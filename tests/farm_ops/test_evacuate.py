@@ -88,3 +88,16 @@ def test_a_failure_midway_stops_and_reports_what_moved_and_what_did_not(engine):
     assert live_vms(engine)[failed].host == host
     assert len(body.not_tried) == len(pending.plan.preview.splitlines()) - 3 - len(body.stays)
     assert reply.summary.startswith(f"Evacuation of {host} stopped at a failure: 1 moved")
+
+
+def test_a_vm_stopped_after_the_preview_moves_as_it_is_now(engine):
+    host = busiest_ldap_host(engine)
+    pending = engine.prepare(ChatEvent(user="carol", text=f"evacuate {host}"))
+    assert isinstance(pending, Pending), pending
+    name = pending.plan.preview.splitlines()[1].split()[1]
+    engine.farm.driver(host).lifecycle(name, "destroy")
+    reply = engine.confirm(pending, by="carol")
+    assert reply.outcome is Outcome.OK, reply.summary
+    moved = live_vms(engine)[name]
+    assert moved.host != host
+    assert moved.state.value == "shut off"
