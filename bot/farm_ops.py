@@ -39,8 +39,9 @@ def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
         return changes.migrate(ctx, cmd, vm, choice.host, why=("Chosen: " + choice.reasons[0],
                                                                 *choice.reasons[1:]))
     target = lookup.host_name(ctx, cmd.args["host"])
-    problems = [text for kind, text in load.problems(guest, target) if kind in FORCEABLE] \
-        if target in load.rooms and target != vm.host else []
+    problems: list[str] = []
+    if target in load.rooms and target != vm.host:  # else plan_migration says what is wrong
+        problems = [text for kind, text in load.problems(guest, target) if kind in FORCEABLE]
     if problems and "force" not in cmd.args:
         message = (f"Not moving {vm.name} to {target}: " + "; ".join(problems) + ". To move it anyway, "
                    f"say 'migrate {vm.name} to {target} force'" + _suggestion(vm, load) + ".")
@@ -60,8 +61,8 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
     on = cmd.args["mode"].lower() == "on"
     mark = ctx.inventory.maintenance().get(host)
     if (mark is not None) == on:
-        state = f"in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC (by {mark.by})" if mark else \
-            "not in maintenance"
+        state = (f"in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC (by {mark.by})" if mark
+                 else "not in maintenance")
         text = f"{host} is already {state}; nothing to do."
         return ok(Text(text), text, hosts=(host,))
     held = len(ctx.inventory.vms_on(host))
