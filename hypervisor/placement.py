@@ -26,6 +26,14 @@ class Limits:
     cpu_ratio: float = 4.0
     memory_ratio: float = 1.0
 
+    def memory_mib(self, room: Room) -> int:
+        """How much memory running VMs may take on a host."""
+        return int(room.memory_mib * self.memory_ratio)
+
+    def vcpus(self, room: Room) -> int:
+        """How many vCPUs running VMs may have on a host."""
+        return int(room.cpus * self.cpu_ratio)
+
 
 @dataclass(frozen=True)
 class Guest:
@@ -129,11 +137,11 @@ class FarmLoad:
         others = [m for m in room.members.get(guest.cluster, ()) if m != guest.name] if guest.cluster else []
         if others:
             out.append(("spread", f"{host} already runs {', '.join(others)} of cluster {guest.cluster}"))
-        free = int(room.memory_mib * limits.memory_ratio) - room.memory_used_mib
+        free = limits.memory_mib(room) - room.memory_used_mib
         if guest.memory_mib > free:
             out.append(("memory", f"{host} has {gib(max(free, 0))} of memory free and {guest.name} "
                                   f"needs {gib(guest.memory_mib)}"))
-        cpus = int(room.cpus * limits.cpu_ratio)
+        cpus = limits.vcpus(room)
         if room.vcpus_used + guest.vcpus > cpus:
             out.append(("vcpus", f"{host} would have {room.vcpus_used + guest.vcpus} vCPUs committed, "
                                  f"over its {cpus} ({room.cpus} cores × {limits.cpu_ratio:g})"))
@@ -146,8 +154,8 @@ class FarmLoad:
         if guest.cluster and any(m != guest.name for m in room.members.get(guest.cluster, ())):
             return False
         limits = self.limits
-        return (room.memory_used_mib + guest.memory_mib <= room.memory_mib * limits.memory_ratio
-                and room.vcpus_used + guest.vcpus <= room.cpus * limits.cpu_ratio)
+        return (room.memory_used_mib + guest.memory_mib <= limits.memory_mib(room)
+                and room.vcpus_used + guest.vcpus <= limits.vcpus(room))
 
 
 def gib(mib: int) -> str:
@@ -186,7 +194,7 @@ def choose_host(guest: Guest, load: FarmLoad, *, exclude: Collection[str] = ()) 
     spread = (f"no other member of cluster {guest.cluster} is there" if guest.cluster
               else "it has room")
     reasons = (
-        f"{best.name} has {gib(int(best.memory_mib * load.limits.memory_ratio) - best.memory_used_mib)} "
+        f"{best.name} has {gib(load.limits.memory_mib(best) - best.memory_used_mib)} "
         f"of memory free and {best.vcpus_used} vCPUs committed on {best.cpus} cores; {spread}",
         f"least loaded of {fitting} fitting hosts: {memory_share:.0%} of its memory committed after the move",
         *ruled_out,

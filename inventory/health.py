@@ -60,11 +60,11 @@ def _spread(load: FarmLoad) -> Iterable[Finding]:
 def _commitment(load: FarmLoad) -> Iterable[Finding]:
     limits = load.limits
     for host, room in load.rooms.items():
-        memory = int(room.memory_mib * limits.memory_ratio)
+        memory = limits.memory_mib(room)
         if room.memory_used_mib > memory:
             yield Finding("memory", host, f"{host} has {gib(room.memory_used_mib)} committed to running "
                                           f"VMs, over its {gib(memory)}")
-        cpus = int(room.cpus * limits.cpu_ratio)
+        cpus = limits.vcpus(room)
         if room.vcpus_used > cpus and room.cpus:
             yield Finding("vcpus", host, f"{host} has {room.vcpus_used} vCPUs committed to running VMs, "
                                          f"over its {cpus} ({room.cpus} cores × {limits.cpu_ratio:g})")
