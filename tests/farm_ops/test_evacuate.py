@@ -101,3 +101,12 @@ def test_a_vm_stopped_after_the_preview_moves_as_it_is_now(engine):
     moved = live_vms(engine)[name]
     assert moved.host != host
     assert moved.state.value == "shut off"
+
+
+def test_a_pinned_vm_stays_and_the_plan_says_so(chat, pinned_host):
+    reply = chat.send(f"evacuate {pinned_host}")
+    assert reply.outcome is Outcome.OK, chat.transcript
+    assert f"  stays backup: pinned to {pinned_host} in the fleet config" in chat.transcript  # preview
+    assert f"stays      backup: pinned to {pinned_host} in the fleet config" in chat.transcript  # result
+    assert live_vms(chat.engine)["backup"].host == pinned_host
+    assert [name for name, vm in live_vms(chat.engine).items() if vm.host == pinned_host] == ["backup"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.engine import ChatEvent, Pending
 from bot.results import Outcome
 from granja.app import open_engine
@@ -27,12 +25,6 @@ def test_recover_needs_the_admin_role(chat):
     reply = chat.send("recover host02", user="bob")
     assert reply.outcome is Outcome.REFUSED
     assert "'recover' needs the admin role; your role is operator" in chat.transcript
-
-
-@pytest.fixture
-def pinned_host(state) -> str:
-    config = (state / "demo" / "farm.toml").read_text()
-    return config[:config.index('pinned = ["backup"]')].rsplit("[hosts.", 1)[1].split("]")[0]
 
 
 def test_recover_starts_the_running_vms_of_a_down_host_elsewhere(state, pinned_host):
