@@ -4,7 +4,8 @@ Kinds of finding: `spread` (members of one cluster share a host), `memory` and `
 committed beyond its limits), `autostart` (a running VM a host restart would leave off),
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
-holds VMs, or is left marked).
+holds VMs, or is left marked), `stray` (a VM also defined on another host, as a recovered VM
+is on its old host).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
         *_maintenance(load, inventory.maintenance()),
         *_autostart(vms),
+        *_strays(vms),
         *_drift(inventory, vms),
     ]
 
@@ -98,6 +100,15 @@ def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:
         if vm.state.active and not vm.autostart:
             yield Finding("autostart", vm.name, f"{vm.name} runs without autostart: a restart of "
                                                 f"{vm.host} would leave it off")
+
+
+def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
+    for record in vms:
+        if record.strays:
+            hosts = ", ".join(sorted({record.vm.host, *record.strays}, key=natural_key))
+            yield Finding("stray", record.name,
+                          f"{record.name} is defined on {hosts}: keep one definition "
+                          "(after a recovery, remove the one on the host that was down)")
 
 
 def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:

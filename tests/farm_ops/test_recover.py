@@ -48,6 +48,18 @@ def test_recover_starts_the_running_vms_of_a_down_host_elsewhere(state, pinned_h
     assert f"{pinned_host} still holds definitions of" in chat.transcript
     assert spread_and_capacity_problems(chat.engine) == []
 
+    # The host comes back with its old definitions: check names each one to undefine there.
+    break_hosts(state, **{pinned_host: engine.config.hosts[pinned_host].uri})
+    back = Chat(open_engine(config=None, state=str(state)))
+    back.send("refresh")
+    reply = back.send("check")
+    strays = {f.subject for f in reply.body.findings if f.kind == "stray"}
+    assert strays == running - {"backup"}
+    assert "(after a recovery, remove the one on the host that was down)" in back.transcript
+    for name in strays:
+        record = back.engine.inventory.vm(name)
+        assert pinned_host in (record.vm.host, *record.strays)
+
 
 def test_recover_lists_vms_whose_disks_only_the_down_host_reaches(state):
     config = state / "demo" / "farm.toml"
