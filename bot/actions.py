@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, queries
+from bot import changes, farm_ops, queries
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -22,8 +22,13 @@ ACTIONS: dict[str, Action] = {
     "host": queries.host,
     "refresh": queries.refresh,
     "audit": queries.audit,
-    "migrate": changes.migrate,
     **{action: changes.lifecycle for action in LIFECYCLE_ACTIONS},
+    # Running the farm (issue 6): placement, evacuation, maintenance, recovery, health.
+    "migrate": farm_ops.migrate,
+    "evacuate": farm_ops.evacuate,
+    "maintenance": farm_ops.maintenance,
+    "recover": farm_ops.recover,
+    "check": farm_ops.check,
 }
 
 missing = {spec.name for spec in COMMANDS} - set(ACTIONS)

@@ -65,11 +65,10 @@ def lifecycle(ctx: Context, cmd: Command) -> Plan:
     return Plan(preview=preview, vm=vm.name, hosts=(vm.host,), run=run, destructive=cmd.spec.destructive)
 
 
-def migrate(ctx: Context, cmd: Command) -> Plan:
-    """Plan a migration: target checked, method chosen, before anything moves."""
-    vm = current_vm(ctx, cmd)
-    target = lookup.host_name(ctx, cmd.args["host"])
-    plan = plan_migration(ctx.farm, vm, target)
+def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, ...] = (),
+            force: bool = False) -> Plan:
+    """Plan a migration: target checked, method chosen, before anything moves; `why` the choice."""
+    plan = plan_migration(ctx.farm, vm, target, force=force)
 
     def run(progress: Progress) -> Reply:
         try:
@@ -80,11 +79,12 @@ def migrate(ctx: Context, cmd: Command) -> Plan:
         ctx.inventory.record_vm(moved.vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
         summary = (f"{vm.name} moved from {plan.source} to {target} ({plan.method}, "
                    f"{moved.seconds:.1f} s): now {moved.vm.state.value} on {moved.vm.host}.")
-        notes = (plan.reason,) + ((f"Warning: {moved.warning}",) if moved.warning else ())
+        notes = (plan.reason, *why) + ((f"Warning: {moved.warning}",) if moved.warning else ())
         done = Done(vm=moved.vm, action="migrate", summary=summary, seconds=moved.seconds, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(plan.source, target))
 
     memory = f"{vm.memory_mib / 1024:g} GiB RAM"
     preview = (f"migrate {vm.name} {plan.source} → {target}, {plan.method} ({plan.reason}), "
-               f"{memory}; {target} has {plan.target_free_mib / 1024:.1f} GiB free")
+               f"{memory}; {target} has {plan.target_free_mib / 1024:.1f} GiB free"
+               + "".join(f"\n  {line}" for line in why))
     return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run)

@@ -72,11 +72,29 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _lifecycle("resume", "Unpause a paused VM."),
     _lifecycle("save", "Save a VM's memory to disk and stop it; 'start' restores it."),
     _lifecycle("destroy", "Force a VM off at once, like pulling the plug.", role="admin", destructive=True),
-    CommandSpec("migrate", ("migrate {vm} to {host}",),
-                "Move a VM to another host: live if it runs and the hosts allow, else offline.",
-                ("migrate imap2 to host07",), role="operator", changes=True),
+    CommandSpec("migrate", ("migrate {vm} to {host}", "migrate {vm} to {host} {force:force}", "migrate {vm}"),
+                "Move a VM to another host (without one, the best host is chosen and the choice "
+                "explained): live if it runs and the hosts allow, else offline. 'force' moves it even "
+                "next to a member of its cluster, onto a host in maintenance, or beyond the host's capacity.",
+                ("migrate imap2 to host07", "migrate imap2", "migrate ldap1 to host03 force"),
+                role="operator", changes=True),
     CommandSpec("audit", ("audit", "audit {vm}"), "Show who did what recently, for the farm or one VM.",
                 ("audit", "audit imap2")),
+    # Running the farm: host maintenance, evacuation, crash recovery and health (issue 6).
+    CommandSpec("evacuate", ("evacuate {host}",),
+                "Move every VM off a host by the placement rules, one at a time; the plan lists any "
+                "VM that must stay, and why. The host is marked in maintenance.",
+                ("evacuate host07",), role="operator", changes=True),
+    CommandSpec("maintenance", ("maintenance {host} {mode:on|off}",),
+                "Keep new placements off a host (on), or allow them again (off); the mark is remembered.",
+                ("maintenance host07 on", "maintenance host07 off"), role="operator", changes=True),
+    CommandSpec("recover", ("recover {host}",),
+                "Start the VMs that were running on a host that is down on other hosts, where their "
+                "disks are reachable; only once you confirm the host is really off.",
+                ("recover host07",), role="admin", changes=True, destructive=True),
+    CommandSpec("check", ("check",),
+                "Report what needs attention: cluster members sharing a host, overcommitted or silent "
+                "hosts, VMs without autostart, drift from baseline.", ("check",)),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

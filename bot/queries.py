@@ -157,7 +157,8 @@ def host_load(ctx: Context, name: str) -> HostLoad | None:
     return HostLoad(host=record.host, vms=len(vms), running=len(active),
                     vcpus_used=sum(vm.vcpus for vm in active),
                     memory_used_mib=sum(vm.memory_mib for vm in active),
-                    unreachable=record.reason if record.unreachable_since else "")
+                    unreachable=record.reason if record.unreachable_since else "",
+                    maintenance=name in ctx.inventory.maintenance())
 
 
 def hosts(ctx: Context, cmd: Command) -> Reply:

@@ -8,8 +8,10 @@ from functools import singledispatch
 from bot.results import (
     AuditTable,
     Done,
+    FindingList,
     HelpTable,
     HostCard,
+    HostEmptied,
     HostLoad,
     HostTable,
     Located,
@@ -120,7 +122,8 @@ def _load_row(load: HostLoad) -> list[str]:
     host = load.host
     return [host.name, f"{load.running}/{load.vms}", f"{load.vcpus_used}/{host.cpus}",
             f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}", host.driver,
-            f"UNREACHABLE: {load.unreachable}" if load.unreachable else "ok"]
+            f"UNREACHABLE: {load.unreachable}" if load.unreachable else
+            "maintenance" if load.maintenance else "ok"]
 
 
 @_body.register
@@ -137,6 +140,8 @@ def _(body: HostCard) -> str:
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
+    if load.maintenance:
+        lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
     lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
               f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
     if host.facts:
@@ -170,3 +175,25 @@ def _(body: HelpTable) -> str:
 @_body.register
 def _(body: Done) -> str:
     return "\n".join([body.summary, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: HostEmptied) -> str:
+    lines = [body.title]
+    lines += [f"  {body.verb:10} {vm} → {host}" + (f" ({method})" if method != "restart" else "")
+              for vm, host, method in body.moved]
+    if body.failed:
+        lines.append(f"  FAILED     {body.failed[0]}: {body.failed[1]}")
+    if body.not_tried:
+        lines.append(f"  not tried  {', '.join(body.not_tried)} (still on {body.host})")
+    lines += [f"  stays      {vm}: {why}" for vm, why in body.stays]
+    return "\n".join([*lines, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: FindingList) -> str:
+    if not body.findings:
+        return "Nothing needs attention."
+    rows = [[f.kind, f.subject, f.message] for f in body.findings]
+    count = "1 thing needs" if len(rows) == 1 else f"{len(rows)} things need"
+    return f"{count} attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hypervisor.model import VM, Host
+from inventory.health import Finding
 
 
 class Outcome(enum.Enum):
@@ -79,6 +80,7 @@ class HostLoad:
     vcpus_used: int
     memory_used_mib: int
     unreachable: str = ""
+    maintenance: bool = False  # kept out of new placements
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,29 @@ class Done:
     notes: tuple[str, ...] = ()
 
 
-Body = Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
+@dataclass(frozen=True)
+class HostEmptied:
+    """What an evacuation or a recovery did: VMs moved, the one that failed, those not tried or staying."""
+
+    host: str
+    title: str
+    verb: str  # what happened to each VM that left: "moved", "started"
+    moved: tuple[tuple[str, str, str], ...]  # (VM, new host, method)
+    failed: tuple[str, str] | None = None  # (VM, what went wrong and where it is now)
+    not_tried: tuple[str, ...] = ()
+    stays: tuple[tuple[str, str], ...] = ()  # (VM, why)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FindingList:
+    """What `check` found to need attention."""
+
+    findings: tuple[Finding, ...]
+
+
+Body = (Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
+        | HostEmptied | FindingList)
 
 
 @dataclass(frozen=True)

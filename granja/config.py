@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hypervisor.placement import Limits
+
 ROLES = ("viewer", "operator", "admin")
 FACT_SOURCES = ("ssh", "node", "none")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -39,6 +41,7 @@ class HostConfig:
     uri: str
     ssh: str = ""
     facts: str = "ssh"
+    pinned: tuple[str, ...] = ()  # VMs that must stay on this host (local disk, licence dongle)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,20 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """How far hosts may be committed, and which storage pools every host reaches (shared)."""
+
+    cpu_ratio: float = Limits.cpu_ratio  # vCPUs of active VMs per host core
+    memory_ratio: float = Limits.memory_ratio  # Xen does not overcommit memory
+    shared_pools: tuple[str, ...] = ()  # a pool of this name is the same storage on every host
+
+    @property
+    def limits(self) -> Limits:
+        """The commitment limits placement works to."""
+        return Limits(cpu_ratio=self.cpu_ratio, memory_ratio=self.memory_ratio)
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     """The whole fleet configuration."""
 
@@ -90,6 +107,7 @@ class FleetConfig:
     clusters: Mapping[str, Cluster]
     templates: Mapping[str, Template]
     users: Mapping[str, str]  # user name or chat ID -> role
+    placement: Placement = field(default_factory=Placement)
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -104,6 +122,10 @@ class FleetConfig:
             if cluster.pattern.fullmatch(vm_name):
                 return cluster
         return None
+
+    def pinned_host(self, vm: str) -> str:
+        """The host a VM is pinned to (`pinned` in its host's table), or ""."""
+        return next((h.name for h in self.hosts.values() if vm in h.pinned), "")
 
     def role_of(self, user: str) -> str | None:
         """The role the config gives a user, or None: unknown users may do nothing."""
@@ -164,7 +186,20 @@ class _Reader:
             clusters=clusters,
             templates=templates,
             users=users,
+            placement=self.placement(farm),
         )
+
+    def placement(self, farm: Mapping[str, Any]) -> Placement:
+        ratios = {}
+        for key in ("cpu_ratio", "memory_ratio"):
+            ratio = float(self.value(farm, f"farm.{key}", (int, float), getattr(Placement, key)))
+            if ratio <= 0:
+                raise self.fail(f"farm.{key}", f"must be more than 0, not {ratio:g}")
+            ratios[key] = ratio
+        pools = self.value(farm, "farm.shared_pools", list, [])
+        if not all(isinstance(pool, str) for pool in pools):
+            raise self.fail("farm.shared_pools", "must be a list of pool names")
+        return Placement(**ratios, shared_pools=tuple(pools))
 
     def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
         value = raw.get(key, None if required else {})
@@ -206,7 +241,10 @@ class _Reader:
         facts = self.value(body, f"{where}.facts", str, "ssh" if ssh else "none")
         if facts not in FACT_SOURCES:
             raise self.fail(f"{where}.facts", f"must be one of {', '.join(FACT_SOURCES)}, not '{facts}'")
-        return HostConfig(name=name, uri=uri, ssh=ssh, facts=facts)
+        pinned = self.value(body, f"{where}.pinned", list, [])
+        if not all(isinstance(vm, str) for vm in pinned):
+            raise self.fail(f"{where}.pinned", "must be a list of VM names")
+        return HostConfig(name=name, uri=uri, ssh=ssh, facts=facts, pinned=tuple(pinned))
 
     def network(self, name: str, body: dict[str, Any]) -> Network:
         where = f"networks.{name}"

@@ -135,6 +135,8 @@ STANDALONES = (
     ServerSpec("license", _single("license", 1, 1024, 10, "core mgmt", autostart=False),
                state=VMState.SHUTOFF),
 )
+# VMs pinned to the host they start on: backup drives the tape library cabled to that host.
+PINNED = frozenset({"backup"})
 # Cluster members that do not run when the farm is first generated.
 INITIAL_STATES = {"ftp2": VMState.SHUTOFF}
 

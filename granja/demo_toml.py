@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from granja.demo_catalogue import NETWORKS, TEMPLATES
-from granja.demo_plan import POOL, FarmPlan
+from granja.demo_catalogue import NETWORKS, PINNED, TEMPLATES
+from granja.demo_plan import POOL, FarmPlan, HostPlan
 
 DEMO_USERS = {"alice": "viewer", "bob": "operator", "carol": "admin"}
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -54,6 +54,8 @@ def _farm(name: str) -> str:
         f"name = {toml_string(name)}\n"
         "host_timeout = 5.0   # seconds a host may take to answer one call\n"
         "workers = 32         # concurrent host calls\n"
+        "# The demo's image pool stands for storage every host mounts (NFS): VMs restart elsewhere.\n"
+        f"shared_pools = [{toml_string(POOL)}]\n"
     )
 
 
@@ -81,9 +83,16 @@ def _hosts(plan: FarmPlan, out_dir: Path) -> str:
             "uri": node_uri(out_dir / f"{host.name}.xml"),
             "ssh": f"root@{host.name}.farm.example",
             "facts": "node",
+            **_pinned(host),
         })
         for host in plan.hosts
     )
+
+
+def _pinned(host: HostPlan) -> dict[str, str | int | float | bool | list[str]]:
+    """The `pinned` key for a host that runs a pinned VM (its name after any copy prefix)."""
+    pinned = [vm.name for vm in host.vms if vm.name.rsplit("-", 1)[-1] in PINNED]
+    return {"pinned": pinned} if pinned else {}
 
 
 def _networks() -> str:

@@ -46,8 +46,8 @@ class Migrated:
     warning: str = ""
 
 
-def plan_migration(farm: Farm, vm: VM, target: str) -> MigrationPlan:
-    """Check that `vm` can move to `target` and choose how; raises if it cannot."""
+def plan_migration(farm: Farm, vm: VM, target: str, *, force: bool = False) -> MigrationPlan:
+    """Check that `vm` can move to `target` and choose how; raises if it cannot (memory: unless forced)."""
     lifecycle.check(vm.name, vm.state, "migrate")
     if target == vm.host:
         raise WrongState(vm.name, f"already on {target}", "migrate", "Name another host.")
@@ -55,7 +55,7 @@ def plan_migration(farm: Farm, vm: VM, target: str) -> MigrationPlan:
     source_host = farm.call(vm.host, lambda d: d.describe())
     used = sum(v.memory_mib for v in farm.call(target, lambda d: d.list_vms()) if v.state.active)
     free = target_host.memory_mib - used
-    if vm.state.active and vm.memory_mib > free:
+    if vm.state.active and vm.memory_mib > free and not force:
         raise InsufficientCapacity(
             f"{target} has {free} MiB of memory free and {vm.name} needs {vm.memory_mib} MiB."
         )
@@ -82,6 +82,11 @@ def migrate(farm: Farm, plan: MigrationPlan, progress: Progress) -> Migrated:
         warning = ""
     else:
         vm, warning = _offline(farm, plan, progress)
+    if plan.vm.autostart and not vm.autostart:  # libvirt keeps the autostart link on the source host
+        try:
+            vm = farm.call(plan.target, lambda d: d.set_autostart(vm.name, True))
+        except HypervisorError as exc:
+            warning = f"autostart could not be set on {plan.target} ({exc})"
     return Migrated(vm=vm, source=plan.source, target=plan.target, method=plan.method,
                     seconds=time.monotonic() - begun, warning=warning)
 

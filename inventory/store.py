@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from hypervisor.model import VM, Host
+from hypervisor.placement import Guest
 from inventory import codec
 from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
+from inventory.load import guests_in
+from inventory.maintenance import MaintenanceMark, marks, put_mark
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
 from inventory.records import (
@@ -112,6 +115,14 @@ class Inventory:
         """When the last refresh ran and which hosts answered, or None before the first."""
         return self._current().last_refresh()
 
+    def guests(self) -> list[Guest]:
+        """Every VM's host, size, cluster and whether it runs: what placement needs, read fast."""
+        return guests_in(self._current())
+
+    def maintenance(self) -> dict[str, MaintenanceMark]:
+        """Hosts marked in maintenance (kept out of new placements), by name."""
+        return marks(self._current())
+
     # Writes: each is one locked read-modify-write of inventory.json and one atomic write.
 
     def record_refresh(
@@ -186,6 +197,11 @@ class Inventory:
             return put_baseline(plan, record.vm, at=at, user=user)
 
         return self._write(build)
+
+    def set_maintenance(self, host: str, *, on: bool, at: datetime, user: str) -> bool:
+        """Mark a host in maintenance or clear the mark; False if it already was as asked."""
+        at = codec.utc(at)
+        return self._write(lambda plan: put_mark(plan, host, on=on, at=at, user=user))
 
     def record_audit(self, entry: AuditEntry) -> AuditEntry:
         """Append an audit entry (an id is generated if it has none); return it as stored."""

@@ -13,6 +13,12 @@ from bot.parser import Command, ParseError, parse
         ("  Where   is  imap2 ", "where", {"vm": "imap2"}),
         ("\u201cwhere is ldap3\u201d", "where", {"vm": "ldap3"}),
         ("migrate imap2 to host07", "migrate", {"vm": "imap2", "host": "host07"}),
+        ("migrate imap2", "migrate", {"vm": "imap2"}),
+        ("migrate imap2 to host07 force", "migrate", {"vm": "imap2", "host": "host07", "force": "force"}),
+        ("evacuate host07", "evacuate", {"host": "host07"}),
+        ("maintenance host07 off", "maintenance", {"host": "host07", "mode": "off"}),
+        ("recover host07", "recover", {"host": "host07"}),
+        ("check", "check", {}),
         ("show web1", "show", {"vm": "web1"}),
         ("list", "list", {}),
         ("list on host07", "list", {"host": "host07"}),
@@ -39,7 +45,7 @@ def test_parses(text, name, args):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("migrate imap2", "Usage: migrate VM to HOST"),
+        ("migrate imap2 on host07", "Usage: migrate VM to HOST"),
         ("migrate imap2 host07", "Usage: migrate VM to HOST"),
         ("list on", "Usage: list | list on HOST"),
         ("mgirate imap2 to host07", "Did you mean 'migrate'?"),

@@ -1,0 +1,128 @@
+"""Emptying a host: plan a move for every VM with the placement rules, then carry it out one by one.
+
+The plan accounts for its own earlier moves (the load is updated as each VM is placed), the
+largest VMs are placed first so they find room, and every VM ends up either in a move or
+in the list of VMs that stay, with the reason. Carrying it out stops at the first failure,
+leaving that VM where it was, and says what moved and what was not tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from hypervisor import lifecycle
+from hypervisor.errors import HypervisorError, VMNotFound, WrongState
+from hypervisor.farm import Farm
+from hypervisor.interface import Progress
+from hypervisor.migration import Migrated, migrate, plan_migration
+from hypervisor.model import VM, VMState
+from hypervisor.placement import FarmLoad, Guest, choose_host
+
+
+@dataclass(frozen=True)
+class Move:
+    """One VM to move: where to, how (live, offline, restart), and why that host."""
+
+    vm: VM
+    target: str
+    method: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """A VM that stays where it is, and why."""
+
+    vm: VM
+    reason: str
+
+
+@dataclass(frozen=True)
+class Evacuation:
+    """What emptying one host will do: the moves in order, and the VMs that stay."""
+
+    host: str
+    moves: tuple[Move, ...]
+    stuck: tuple[Stuck, ...]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """How carrying out an Evacuation went: what moved, what failed (and why), what was not tried."""
+
+    moved: tuple[Migrated, ...]
+    failed: tuple[Move, HypervisorError] | None
+    not_tried: tuple[Move, ...]
+
+
+def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[[VM], str],
+               guest_of: Callable[[VM], Guest] = Guest.of, method_of: Callable[[VM, str], str],
+               exclude_of: Callable[[VM], set[str]] = lambda vm: set()) -> Evacuation:
+    """Place each VM leaving `host`, largest first, unless `stays` gives a reason; `load` is updated."""
+    moves: list[Move] = []
+    stuck: list[Stuck] = []
+    for vm in sorted(vms, key=lambda v: (-v.memory_mib, -v.vcpus, v.name)):
+        reason = stays(vm)
+        guest = guest_of(vm)
+        choice = None if reason else choose_host(guest, load, exclude={host} | exclude_of(vm))
+        if choice is None or choice.host is None:
+            stuck.append(Stuck(vm, reason or "; ".join(choice.reasons if choice else ())))
+            continue
+        load.remove(guest, host)
+        load.add(guest, choice.host)
+        moves.append(Move(vm, choice.host, method_of(vm, choice.host), choice.reasons))
+    return Evacuation(host=host, moves=tuple(moves), stuck=tuple(stuck))
+
+
+def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
+                    pinned: Collection[str] = ()) -> Evacuation:
+    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated."""
+    source_live = load.rooms[host].live_migration
+    not_live = {r.name for r in load.rooms.values() if not r.live_migration}
+
+    def method(vm: VM, target: str) -> str:
+        live = vm.state.active and source_live and load.rooms[target].live_migration
+        return "live" if live else "offline"
+
+    return place_each(
+        host, vms, load, method_of=method,
+        stays=lambda vm: _why_it_stays(vm, host, pinned, source_live=source_live),
+        exclude_of=lambda vm: not_live if vm.state is VMState.PAUSED else set(),  # paused: live only
+    )
+
+
+def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bool) -> str:
+    if vm.name in pinned:
+        return f"pinned to {host} in the fleet config"
+    try:
+        lifecycle.check(vm.name, vm.state, "migrate")
+    except WrongState as exc:
+        return str(exc)
+    if vm.state is VMState.PAUSED and not source_live:
+        return f"paused, and {host} cannot migrate live: resume it or shut it down first"
+    return ""
+
+
+def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
+    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home."""
+    moved: list[Migrated] = []
+    for number, move in enumerate(plan.moves, 1):
+        progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
+        try:
+            done = migrate(farm, plan_migration(farm, _as_now(farm, plan.host, move.vm), move.target),
+                           progress)
+        except HypervisorError as exc:
+            return Carried(tuple(moved), (move, exc), plan.moves[number:])
+        record(done.vm)
+        moved.append(done)
+    return Carried(tuple(moved), None, ())
+
+
+def _as_now(farm: Farm, host: str, vm: VM) -> VM:
+    """The VM as its host reports it now: its state may have changed since the plan was shown."""
+    name = vm.name
+    now = farm.call(host, lambda d: d.find_vm(name))
+    if now is None:
+        raise VMNotFound(name, host)
+    return now

@@ -1,0 +1,80 @@
+"""Starting a crashed host's VMs elsewhere: those whose disks other hosts reach, placed by the rules.
+
+The down host cannot be asked for anything, so each VM is rebuilt from its last recorded
+configuration, defined on the chosen host and started there. A VM with a disk outside the
+shared pools, or pinned to its host, stays and is listed with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Collection, Sequence
+
+from hypervisor.domain_build import build_domain
+from hypervisor.errors import HypervisorError
+from hypervisor.evacuation import Carried, Evacuation, Move, place_each
+from hypervisor.farm import Farm
+from hypervisor.interface import Progress
+from hypervisor.migration import Migrated
+from hypervisor.model import VM
+from hypervisor.placement import FarmLoad, Guest
+
+# libvirt's domain type for each driver name a host reports.
+DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
+
+
+def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
+                  pinned: Collection[str] = ()) -> Evacuation:
+    """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
+    def stays(vm: VM) -> str:
+        if vm.name in pinned:
+            return f"pinned to {host} in the fleet config"
+        return _unreachable_disks(vm, host, shared_pools)
+
+    return place_each(host, vms, load, stays=stays, method_of=lambda vm, target: "restart",
+                      guest_of=lambda vm: Guest.of(vm, need_pools=True))
+
+
+def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
+    local = [d for d in vm.disks if d.device == "disk" and d.pool not in shared_pools]
+    if not local:
+        return ""
+    disk = local[0]
+    where = f"pool {disk.pool}" if disk.pool else "no storage pool"
+    return (f"its disk {disk.target} ({disk.source}) is in {where}, which is not shared: "
+            f"only {host} reaches it")
+
+
+def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
+                      record: Callable[[VM], None]) -> Carried:
+    """Define and start each planned VM on its new host, one by one; stop at the first failure."""
+    started: list[Migrated] = []
+    for number, move in enumerate(plan.moves, 1):
+        progress(f"{number}/{len(plan.moves)}: starting {move.vm.name} on {move.target}")
+        begun = time.monotonic()
+        try:
+            vm = _start_on(farm, move)
+        except HypervisorError as exc:
+            return Carried(tuple(started), (move, exc), plan.moves[number:])
+        record(vm)
+        started.append(Migrated(vm=vm, source=plan.host, target=move.target, method=move.method,
+                                seconds=time.monotonic() - begun))
+    return Carried(tuple(started), None, ())
+
+
+def _start_on(farm: Farm, move: Move) -> VM:
+    """Define the VM from its record on the target, start it, restore autostart; undo on failure."""
+    target, name = move.target, move.vm.name
+    driver = farm.call(target, lambda d: d.describe()).driver
+    xml = build_domain(move.vm, domain_type=DOMAIN_TYPES.get(driver, "xen"))
+    farm.call(target, lambda d: d.define(xml))
+    try:
+        started = farm.lifecycle(target, name, "start")
+        if move.vm.autostart:
+            started = farm.call(target, lambda d: d.set_autostart(name, True))
+        return started
+    except HypervisorError:
+        with contextlib.suppress(HypervisorError):
+            farm.call(target, lambda d: d.undefine(name))
+        raise

@@ -1,0 +1,123 @@
+"""What in the farm needs attention, from the inventory alone: `check` in chat, the site's overview.
+
+Kinds of finding: `spread` (members of one cluster share a host), `memory` and `vcpus` (a host
+committed beyond its limits), `autostart` (a running VM a host restart would leave off),
+`unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
+configuration differs from its baseline), `maintenance` (a host marked in maintenance still
+holds VMs, or is left marked), `stray` (a VM also defined on another host, as a recovered VM
+is on its old host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hypervisor.placement import FarmLoad, Limits, gib
+from inventory.errors import NoBaseline
+from inventory.load import farm_load
+from inventory.maintenance import MaintenanceMark
+from inventory.natural import natural_key
+from inventory.records import HostRecord, VMRecord
+from inventory.store import Inventory
+
+STALE_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that needs attention: its kind, what it is about (a host, VM or cluster), and why."""
+
+    kind: str
+    subject: str
+    message: str
+
+
+def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
+             stale_after: timedelta = STALE_AFTER) -> list[Finding]:
+    """Everything the inventory shows to need attention, worst kinds first."""
+    vms = inventory.vms()
+    hosts = inventory.hosts()
+    load = farm_load(inventory, limits=limits)
+    return [
+        *_spread(load),
+        *_commitment(load),
+        *_hosts(hosts, now or datetime.now(UTC), stale_after),
+        *_maintenance(load, inventory.maintenance()),
+        *_autostart(vms),
+        *_strays(vms),
+        *_drift(inventory, vms),
+    ]
+
+
+def _spread(load: FarmLoad) -> Iterable[Finding]:
+    for host, room in load.rooms.items():
+        for cluster, members in sorted(room.members.items()):
+            if len(members) > 1:
+                yield Finding("spread", cluster, f"{', '.join(members)} of cluster {cluster} share {host}: "
+                                                 f"one host failure stops {len(members)} of them")
+
+
+def _commitment(load: FarmLoad) -> Iterable[Finding]:
+    limits = load.limits
+    for host, room in load.rooms.items():
+        memory = limits.memory_mib(room)
+        if room.memory_used_mib > memory:
+            yield Finding("memory", host, f"{host} has {gib(room.memory_used_mib)} committed to running "
+                                          f"VMs, over its {gib(memory)}")
+        cpus = limits.vcpus(room)
+        if room.vcpus_used > cpus and room.cpus:
+            yield Finding("vcpus", host, f"{host} has {room.vcpus_used} vCPUs committed to running VMs, "
+                                         f"over its {cpus} ({room.cpus} cores × {limits.cpu_ratio:g})")
+
+
+def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -> Iterable[Finding]:
+    for record in hosts:
+        if record.last_seen is None or record.unreachable_since is not None:
+            down = record.unreachable_since
+            since = f" since {down:%Y-%m-%d %H:%M} UTC" if down else ""
+            yield Finding("unreachable", record.name,
+                          f"{record.name} is not answering{since}: {record.reason or 'never reached'}")
+        elif now - record.last_seen > stale_after:
+            hours = (now - record.last_seen).total_seconds() / 3600
+            yield Finding("stale", record.name, f"{record.name} was last asked {hours:.0f} h ago; "
+                                                "run 'refresh' for current data")
+
+
+def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
+    for host, mark in sorted(marks.items(), key=lambda item: natural_key(item[0])):
+        held = load.rooms[host].guests if host in load.rooms else 0
+        what = (f"still holds {held} VM{'s' * (held != 1)}; 'evacuate {host}' moves them" if held
+                else f"'maintenance {host} off' when the work is done")
+        yield Finding("maintenance", host, f"{host} is in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC "
+                                           f"(by {mark.by}): {what}")
+
+
+def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:
+    for record in vms:
+        vm = record.vm
+        if vm.state.active and not vm.autostart:
+            yield Finding("autostart", vm.name, f"{vm.name} runs without autostart: a restart of "
+                                                f"{vm.host} would leave it off")
+
+
+def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
+    for record in vms:
+        if record.strays:
+            hosts = ", ".join(sorted({record.vm.host, *record.strays}, key=natural_key))
+            yield Finding("stray", record.name,
+                          f"{record.name} is defined on {hosts}: keep one definition "
+                          "(after a recovery, remove the one on the host that was down)")
+
+
+def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:
+    for record in vms:
+        try:
+            fields = inventory.drift(record.name)
+        except NoBaseline:
+            continue
+        if fields:
+            paths = ", ".join(d.path for d in fields[:4]) + (" …" if len(fields) > 4 else "")
+            yield Finding("drift", record.name, f"{record.name} differs from its baseline in "
+                                                f"{len(fields)} field(s): {paths}")

@@ -1,0 +1,77 @@
+"""`check` finds a planted problem of each kind, and the health findings keep their shape."""
+
+from __future__ import annotations
+
+from dataclasses import FrozenInstanceError, fields, replace
+from datetime import timedelta
+
+import pytest
+
+from bot.engine import Engine
+from bot.results import Outcome
+from granja.app import open_engine
+from hypervisor.domain_build import build_domain
+from inventory.health import Finding, findings
+from tests.conftest import Chat
+from tests.farm_ops.helpers import host_with_cluster_member
+from tests.inventory.builders import make_vm
+from tests.scenarios.test_unreachable import break_hosts
+
+
+def plant_vm(engine: Engine, host: str, name: str, *, memory_mib: int = 1024, vcpus: int = 1) -> None:
+    driver = engine.farm.driver(host)
+    driver.define(build_domain(make_vm(name, host, memory_mib=memory_mib, vcpus=vcpus), domain_type="test"))
+    driver.lifecycle(name, "start")
+
+
+def test_check_finds_a_planted_problem_of_each_kind(state):
+    chat = Chat(open_engine(config=None, state=str(state)))
+    engine = chat.engine
+    crowded = host_with_cluster_member(engine, "ldap", besides="ldap1")
+    assert chat.send(f"migrate ldap1 to {crowded} force").outcome is Outcome.OK
+    host_memory = engine.farm.driver("host02").describe().memory_mib
+    plant_vm(engine, "host02", "hog", memory_mib=host_memory)
+    plant_vm(engine, "host03", "busy", vcpus=engine.farm.driver("host03").describe().cpus * 4 + 1)
+    engine.farm.driver("host04").set_autostart(engine.inventory.vms_on("host04")[0].name, False)
+    drifting = engine.inventory.vms_on("host08")[0].vm
+    engine.farm.driver("host08").define(build_domain(replace(drifting, vcpus=drifting.vcpus + 1),
+                                                     domain_type="test"))
+    engine.inventory.set_maintenance("host09", on=True, at=engine.clock(), user="test")
+    break_hosts(state, host11="test:///nonexistent/host11.xml")
+    chat = Chat(open_engine(config=None, state=str(state)))
+    chat.send("refresh")
+
+    reply = chat.send("check")
+    assert reply.outcome is Outcome.OK
+    found = {(f.kind, f.subject) for f in reply.body.findings}
+    autostart_off = engine.inventory.vms_on("host04")[0].name
+    assert {("spread", "ldap"), ("memory", "host02"), ("vcpus", "host03"), ("autostart", autostart_off),
+            ("drift", drifting.name), ("maintenance", "host09"), ("unreachable", "host11")} <= found
+    assert f"of cluster ldap share {crowded}: one host failure stops 2 of them" in chat.transcript
+    assert f"{drifting.name} differs from its baseline in 1 field(s): vcpus" in chat.transcript
+    assert "host11 is not answering since" in chat.transcript
+    assert "host09 is in maintenance since " in chat.transcript
+    assert "(by test): still holds " in chat.transcript
+
+
+def test_hosts_not_asked_for_a_day_are_stale(engine):
+    later = engine.clock() + timedelta(days=2)
+    stale = [f for f in findings(engine.inventory, now=later) if f.kind == "stale"]
+    assert {f.subject for f in stale} == set(engine.farm.host_names)
+    assert stale[0] == Finding("stale", stale[0].subject,
+                               f"{stale[0].subject} was last asked 48 h ago; run 'refresh' for current data")
+
+
+def test_a_farm_with_nothing_planted_reports_only_what_the_demo_has(chat):
+    chat.send("check")
+    kinds = {f.kind for f in findings(chat.engine.inventory)}
+    assert kinds <= {"autostart"}  # the demo's ftp1 runs without autostart, on purpose
+    assert "ftp1 runs without autostart" in chat.transcript
+
+
+def test_a_finding_is_a_frozen_kind_subject_message_triple():
+    # The site's overview shows these: the shape is a contract.
+    assert [f.name for f in fields(Finding)] == ["kind", "subject", "message"]
+    finding = Finding("spread", "ldap", "ldap1, ldap2 share host03")
+    with pytest.raises(FrozenInstanceError):
+        finding.kind = "other"  # type: ignore[misc]
