@@ -149,36 +149,49 @@ def md_mtimes(work: Path) -> dict[str, int]:
     return {p.relative_to(work).as_posix(): p.stat().st_mtime_ns for p in work.rglob("*.md")}
 
 
-def test_index_lists_every_vm_with_its_host_and_state(site: Site) -> None:
-    index = site.html("index.html")
+def test_vm_list_shows_every_vm_with_its_host_and_state(site: Site) -> None:
+    listing = site.html("vms.html")
     for vm in FARM:
-        row = row_of(index, vm.name)
+        row = row_of(listing, vm.name)
         assert row[1] == vm.host
         assert row[2].startswith(vm.state.value)
-    assert row_of(index, "web1")[2] == "running (stale)"
-    assert row_of(index, "imap1")[4:] == ["4", "8 GiB"]
-    assert row_of(index, "total")[1] == str(len(FARM))
-    assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
-    assert site.result.pages == len(FARM) + 1
+    assert row_of(listing, "web1")[2] == "running (stale)"
+    assert row_of(listing, "imap1")[4:] == ["4", "8 GiB"]
+    # 4 overview pages, a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
+    assert site.result.pages == 4 + len(FARM) + len(HOSTS) + 4
 
 
-def test_index_links_to_each_vm_page(site: Site) -> None:
+def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None:
     index = site.html("index.html")
+    assert row_of(index, "total")[1] == str(len(FARM))
+    assert row_of(index, "stale (host did not answer)")[1] == "1"
+    assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
+    assert '<a href="hosts/host3.html">host3</a> (ssh: connection timed out)' in index
+    assert row_of(index, "host3")[1] == "unreachable since 2025-03-01 12:10:00 UTC"
+    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts.
+    assert row_of(index, "host2")[2:] == ["2 (1)", "4 / 16", "8 GiB / 64 GiB"]
+    assert row_of(index, "ldap")[1] == "ldap1, ldap2"
+    assert "Health check" not in index  # no findings given: the section is left off
+
+
+def test_vm_list_links_to_each_vm_page(site: Site) -> None:
+    listing = site.html("vms.html")
     for vm in FARM:
         href = vm_page(vm.name).removesuffix(".md") + ".html"
-        assert f'href="{href}"' in index
+        assert f'href="{href}"' in listing
         assert (site.out / href).is_file()
 
 
 def test_vm_page_shows_its_configuration(site: Site) -> None:
     page = site.vm_html("ldap1")
     assert row_of(page, "Host")[1] == "host1"
+    assert '<a href="../hosts/host1.html">host1</a>' in page
     assert row_of(page, "Memory")[1] == "4 GiB"
     assert row_of(page, "Bootloader")[1] == "/usr/lib/xen/bin/pygrub"
     assert row_of(page, "UUID")[1] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "ldap1"))
     assert row_of(page, "Last seen")[1] == "at the last refresh"
-    assert row_of(page, mac("ldap1", 0))[1:3] == ["br100", "100"]
-    assert row_of(page, mac("ldap1", 1))[1:3] == ["br200", "—"]
+    assert row_of(page, mac("ldap1", 0))[1:4] == ["br100", "100", "—"]  # tagged in the XML
+    assert row_of(page, mac("ldap1", 1))[1:4] == ["br200", "—", "—"]  # host1 reports no facts
     assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10.0 GiB"]
     assert "Stale since" not in page
 
@@ -201,7 +214,7 @@ def test_stale_vm_page_shows_the_notice(site: Site) -> None:
 
 
 def test_untrusted_names_stay_text(site: Site) -> None:
-    index, page = site.html("index.html"), site.vm_html(EVIL)
+    index, page = site.html("vms.html"), site.vm_html(EVIL)
     row = row_of(index, EVIL)  # one cell holds the whole name: the | did not split the row
     assert row[1:3] == ["host1", "running"]
     assert len(row) == 6
@@ -251,7 +264,9 @@ def test_changed_vm_rewrites_only_its_page_and_the_index(tmp_path: Path) -> None
     refresh(site.inv, farm, minutes=20, unreachable=("host3",))
     site.build()
     after = md_mtimes(site.work)
-    assert {rel for rel in after if after[rel] != before[rel]} == {"index.md", vm_page("ldap2")}
+    # The overview (host capacity), the VM list, its host's page and its own page.
+    assert {rel for rel in after if after[rel] != before[rel]} == {
+        "index.md", "vms.md", "hosts/host2.md", vm_page("ldap2")}
     assert row_of(site.vm_html("ldap2"), "vCPUs")[1] == "8"
 
 
@@ -264,13 +279,13 @@ def test_removed_vm_page_disappears(tmp_path: Path) -> None:
     assert result.markdown_deleted == 1
     assert not (site.work / vm_page("ldap2")).exists()
     assert not gone.exists()
-    assert "ldap2" not in {row[0] for row in tables(site.html("index.html")).rows if row}
+    assert "ldap2" not in {row[0] for row in tables(site.html("vms.html")).rows if row}
 
 
 def test_empty_inventory_builds(tmp_path: Path) -> None:
     result = build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "site",
                         work=tmp_path / "src")
-    assert result.pages == 1
+    assert result.pages == 4
     assert "No refresh has been recorded yet." in (tmp_path / "site" / "index.html").read_text()
 
 
