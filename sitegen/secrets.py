@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-MASK = "[secret]"
+MASK = "REDACTED"
 T = TypeVar("T")
 
 
