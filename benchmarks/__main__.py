@@ -1,15 +1,16 @@
-"""Run every benchmark, or the ones named: python -m benchmarks [where_process where_farm refresh]."""
+"""Run every benchmark, or those named: python -m benchmarks [where_process where_farm refresh site_build]."""
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import core
+from benchmarks import core, site_build
 
 BENCHMARKS = {
     "where_process": core.where_process,
     "refresh": core.refresh_scaling,
     "where_farm": core.where_in_process,
+    "site_build": site_build.site_build,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -10,10 +10,10 @@ Filters that build Markdown on purpose return `Markup`, which `finalize` passes 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,25 @@ EMPTY = "—"
 _MARKDOWN_ACTIVE = "\\`*_{}[]()#!|~^"
 _ENTITIES = str.maketrans({ch: f"&#{ord(ch)};" for ch in _MARKDOWN_ACTIVE})
 _SAFE_HREF = re.compile(r"[A-Za-z0-9._/-]+")
+# Unicode categories Cc (controls), Zl and Zp (line and paragraph separators), Cs (surrogates),
+# and the two non-characters: what could break a line or a table row.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def plain(value: object) -> str:
     """The value as one line of text: control characters and line breaks become spaces."""
-    return "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in "\ufffe\uffff" else ch
-        for ch in str(value)
-    )
+    return _UNPRINTABLE.sub(" ", str(value))
 
 
 def md_escape(value: object) -> Markup:
     """Text that Markdown renders literally, also inside a table cell or a heading."""
-    return Markup(html.escape(plain(value), quote=True).translate(_ENTITIES))
+    return _escaped(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _escaped(text: str) -> Markup:
+    # Cached: host names, bridges and states recur on thousands of pages.
+    return Markup(html.escape(plain(text), quote=True).translate(_ENTITIES))
 
 
 def finalize(value: object) -> Markup:
