@@ -77,6 +77,7 @@ def serve_site(result: BuildResult, *, port: int = 8000) -> int:
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(result.out))
     # Loopback only: the inventory names every VM, host and MAC of the farm.
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        port = server.server_address[1]  # the one the OS chose, if port was 0
         print(f"Serving {result.pages} pages on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -50,3 +51,23 @@ def test_bad_site_config_names_the_key(tmp_path, section: str, problem: str):
     path.write_text(f'[hosts.h1]\nuri = "test:///default"\n\n[site]\n{section}\n')
     with pytest.raises(ConfigError, match=re.escape(problem)):
         load_config(path)
+
+
+def test_site_serve_builds_and_serves_on_loopback(state):
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "granja", "--state", str(state), "site", "serve", "--no-refresh",
+         "--port", "0", "--out", str(state / "preview")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline(), server.stdout.readline()]
+        found = re.search(r"Serving \d+ pages on (http://127\.0\.0\.1:\d+/)", lines[1])
+        assert found, lines
+        with urllib.request.urlopen(found.group(1) + "vms/imap2.html", timeout=10) as response:
+            assert "imap2" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(10)
+        if server.stdout:
+            server.stdout.close()

@@ -340,3 +340,24 @@ def test_page_slug_is_a_safe_file_name(name: str, slug: str) -> None:
 )
 def test_md_escape(value: str, markdown: str) -> None:
     assert md_escape(value) == markdown
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The shape of inventory.health.Finding (another branch), as the overview takes it."""
+
+    kind: str
+    subject: str
+    message: str
+
+
+def test_overview_lists_health_check_findings(tmp_path: Path) -> None:
+    inv = make_inventory(tmp_path / "state")
+    findings = [Finding("degraded-bond", "host7", "bond1 has lost eth3"),
+                Finding("shared-host", "imap", "imap1 and imap2 | share host2")]
+    build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=findings)
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert row_of(index, "degraded-bond")[1:] == ["host7", "bond1 has lost eth3"]
+    assert row_of(index, "shared-host")[2] == "imap1 and imap2 | share host2"
+    build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=[])
+    assert "the health check found nothing wrong" in (tmp_path / "site" / "index.html").read_text()
