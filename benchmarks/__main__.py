@@ -1,4 +1,4 @@
-"""Run every benchmark, or those named: python -m benchmarks [where_process where_farm refresh site_build]."""
+"""Run every benchmark, or those named (python -m benchmarks NAME...): see BENCHMARKS below."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ BENCHMARKS = {
     "refresh": core.refresh_scaling,
     "where_farm": core.where_in_process,
     "site_build": site_build.site_build,
+    "site_nav": site_build.site_nav,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

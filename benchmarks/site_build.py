@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -51,3 +52,30 @@ def site_build() -> None:
                "< 10%")
         report("  mkdocs build of the same Markdown alone", f"{mkdocs:.1f} s", "")
         previous = (vms, whole)
+
+
+def _all_pages_nav(work: Path) -> list[str]:
+    return [p.relative_to(work).as_posix() for p in sorted(work.rglob("*.md"))]
+
+
+def site_nav(vms: int = 500) -> None:
+    """`mkdocs build` of one farm's Markdown with our short nav, every page in the nav, and that pruned."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        engine, _ = _farm_engine(root, max(vms // VMS_PER_HOST, 1), vms)
+        _refresh(engine)
+        state = root / "state"
+        subprocess.run([sys.executable, "-m", "granja", "--config", str(engine.config.path), "--state",
+                        str(state), "site", "build", "--no-refresh", "--out", str(root / "site")],
+                       check=True, capture_output=True)
+        ours = state / "site-src.mkdocs.yml"
+        config = json.loads(ours.read_text())
+        every = {**config, "nav": _all_pages_nav(state / "site-src")}
+        pruned = {**every, "theme": {"name": "material", "font": False,
+                                      "features": ["search.highlight", "navigation.prune"]}}
+        for label, variant in (("overview pages only (ours)", config), ("every page", every),
+                               ("every page, navigation.prune", pruned)):
+            path = root / "variant.mkdocs.yml"
+            path.write_text(json.dumps(variant))
+            seconds, _ = _timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(path)])
+            report(f"mkdocs build {vms} VMs, nav: {label}", f"{seconds:.1f} s", "")
