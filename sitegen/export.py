@@ -28,7 +28,8 @@ def export_json(view: FarmView) -> str:
         "hosts": [_host(record) for record in view.hosts],
         "vms": [_vm(record) for record in view.vms],
     }
-    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    # No indent: json's C encoder only runs without one, several times faster at 20,000 VMs.
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def export_csv(view: FarmView) -> str:

@@ -21,7 +21,7 @@ class Publisher:
 
     def __init__(self, build: Callable[[], object], *, delay: float = 2.0) -> None:
         self._build = build
-        self._delay = delay
+        self.delay = delay  # seconds of quiet before a build; settable, e.g. by tests
         self._cond = threading.Condition()
         self._due: float | None = None  # when the next build may start; None: none wanted
         self._worker: threading.Thread | None = None
@@ -30,7 +30,7 @@ class Publisher:
     def request(self, *_reason: object) -> None:
         """Ask for a build; returns at once. Fits Engine.on_change (the Reply is ignored)."""
         with self._cond:
-            self._due = time.monotonic() + self._delay
+            self._due = time.monotonic() + self.delay
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="site-publisher")
                 self._worker.start()

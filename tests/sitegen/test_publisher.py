@@ -73,6 +73,7 @@ def test_the_bot_republishes_the_configured_site_after_a_confirmed_change(state)
     engine = open_engine(config=str(config), state=str(state))
     publisher = engine.on_change.__self__
     assert isinstance(publisher, Publisher)
+    publisher.delay = 0.05  # the bot waits 2 s for a burst of changes to end; a test need not
     chat = Chat(engine)
     target = engine.inventory.vm("imap3").vm.host
     reply = chat.send(f"migrate imap2 to {target}")
