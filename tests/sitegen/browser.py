@@ -40,9 +40,11 @@ class Browser:
         self.session = ""
 
     def open(self, url: str) -> None:
-        """Open `url` in a new page and attach to it."""
+        """Open `url` in a new page, attach to it, and wait until it has loaded."""
         target = self.call("Target.createTarget", url=url)["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        # The new page starts as about:blank, which is "complete" before `url` even begins.
+        self.wait_for("location.protocol !== 'about:' && document.readyState === 'complete'")
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """Send one command (to the page once attached) and return its result."""
