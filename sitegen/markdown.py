@@ -21,6 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from inventory.records import VMRecord
+
 TEMPLATES = Path(__file__).parent / "templates"
 EMPTY = "—"
 
@@ -95,6 +97,11 @@ def size(amount: int | None) -> str:
     return f"{value:.1f} TiB"
 
 
+def vm_state(record: VMRecord) -> str:
+    """A VM's state as last seen, marked when its host did not answer since: running (stale)."""
+    return record.vm.state.value + (" (stale)" if record.stale_since is not None else "")
+
+
 def yes_no(flag: bool) -> str:
     """A boolean in words."""
     return "yes" if flag else "no"
@@ -127,6 +134,7 @@ def environment() -> jinja2.Environment:
         mib=mib,
         size=size,
         yes_no=yes_no,
+        vm_state=vm_state,
         shown=shown,
     )
     return env

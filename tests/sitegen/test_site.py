@@ -174,6 +174,13 @@ def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None
     assert "Health check" not in index  # no findings given: the section is left off
 
 
+def test_host_page_of_an_unreachable_host_shows_its_last_known_vms(site: Site) -> None:
+    page = site.html("hosts/host3.html")
+    assert "Unreachable since 2025-03-01 12:10:00 UTC" in page
+    assert row_of(page, "web1")[1] == "running (stale)"
+    assert row_of(site.html("clusters/web.html"), "web1")[1:] == ["host3", "running (stale)"]
+
+
 def test_vm_list_links_to_each_vm_page(site: Site) -> None:
     listing = site.html("vms.html")
     for vm in FARM:
