@@ -34,6 +34,12 @@ def test_imap2_page_shows_its_host_and_nics_wired_to_vlans_and_bonds(chat, tmp_p
     assert row_of(html, nics["br120"])[1:4] == ["br120", "120", "bond0"]
     assert row_of(html, nics["br10"])[1:4] == ["br10", "10", "bond1"]
     assert "No drift" in html
+    networks = page(out, "networks.html")
+    hosts = len(chat.engine.inventory.host_names())
+    assert row_of(networks, "120")[1:3] == ["br120", str(hosts)]
+    mail = networks[networks.index('id="vlan-120"'):networks.index('id="vlan-130"')]
+    assert ">imap2</a>" in mail
+    assert ">ldap1</a>" not in mail  # ldap is not on the mail VLAN
 
 
 def test_after_a_migrate_the_rebuilt_site_shows_the_new_host_and_the_change(chat, tmp_path):

@@ -212,6 +212,13 @@ def test_vm_page_lists_recent_changes_newest_first(site: Site) -> None:
     assert rows[0][5:] == ["refresh", "alice"]
 
 
+def test_vm_page_shows_drift_from_its_baseline(site: Site) -> None:
+    page = site.vm_html("ldap1")
+    assert "1 difference from the baseline taken 2025-03-01 12:00:00 UTC" in page
+    assert row_of(page, "memory_mib")[1:] == ["2048", "4096"]
+    assert "No drift: the configuration matches the baseline" in site.vm_html("ldap2")
+
+
 def test_stale_vm_page_shows_the_notice(site: Site) -> None:
     page = site.vm_html("web1")
     assert 'class="admonition warning"' in page
