@@ -6,6 +6,7 @@ import fcntl
 import functools
 import http.server
 import re
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -75,8 +76,14 @@ def _build_lock(work: Path) -> Iterator[None]:
 def serve_site(result: BuildResult, *, port: int = 8000) -> int:
     """Serve a built site on 127.0.0.1:port until Ctrl-C; returns an exit status."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(result.out))
-    # Loopback only: the inventory names every VM, host and MAC of the farm.
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        # Loopback only: the inventory names every VM, host and MAC of the farm.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        print(f"granja: cannot serve on 127.0.0.1:{port}: {exc.strerror} (try --port with another number)",
+              file=sys.stderr)
+        return 1
+    with server:
         port = server.server_address[1]  # the one the OS chose, if port was 0
         print(f"Serving {result.pages} pages on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
         try:

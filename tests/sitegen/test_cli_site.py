@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -71,3 +72,14 @@ def test_site_serve_builds_and_serves_on_loopback(state):
         server.wait(10)
         if server.stdout:
             server.stdout.close()
+
+
+def test_site_serve_on_a_port_in_use_says_so(state):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = granja(state, "site", "serve", "--no-refresh", "--port", str(port),
+                      "--out", str(state / "preview"))
+    assert done.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use (try --port" in done.stderr
