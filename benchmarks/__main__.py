@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, placement
+from benchmarks import core, placement, site_build
 
 BENCHMARKS = {
     "where_process": core.where_process,
     "refresh": core.refresh_scaling,
     "where_farm": core.where_in_process,
     "evacuate_plan": placement.evacuation_plan,
+    "site_build": site_build.site_build,
+    "site_nav": site_build.site_nav,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -6,6 +6,7 @@ import getpass
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.engine import Engine
 from bot.refresh import refresh_inventory
@@ -16,6 +17,9 @@ from hypervisor.interface import FactsSource
 from hypervisor.libvirt_host import LibvirtHost
 from hypervisor.testnode import node_path
 from inventory import Inventory
+
+if TYPE_CHECKING:
+    from sitegen.build import BuildResult
 
 
 def state_dir(arg: str | None) -> Path:
@@ -60,4 +64,28 @@ def open_engine(*, config: str | None, state: str | None) -> Engine:
     if engine.inventory.last_refresh() is None:
         refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC), user=local_user(),
                           command="first refresh")
+    if fleet.site.out:  # a published site: republish it after every confirmed change
+        from sitegen.publisher import Publisher
+
+        # The publisher reads through an Inventory of its own: it runs in its own thread.
+        engine.on_change = Publisher(lambda: build_inventory_site(fleet, Inventory(directory))).request
     return engine
+
+
+def site_folder(config: FleetConfig, out: str | None = None) -> Path:
+    """Where the site goes: `out`, else the config's site.out (relative to the config), else site/."""
+    if out:
+        return Path(out).absolute()
+    if config.site.out:
+        return (config.path.parent / config.site.out).absolute()
+    return Path("site").absolute()
+
+
+def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None) -> BuildResult:
+    """Build the inventory site as the config says: its folder, title and secrets."""
+    from inventory.health import findings
+    from sitegen.build import build_site
+
+    return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
+                      work=inventory.directory / "site-src", secrets=config.site.secrets,
+                      findings=findings(inventory, limits=config.placement.limits))

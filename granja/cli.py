@@ -34,9 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     site = sub.add_parser("site", help="the static inventory site")
     site_sub = site.add_subparsers(dest="site_command", required=True)
     build = site_sub.add_parser("build", help="render the inventory and run mkdocs build")
-    build.add_argument("--out", help="output folder (default: site/ in the current directory)")
     serve = site_sub.add_parser("serve", help="build, then serve the site on 127.0.0.1 for a preview")
     serve.add_argument("--port", type=int, default=8000)
+    for command in (build, serve):
+        command.add_argument("--out", help="output folder (default: the config's site.out, else site/)")
+        command.add_argument("--no-refresh", action="store_true",
+                             help="publish the inventory as it is, without asking the hosts first")
     return parser
 
 
@@ -84,16 +87,18 @@ def _refresh(engine: Engine) -> int:
 
 
 def _site(engine: Engine, args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from granja.app import build_inventory_site
+    from sitegen.build import serve_site
 
-    from sitegen.build import build_site, serve_site
-
-    _refresh(engine)  # publish what the hosts say now; unreachable hosts show as stale
-    out = Path(args.out or "site").absolute()
-    work = engine.inventory.directory / "site-src"
-    title = engine.config.name
+    if not args.no_refresh:
+        _refresh(engine)  # publish what the hosts say now; unreachable hosts show as stale
+    try:
+        result = build_inventory_site(engine.config, engine.inventory, out=args.out)
+    except ValueError as exc:  # the output folder is unsafe to empty
+        print(f"granja: site not built: {exc}", file=sys.stderr)
+        return 2
+    print(f"Site built: {result.out / 'index.html'} ({result.pages} pages, {result.seconds:.1f} s: "
+          f"Markdown {result.render_seconds:.2f} s, {result.markdown_written} pages rewritten)")
     if args.site_command == "serve":
-        return serve_site(engine.inventory, title=title, out=out, work=work, port=args.port)
-    result = build_site(engine.inventory, title=title, out=out, work=work)
-    print(f"Site built: {result.out / 'index.html'} ({result.pages} pages, {result.seconds:.1f} s)")
+        return serve_site(result, port=args.port)
     return 0

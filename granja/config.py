@@ -95,6 +95,15 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    """The inventory site: where it is published and what must never appear in it."""
+
+    title: str = ""  # "" means the farm's name
+    out: str = ""  # the site folder; set, it also makes the bot republish after each change
+    secrets: tuple[re.Pattern[str], ...] = ()  # text matching any of these is masked everywhere
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     """The whole fleet configuration."""
 
@@ -108,6 +117,7 @@ class FleetConfig:
     templates: Mapping[str, Template]
     users: Mapping[str, str]  # user name or chat ID -> role
     placement: Placement = field(default_factory=Placement)
+    site: SiteConfig = field(default_factory=SiteConfig)
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -164,7 +174,7 @@ class _Reader:
         return ConfigError(self.path, where, problem)
 
     def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users"}
+        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "site"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
@@ -187,6 +197,7 @@ class _Reader:
             templates=templates,
             users=users,
             placement=self.placement(farm),
+            site=self.site(self.table(raw, "site", required=False)),
         )
 
     def placement(self, farm: Mapping[str, Any]) -> Placement:
@@ -299,6 +310,21 @@ class _Reader:
             template=template,
             description=self.value(body, f"{where}.description", str, ""),
         )
+
+    def site(self, body: dict[str, Any]) -> SiteConfig:
+        for key in body:
+            if key not in ("title", "out", "secrets"):
+                raise self.fail(f"site.{key}", "unknown key (expected title, out or secrets)")
+        patterns = []
+        for number, source in enumerate(self.value(body, "site.secrets", list, [])):
+            if not isinstance(source, str) or not source:
+                raise self.fail(f"site.secrets[{number}]", "must be a non-empty regular expression string")
+            try:
+                patterns.append(re.compile(source))
+            except re.error as exc:
+                raise self.fail(f"site.secrets[{number}]", f"bad regular expression: {exc}") from None
+        return SiteConfig(title=self.value(body, "site.title", str, ""),
+                          out=self.value(body, "site.out", str, ""), secrets=tuple(patterns))
 
     def user(self, name: str, body: dict[str, Any]) -> str:
         role = self.value(body, f"users.{name}.role", str)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
+import re
+import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from inventory.health import Finding
 from sitegen.mkdocs_run import run_mkdocs
-from sitegen.render import VM_DIR, render_pages, static_files
+from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
+from sitegen.secrets import redact
 from sitegen.snapshot import InventoryReader, gather
 from sitegen.sync import sync_files
 
@@ -26,14 +33,28 @@ class BuildResult:
     markdown_deleted: int = 0  # pages of VMs that are gone
 
 
-def build_site(inventory: InventoryReader, *, title: str, out: Path, work: Path) -> BuildResult:
-    """Render the inventory into Markdown in `work`, then build the HTML site into `out`."""
-    started = time.perf_counter()
-    view = gather(inventory)  # everything first: every page sees the same snapshot
-    pages = render_pages(view, title=title)
-    synced = sync_files({**pages, **static_files()}, root=work, prune={VM_DIR: "*.md"})
-    rendered = time.perf_counter()
-    run_mkdocs(title=title, work=work, out=out)
+def build_site(
+    inventory: InventoryReader,
+    *,
+    title: str,
+    out: Path,
+    work: Path,
+    secrets: Sequence[re.Pattern[str]] = (),
+    findings: Sequence[Finding] | None = None,
+) -> BuildResult:
+    """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
+
+    Text matching `secrets` is masked before anything is rendered; `findings` (the health
+    check's) go on the overview. Builds sharing a work folder take turns (a lock beside it).
+    """
+    with _build_lock(work):
+        started = time.perf_counter()
+        view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
+        pages = render_pages(view, title=redact(title, secrets), findings=findings)
+        prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
+        synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
+        rendered = time.perf_counter()
+        run_mkdocs(title=redact(title, secrets), work=work, out=out)
     return BuildResult(
         out=out,
         pages=len(pages),
@@ -44,12 +65,27 @@ def build_site(inventory: InventoryReader, *, title: str, out: Path, work: Path)
     )
 
 
-def serve_site(inventory: InventoryReader, *, title: str, out: Path, work: Path, port: int = 8000) -> int:
-    """Build the site, then serve `out` on 127.0.0.1:port until Ctrl-C; returns an exit status."""
-    result = build_site(inventory, title=title, out=out, work=work)
+@contextmanager
+def _build_lock(work: Path) -> Iterator[None]:
+    """Hold an exclusive lock for one build, so a cron build and the bot's never interleave."""
+    work.parent.mkdir(parents=True, exist_ok=True)
+    with open(work.parent / f"{work.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def serve_site(result: BuildResult, *, port: int = 8000) -> int:
+    """Serve a built site on 127.0.0.1:port until Ctrl-C; returns an exit status."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(result.out))
-    # Loopback only: the inventory names every VM, host and MAC of the farm.
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        # Loopback only: the inventory names every VM, host and MAC of the farm.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        print(f"granja: cannot serve on 127.0.0.1:{port}: {exc.strerror} (try --port with another number)",
+              file=sys.stderr)
+        return 1
+    with server:
+        port = server.server_address[1]  # the one the OS chose, if port was 0
         print(f"Serving {result.pages} pages on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()

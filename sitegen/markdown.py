@@ -10,10 +10,10 @@ Filters that build Markdown on purpose return `Markup`, which `finalize` passes 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,25 +21,33 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from inventory.records import VMRecord
+
 TEMPLATES = Path(__file__).parent / "templates"
 EMPTY = "—"
 
 _MARKDOWN_ACTIVE = "\\`*_{}[]()#!|~^"
 _ENTITIES = str.maketrans({ch: f"&#{ord(ch)};" for ch in _MARKDOWN_ACTIVE})
 _SAFE_HREF = re.compile(r"[A-Za-z0-9._/-]+")
+# Unicode categories Cc (controls), Zl and Zp (line and paragraph separators), Cs (surrogates),
+# and the two non-characters: what could break a line or a table row.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def plain(value: object) -> str:
     """The value as one line of text: control characters and line breaks become spaces."""
-    return "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in "\ufffe\uffff" else ch
-        for ch in str(value)
-    )
+    return _UNPRINTABLE.sub(" ", str(value))
 
 
 def md_escape(value: object) -> Markup:
     """Text that Markdown renders literally, also inside a table cell or a heading."""
-    return Markup(html.escape(plain(value), quote=True).translate(_ENTITIES))
+    return _escaped(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _escaped(text: str) -> Markup:
+    # Cached: host names, bridges and states recur on thousands of pages.
+    return Markup(html.escape(plain(text), quote=True).translate(_ENTITIES))
 
 
 def finalize(value: object) -> Markup:
@@ -89,6 +97,11 @@ def size(amount: int | None) -> str:
     return f"{value:.1f} TiB"
 
 
+def vm_state(record: VMRecord) -> str:
+    """A VM's state as last seen, marked when its host did not answer since: running (stale)."""
+    return record.vm.state.value + (" (stale)" if record.stale_since is not None else "")
+
+
 def yes_no(flag: bool) -> str:
     """A boolean in words."""
     return "yes" if flag else "no"
@@ -121,6 +134,7 @@ def environment() -> jinja2.Environment:
         mib=mib,
         size=size,
         yes_no=yes_no,
+        vm_state=vm_state,
         shown=shown,
     )
     return env

@@ -6,6 +6,8 @@ import html
 import json
 from pathlib import Path
 
+from sitegen.render import NAV
+
 BASE_CONFIG = Path(__file__).parent / "mkdocs-base.yml"
 
 
@@ -22,7 +24,7 @@ def write_config(*, title: str, work: Path, out: Path) -> Path:
         "site_name": html.escape(title),
         "docs_dir": str(work),
         "site_dir": str(out),
-        "nav": ["index.md"],  # only the index: see mkdocs-base.yml
+        "nav": NAV,  # the overview pages only: see mkdocs-base.yml
     }
     path = config_path(work)
     # JSON is YAML, and json.dumps quotes any title or path correctly.

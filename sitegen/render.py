@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
-from sitegen.markdown import TEMPLATES, environment
+import jinja2
+from markupsafe import Markup
+
+from inventory.health import Finding
+from sitegen import topology
+from sitegen.export import export_csv, export_json
+from sitegen.markdown import TEMPLATES, environment, link, md_escape
 from sitegen.snapshot import FarmView
 
-VM_DIR = "vms"
+VM_DIR, HOST_DIR, CLUSTER_DIR = "vms", "hosts", "clusters"
 SHIM = "js/iframe-worker-shim.js"  # named in mkdocs-base.yml's extra.polyfills
+EXPORT_JSON, EXPORT_CSV = "inventory.json", "vms.csv"
+# The pages in the navigation: every other page is reached from their tables, and search.
+NAV = ["index.md", "vms.md", "networks.md", "audit.md"]
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 # mkdocs treats these as a folder's index page, and index.md beats README.md.
@@ -17,7 +27,7 @@ _RESERVED = {"index", "readme"}
 
 
 def page_slug(name: str) -> str:
-    """A file name for a VM's page: the name itself if it is plain, else a cleaned name and a hash."""
+    """A file name for a page: the name itself if it is plain, else a cleaned name and a hash."""
     if _PLAIN_NAME.fullmatch(name) and not name.endswith(".") and name.lower() not in _RESERVED:
         return name
     # The hash keeps names that clean up alike ("a|b", "a<b") on separate pages.
@@ -30,28 +40,90 @@ def vm_page(name: str) -> str:
     return f"{VM_DIR}/{page_slug(name)}.md"
 
 
-def render_pages(view: FarmView, *, title: str) -> dict[str, str]:
-    """Every page of the site as Markdown text, keyed by its path in the docs folder."""
+def host_page(name: str) -> str:
+    """Path of a host's page, relative to the docs folder."""
+    return f"{HOST_DIR}/{page_slug(name)}.md"
+
+
+def cluster_page(name: str) -> str:
+    """Path of a cluster's page, relative to the docs folder."""
+    return f"{CLUSTER_DIR}/{page_slug(name)}.md"
+
+
+class Links:
+    """Markdown links to VM, host and cluster pages from a page at a given folder depth."""
+
+    def __init__(self, view: FarmView, *, up: str = "") -> None:
+        self._up = up
+        self._vms = {record.vm.name for record in view.vms}
+        self._hosts = {record.name for record in view.hosts}
+
+    def vm(self, name: str) -> Markup:
+        """A link to the VM's page, or its name as text if it has none."""
+        return link(name, self._up + vm_page(name)) if name in self._vms else md_escape(name)
+
+    def host(self, name: str) -> Markup:
+        """A link to the host's page, or its name as text if it has none."""
+        return link(name, self._up + host_page(name)) if name in self._hosts else md_escape(name)
+
+    def cluster(self, name: str) -> Markup:
+        """A link to the cluster's page; a dash for no cluster."""
+        return link(name, self._up + cluster_page(name)) if name else Markup("—")
+
+    def page(self, rel: str) -> str:
+        """The relative href of a top-level page or file."""
+        return self._up + rel
+
+
+def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None) -> dict[str, str]:
+    """Every page of the site as Markdown text, keyed by its path in the docs folder.
+
+    `findings` is the farm health check's output; None leaves its section off the overview.
+    """
     env = environment()
-    vm_template = env.get_template("vm.md.j2")
+    top, deep = Links(view), Links(view, up="../")
+    common = {"title": title, "view": view, "last_refresh": view.last_refresh}
+    members = topology.clusters(view.vms)
+    on_host = topology.by_host(view.vms)
+    capacities = [topology.capacity(host, on_host.get(host.name, [])) for host in view.hosts]
     pages = {
-        "index.md": env.get_template("index.md.j2").render(
-            title=title,
-            view=view,
-            vm_pages={record.vm.name: vm_page(record.vm.name) for record in view.vms},
-        )
+        "index.md": _render(env, "index.md.j2", common, links=top, findings=findings, clusters=members,
+                            capacities=capacities),
+        "vms.md": _render(env, "vms.md.j2", common, links=top),
+        "networks.md": _render(env, "networks.md.j2", common, links=top,
+                               vlans=topology.vlan_uses(view.hosts, view.vms)),
+        "audit.md": _render(env, "audit.md.j2", common, links=top),
     }
+    wires = {record.name: topology.wiring(record.host) for record in view.hosts}
+    vm_template = env.get_template("vm.md.j2")
     for record in view.vms:
         pages[vm_page(record.vm.name)] = vm_template.render(
-            title=title,
-            record=record,
-            vm=record.vm,
+            common, links=deep, record=record, vm=record.vm, drift=view.drift(record),
+            baseline=view.baselines.get(record.vm.name),
             changes=view.changes.get(record.vm.name, ()),
-            last_refresh=view.last_refresh,
+            nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
         )
+    host_template = env.get_template("host.md.j2")
+    for capacity in capacities:
+        pages[host_page(capacity.record.name)] = host_template.render(
+            common, links=deep, capacity=capacity, record=capacity.record, host=capacity.record.host,
+            vms=on_host.get(capacity.record.name, []),
+        )
+    cluster_template = env.get_template("cluster.md.j2")
+    for name, records in members.items():
+        pages[cluster_page(name)] = cluster_template.render(
+            common, links=deep, name=name, members=records, shared=topology.shared_hosts(records))
     return pages
 
 
-def static_files() -> dict[str, bytes]:
-    """Files copied into the docs folder as they are: the file:// Web Worker shim for search."""
-    return {SHIM: (TEMPLATES / "iframe-worker-shim.js").read_bytes()}
+def _render(env: jinja2.Environment, template: str, common: dict[str, object], **extra: object) -> str:
+    return env.get_template(template).render(common, **extra)
+
+
+def static_files(view: FarmView) -> dict[str, str | bytes]:
+    """Files copied into the site as they are: the exports and the file:// Web Worker shim."""
+    return {
+        SHIM: (TEMPLATES / "iframe-worker-shim.js").read_bytes(),
+        EXPORT_JSON: export_json(view),
+        EXPORT_CSV: export_csv(view),
+    }

@@ -6,9 +6,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
-from inventory.records import Change, HostRecord, RefreshInfo, VMRecord
+from inventory.drift import diff_configs
+from inventory.records import AuditEntry, Baseline, Change, FieldDiff, HostRecord, RefreshInfo, VMRecord
 
 CHANGES_PER_VM = 50
+AUDIT_ENTRIES = 200
 
 
 class InventoryReader(Protocol):
@@ -30,6 +32,14 @@ class InventoryReader(Protocol):
         """Logged changes, newest first."""
         ...
 
+    def baseline(self, name: str) -> Baseline | None:
+        """The VM's baseline, or None."""
+        ...
+
+    def audit(self, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+        ...
+
 
 @dataclass(frozen=True)
 class FarmView:
@@ -39,6 +49,8 @@ class FarmView:
     hosts: tuple[HostRecord, ...]
     last_refresh: RefreshInfo | None
     changes: dict[str, tuple[Change, ...]]  # VM name -> its recent changes, newest first
+    baselines: dict[str, Baseline]  # VM name -> its baseline, for VMs that have one
+    audit: tuple[AuditEntry, ...] = ()  # recent commands, newest first
 
     def state_counts(self) -> list[tuple[str, int]]:
         """How many VMs are in each state, most common first (ties by name)."""
@@ -49,10 +61,17 @@ class FarmView:
         """How many VMs are kept from an earlier sighting because their host did not answer."""
         return sum(record.stale_since is not None for record in self.vms)
 
+    def drift(self, record: VMRecord) -> list[FieldDiff] | None:
+        """How the VM differs from its baseline, or None when it has no baseline."""
+        baseline = self.baselines.get(record.vm.name)
+        return None if baseline is None else diff_configs(baseline.config, record.vm.config())
 
-def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM) -> FarmView:
-    """Read the VMs, hosts, last refresh and each VM's recent changes into one FarmView."""
+
+def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
+           audit_entries: int = AUDIT_ENTRIES) -> FarmView:
+    """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView."""
     vms = tuple(inventory.vms())
+    baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
     return FarmView(
         vms=vms,
         hosts=tuple(inventory.hosts()),
@@ -61,4 +80,6 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM) 
             record.vm.name: tuple(inventory.changes(vm=record.vm.name, limit=changes_per_vm))
             for record in vms
         },
+        baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
+        audit=tuple(inventory.audit(limit=audit_entries)),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +29,14 @@ def sync_files(files: Mapping[str, str | bytes], *, root: Path, prune: Mapping[s
     for rel, content in files.items():
         data = content.encode() if isinstance(content, str) else content
         path = root / rel
-        if _same_content(path, data):
+        same = _same_content(path, data)
+        if same:
             unchanged += 1
             continue
-        _write_atomic(path, data)
+        if same is None:
+            _write_new(path, data)
+        else:
+            _write_atomic(path, data)
         written += 1
     deleted = 0
     for folder, pattern in prune.items():
@@ -43,23 +47,47 @@ def sync_files(files: Mapping[str, str | bytes], *, root: Path, prune: Mapping[s
     return SyncResult(written=written, unchanged=unchanged, deleted=deleted)
 
 
-def _same_content(path: Path, data: bytes) -> bool:
+def _same_content(path: Path, data: bytes) -> bool | None:
+    """Whether the file holds `data` already; None if there is no such file."""
     try:
         # Comparing sizes first skips reading files that certainly changed.
         return path.stat().st_size == len(data) and path.read_bytes() == data
     except FileNotFoundError:
-        return False
+        return None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create a file that did not exist: no reader can hold an older copy, so no rename is needed.
+
+    A first build writes thousands of pages, and a temporary file and a rename each would
+    double the file-system work. O_EXCL: if the file appeared meanwhile, it is replaced safely.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        _write_atomic(path, data)
+        return
+    with os.fdopen(fd, "wb") as stream:
+        stream.write(data)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file and a rename, so `mkdocs serve` never reads half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Named by process and thread rather than mkstemp's random name: builds of one work folder
+    # take turns (sitegen.build's lock), and thousands of pages make each system call count.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

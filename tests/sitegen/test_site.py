@@ -149,36 +149,56 @@ def md_mtimes(work: Path) -> dict[str, int]:
     return {p.relative_to(work).as_posix(): p.stat().st_mtime_ns for p in work.rglob("*.md")}
 
 
-def test_index_lists_every_vm_with_its_host_and_state(site: Site) -> None:
-    index = site.html("index.html")
+def test_vm_list_shows_every_vm_with_its_host_and_state(site: Site) -> None:
+    listing = site.html("vms.html")
     for vm in FARM:
-        row = row_of(index, vm.name)
+        row = row_of(listing, vm.name)
         assert row[1] == vm.host
         assert row[2].startswith(vm.state.value)
-    assert row_of(index, "web1")[2] == "running (stale)"
-    assert row_of(index, "imap1")[4:] == ["4", "8 GiB"]
-    assert row_of(index, "total")[1] == str(len(FARM))
-    assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
-    assert site.result.pages == len(FARM) + 1
+    assert row_of(listing, "web1")[2] == "running (stale)"
+    assert row_of(listing, "imap1")[4:] == ["4", "8 GiB"]
+    # 4 overview pages, a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
+    assert site.result.pages == 4 + len(FARM) + len(HOSTS) + 4
 
 
-def test_index_links_to_each_vm_page(site: Site) -> None:
+def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None:
     index = site.html("index.html")
+    assert row_of(index, "total")[1] == str(len(FARM))
+    assert row_of(index, "stale (host did not answer)")[1] == "1"
+    assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
+    assert '<a href="hosts/host3.html">host3</a> (ssh: connection timed out)' in index
+    assert row_of(index, "host3")[1] == "unreachable since 2025-03-01 12:10:00 UTC"
+    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts.
+    assert row_of(index, "host2")[2:] == ["2 (1)", "4 / 16", "8 GiB / 64 GiB"]
+    assert row_of(index, "ldap")[1] == "ldap1, ldap2"
+    assert "Health check" not in index  # no findings given: the section is left off
+
+
+def test_host_page_of_an_unreachable_host_shows_its_last_known_vms(site: Site) -> None:
+    page = site.html("hosts/host3.html")
+    assert "Unreachable since 2025-03-01 12:10:00 UTC" in page
+    assert row_of(page, "web1")[1] == "running (stale)"
+    assert row_of(site.html("clusters/web.html"), "web1")[1:] == ["host3", "running (stale)"]
+
+
+def test_vm_list_links_to_each_vm_page(site: Site) -> None:
+    listing = site.html("vms.html")
     for vm in FARM:
         href = vm_page(vm.name).removesuffix(".md") + ".html"
-        assert f'href="{href}"' in index
+        assert f'href="{href}"' in listing
         assert (site.out / href).is_file()
 
 
 def test_vm_page_shows_its_configuration(site: Site) -> None:
     page = site.vm_html("ldap1")
     assert row_of(page, "Host")[1] == "host1"
+    assert '<a href="../hosts/host1.html">host1</a>' in page
     assert row_of(page, "Memory")[1] == "4 GiB"
     assert row_of(page, "Bootloader")[1] == "/usr/lib/xen/bin/pygrub"
     assert row_of(page, "UUID")[1] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "ldap1"))
     assert row_of(page, "Last seen")[1] == "at the last refresh"
-    assert row_of(page, mac("ldap1", 0))[1:3] == ["br100", "100"]
-    assert row_of(page, mac("ldap1", 1))[1:3] == ["br200", "—"]
+    assert row_of(page, mac("ldap1", 0))[1:4] == ["br100", "100", "—"]  # tagged in the XML
+    assert row_of(page, mac("ldap1", 1))[1:4] == ["br200", "—", "—"]  # host1 reports no facts
     assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10.0 GiB"]
     assert "Stale since" not in page
 
@@ -192,6 +212,13 @@ def test_vm_page_lists_recent_changes_newest_first(site: Site) -> None:
     assert rows[0][5:] == ["refresh", "alice"]
 
 
+def test_vm_page_shows_drift_from_its_baseline(site: Site) -> None:
+    page = site.vm_html("ldap1")
+    assert "1 difference from the baseline taken 2025-03-01 12:00:00 UTC" in page
+    assert row_of(page, "memory_mib")[1:] == ["2048", "4096"]
+    assert "No drift: the configuration matches the baseline" in site.vm_html("ldap2")
+
+
 def test_stale_vm_page_shows_the_notice(site: Site) -> None:
     page = site.vm_html("web1")
     assert 'class="admonition warning"' in page
@@ -201,7 +228,7 @@ def test_stale_vm_page_shows_the_notice(site: Site) -> None:
 
 
 def test_untrusted_names_stay_text(site: Site) -> None:
-    index, page = site.html("index.html"), site.vm_html(EVIL)
+    index, page = site.html("vms.html"), site.vm_html(EVIL)
     row = row_of(index, EVIL)  # one cell holds the whole name: the | did not split the row
     assert row[1:3] == ["host1", "running"]
     assert len(row) == 6
@@ -251,7 +278,9 @@ def test_changed_vm_rewrites_only_its_page_and_the_index(tmp_path: Path) -> None
     refresh(site.inv, farm, minutes=20, unreachable=("host3",))
     site.build()
     after = md_mtimes(site.work)
-    assert {rel for rel in after if after[rel] != before[rel]} == {"index.md", vm_page("ldap2")}
+    # The overview (host capacity), the VM list, its host's page and its own page.
+    assert {rel for rel in after if after[rel] != before[rel]} == {
+        "index.md", "vms.md", "hosts/host2.md", vm_page("ldap2")}
     assert row_of(site.vm_html("ldap2"), "vCPUs")[1] == "8"
 
 
@@ -264,13 +293,13 @@ def test_removed_vm_page_disappears(tmp_path: Path) -> None:
     assert result.markdown_deleted == 1
     assert not (site.work / vm_page("ldap2")).exists()
     assert not gone.exists()
-    assert "ldap2" not in {row[0] for row in tables(site.html("index.html")).rows if row}
+    assert "ldap2" not in {row[0] for row in tables(site.html("vms.html")).rows if row}
 
 
 def test_empty_inventory_builds(tmp_path: Path) -> None:
     result = build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "site",
                         work=tmp_path / "src")
-    assert result.pages == 1
+    assert result.pages == 4
     assert "No refresh has been recorded yet." in (tmp_path / "site" / "index.html").read_text()
 
 
@@ -325,3 +354,24 @@ def test_page_slug_is_a_safe_file_name(name: str, slug: str) -> None:
 )
 def test_md_escape(value: str, markdown: str) -> None:
     assert md_escape(value) == markdown
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The shape of inventory.health.Finding (another branch), as the overview takes it."""
+
+    kind: str
+    subject: str
+    message: str
+
+
+def test_overview_lists_health_check_findings(tmp_path: Path) -> None:
+    inv = make_inventory(tmp_path / "state")
+    findings = [Finding("degraded-bond", "host7", "bond1 has lost eth3"),
+                Finding("shared-host", "imap", "imap1 and imap2 | share host2")]
+    build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=findings)
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert row_of(index, "degraded-bond")[1:] == ["host7", "bond1 has lost eth3"]
+    assert row_of(index, "shared-host")[2] == "imap1 and imap2 | share host2"
+    build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=[])
+    assert "the health check found nothing wrong" in (tmp_path / "site" / "index.html").read_text()

@@ -1,0 +1,81 @@
+"""Site build time for generated farms of 50, 500 and 5,000 VMs: the whole process, and granja's share."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.core import _farm_engine, _refresh, report
+
+SIZES = (50, 500, 5000)
+VMS_PER_HOST = 20
+
+
+def _timed(command: list[str]) -> tuple[float, str]:
+    begun = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return time.perf_counter() - begun, done.stdout
+
+
+def _one(vms: int) -> tuple[float, float, float, int]:
+    """Whole `granja site build` process, its Markdown stage, and `mkdocs build` alone, in seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        engine, _ = _farm_engine(root, max(vms // VMS_PER_HOST, 1), vms)
+        _refresh(engine)
+        config, state = engine.config.path, root / "state"
+        whole, out = _timed([sys.executable, "-m", "granja", "--config", str(config), "--state", str(state),
+                             "site", "build", "--no-refresh", "--out", str(root / "site")])
+        found = re.search(r"\((\d+) pages, .*Markdown ([\d.]+) s", out)
+        assert found, out
+        mkdocs, _ = _timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f",
+                            str(state / "site-src.mkdocs.yml")])
+        return whole, float(found.group(2)), mkdocs, int(found.group(1))
+
+
+def site_build() -> None:
+    """Print build time, granja's Markdown share and `mkdocs build` alone for each farm size."""
+    previous: tuple[int, float] | None = None
+    for vms in SIZES:
+        whole, markdown, mkdocs, pages = _one(vms)
+        growth = ""
+        if previous:
+            growth = f", x{whole / previous[1]:.1f} for x{vms / previous[0]:.0f} VMs"
+        report(f"site build {vms} VMs ({pages} pages), process",
+               f"{whole:.1f} s{growth}", "5,000 VMs < 60 s")
+        report("  granja's share (inventory -> Markdown)", f"{markdown:.2f} s = {markdown / whole:.0%}",
+               "< 10%")
+        report("  mkdocs build of the same Markdown alone", f"{mkdocs:.1f} s", "")
+        previous = (vms, whole)
+
+
+def _all_pages_nav(work: Path) -> list[str]:
+    return [p.relative_to(work).as_posix() for p in sorted(work.rglob("*.md"))]
+
+
+def site_nav(vms: int = 500) -> None:
+    """`mkdocs build` of one farm's Markdown with our short nav, every page in the nav, and that pruned."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        engine, _ = _farm_engine(root, max(vms // VMS_PER_HOST, 1), vms)
+        _refresh(engine)
+        state = root / "state"
+        subprocess.run([sys.executable, "-m", "granja", "--config", str(engine.config.path), "--state",
+                        str(state), "site", "build", "--no-refresh", "--out", str(root / "site")],
+                       check=True, capture_output=True)
+        ours = state / "site-src.mkdocs.yml"
+        config = json.loads(ours.read_text())
+        every = {**config, "nav": _all_pages_nav(state / "site-src")}
+        pruned = {**every, "theme": {"name": "material", "font": False,
+                                      "features": ["search.highlight", "navigation.prune"]}}
+        for label, variant in (("overview pages only (ours)", config), ("every page", every),
+                               ("every page, navigation.prune", pruned)):
+            path = root / "variant.mkdocs.yml"
+            path.write_text(json.dumps(variant))
+            seconds, _ = _timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(path)])
+            report(f"mkdocs build {vms} VMs, nav: {label}", f"{seconds:.1f} s", "")

@@ -1,0 +1,137 @@
+"""How the farm is wired and placed, worked out from the inventory alone for the site's pages.
+
+A NIC's VLAN and bond come from its host's own network facts (bridge → VLAN sub-interface →
+bond), not from the fleet config: the site shows what the host has, and a bridge the config
+does not know still shows how it is wired. A VLAN tag in the domain XML (Open vSwitch) wins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from hypervisor.model import NIC, Host
+from inventory.natural import natural_key
+from inventory.records import HostRecord, VMRecord
+
+
+@dataclass(frozen=True)
+class Wire:
+    """What a host bridge rides on: its VLAN (None if untagged or unknown) and bond."""
+
+    vlan: int | None
+    bond: str
+
+
+@dataclass(frozen=True)
+class NicRow:
+    """One NIC of a VM with the VLAN and bond its bridge rides on at the VM's host."""
+
+    nic: NIC
+    vlan: int | None
+    bond: str
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A host's allocation: vCPUs and memory of its active VMs beside its physical ones."""
+
+    record: HostRecord
+    vms: int
+    active: int
+    vcpus: int
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class VlanUse:
+    """One VLAN: the bridges it is carried on, the hosts that carry it and the VMs plugged in."""
+
+    vlan: int
+    bridges: tuple[str, ...]
+    hosts: tuple[str, ...]
+    vms: tuple[str, ...]
+
+
+def wiring(host: Host | None) -> dict[str, Wire]:
+    """Bridge name -> the VLAN and bond under it, from the host's network facts."""
+    if host is None or host.facts is None:
+        return {}
+    vlans = {v.name: v for v in host.facts.vlans}
+    bonds = {b.name for b in host.facts.bonds}
+    out: dict[str, Wire] = {}
+    for bridge in host.facts.bridges:
+        for port in bridge.ports:
+            if port in vlans:
+                out[bridge.name] = Wire(vlans[port].vlan, vlans[port].parent)
+                break
+            if port in bonds:
+                out[bridge.name] = Wire(None, port)
+                break
+    return out
+
+
+def nic_rows(record: VMRecord, wires: dict[str, Wire]) -> list[NicRow]:
+    """The VM's NICs with their VLAN and bond as wired on its host."""
+    rows = []
+    for nic in record.vm.nics:
+        wire = wires.get(nic.bridge, Wire(None, ""))
+        rows.append(NicRow(nic, nic.vlan if nic.vlan is not None else wire.vlan, wire.bond))
+    return rows
+
+
+def by_host(vms: Iterable[VMRecord]) -> dict[str, list[VMRecord]]:
+    """Host name -> the VMs recorded on it, in the order given."""
+    out: dict[str, list[VMRecord]] = defaultdict(list)
+    for record in vms:
+        out[record.vm.host].append(record)
+    return dict(out)
+
+
+def capacity(host: HostRecord, vms: Sequence[VMRecord]) -> Capacity:
+    """The host's VM count and the vCPUs and memory its active VMs hold."""
+    active = [r.vm for r in vms if r.vm.state.active]
+    return Capacity(host, len(vms), len(active), sum(vm.vcpus for vm in active),
+                    sum(vm.memory_mib for vm in active))
+
+
+def clusters(vms: Iterable[VMRecord]) -> dict[str, list[VMRecord]]:
+    """Cluster name -> its members, for VMs whose metadata names a cluster."""
+    out: dict[str, list[VMRecord]] = {}
+    for record in vms:
+        if record.vm.meta.cluster:
+            out.setdefault(record.vm.meta.cluster, []).append(record)
+    return dict(sorted(out.items()))
+
+
+def shared_hosts(members: Iterable[VMRecord]) -> dict[str, list[str]]:
+    """Hosts running more than one member of a cluster -> those members."""
+    on: dict[str, list[str]] = defaultdict(list)
+    for record in members:
+        on[record.vm.host].append(record.vm.name)
+    return {host: names for host, names in sorted(on.items()) if len(names) > 1}
+
+
+def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord]) -> list[VlanUse]:
+    """Every VLAN seen on a host or a NIC, with its bridges, hosts and VMs, by VLAN id."""
+    wires = {host.name: wiring(host.host) for host in hosts}
+    bridges: dict[int, set[str]] = defaultdict(set)
+    carriers: dict[int, set[str]] = defaultdict(set)
+    members: dict[int, set[str]] = defaultdict(set)
+    for host, host_wires in wires.items():
+        for bridge, wire in host_wires.items():
+            if wire.vlan is not None:
+                bridges[wire.vlan].add(bridge)
+                carriers[wire.vlan].add(host)
+    for record in vms:
+        for row in nic_rows(record, wires.get(record.vm.host, {})):
+            if row.vlan is not None:
+                bridges[row.vlan].add(row.nic.bridge)
+                members[row.vlan].add(record.vm.name)
+    return [VlanUse(vlan, tuple(sorted(bridges[vlan])), _natural(carriers[vlan]), _natural(members[vlan]))
+            for vlan in sorted(bridges)]
+
+
+def _natural(names: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(names, key=natural_key))
