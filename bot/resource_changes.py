@@ -124,7 +124,7 @@ def _effect(vm: VM, applied: Applied) -> str:
     if applied.live:
         return "live now and in its definition"
     if vm.state.active:
-        return f"in its definition, at next boot ({vm.host} could not apply it live)"
+        return f"in its definition, at next boot ({vm.host} did not apply it live)"
     return "in its definition, when it next starts"
 
 

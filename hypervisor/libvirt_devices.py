@@ -79,11 +79,12 @@ def attach(conn: Any, dom: Any, xml: str) -> bool:
 
 
 def detach(conn: Any, dom: Any, xml: str) -> bool:
-    """Remove a device live and from the definition, or from the definition only; True if live."""
+    """Remove a device live and from the definition, or from the definition only; True if gone live."""
+    wanted = ET.fromstring(xml)
     if dom.isActive() and _tried(lambda: dom.detachDeviceFlags(xml, LIVE | CONFIG)):
-        return True
+        # A hot-unplug is a request the guest must honour (ACPI); libvirt may return before it has.
+        return not _has_device(ET.fromstring(dom.XMLDesc(0)), wanted)
     if not _tried(lambda: dom.detachDeviceFlags(xml, CONFIG)):
-        wanted = ET.fromstring(xml)
         _redefine(conn, dom, lambda devices: _remove_matching(devices, wanted))
     return False
 
@@ -113,6 +114,12 @@ def _redefine(conn: Any, dom: Any, edit: Callable[[ET.Element], None]) -> None:
         devices = ET.SubElement(root, "devices")
     edit(devices)
     conn.defineXML(ET.tostring(root, encoding="unicode"))
+
+
+def _has_device(root: ET.Element, wanted: ET.Element) -> bool:
+    devices = root.find("devices")
+    key = _identity(wanted)
+    return devices is not None and any(_identity(e) == key for e in devices.findall(wanted.tag))
 
 
 def _remove_matching(devices: ET.Element, wanted: ET.Element) -> None:

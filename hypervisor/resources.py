@@ -39,7 +39,9 @@ class Limits:
 
 
 def gib(mib: float) -> str:
-    """Memory in GiB for messages: 4 GiB, 20.5 GiB."""
+    """Memory for messages: 4 GiB, 20.5 GiB, or 512 MiB below one GiB."""
+    if mib < 1024:
+        return f"{mib:.0f} MiB"
     return f"{mib / 1024:.1f}".removesuffix(".0") + " GiB"
 
 
