@@ -17,6 +17,7 @@ from hypervisor.errors import HypervisorError, WrongState
 from hypervisor.model import VM, Disk, VMState
 from hypervisor.resources import check_new_vm, choose_host, gib
 
+_VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CREATE_SECONDS = 600.0  # cloning an image on a real host takes minutes, not the usual call timeout
 
 
@@ -77,6 +78,9 @@ def describe(template: Template, ctx: Context) -> str:
 
 
 def _check_free(ctx: Context, name: str) -> None:
+    if not _VM_NAME.fullmatch(name):
+        raise Refused(f"'{name}' cannot name a VM: use letters, digits, '.', '_' and '-', "
+                      "starting with a letter or digit.")
     existing = checks.used_name(ctx, name)
     if existing is None:
         return

@@ -9,8 +9,9 @@ are left as libvirt errors: `libvirt_host` converts them at its edge.
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import libvirt
@@ -51,21 +52,25 @@ def delete_volume(conn: Any, path: str) -> None:
 
 def set_vcpus(dom: Any, count: int) -> bool:
     """Set the vCPU count live (if running) and in the definition; True if it is live now."""
+    before = dom.info()[3]
     live = bool(dom.isActive()) and _tried(lambda: dom.setVcpusFlags(count, LIVE))
-    if count > dom.vcpusFlags(CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM):
-        dom.setVcpusFlags(count, CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
-    dom.setVcpusFlags(count, CONFIG)
+    with _undone_on_error(live, lambda: dom.setVcpusFlags(before, LIVE)):
+        if count > dom.vcpusFlags(CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM):
+            dom.setVcpusFlags(count, CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
+        dom.setVcpusFlags(count, CONFIG)
     return live
 
 
 def set_memory(dom: Any, mib: int) -> bool:
     """Set the memory live (if running, within its maximum) and in the definition; True if live now."""
     kib = mib * 1024
+    before = dom.info()[2]
     live = bool(dom.isActive()) and _tried(lambda: dom.setMemoryFlags(kib, LIVE))
     # LIVE and CONFIG in one call is refused by some drivers, so the definition is set apart.
-    if mib > _defined(dom).max_memory_mib:
-        dom.setMemoryFlags(kib, CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
-    dom.setMemoryFlags(kib, CONFIG)
+    with _undone_on_error(live, lambda: dom.setMemoryFlags(before, LIVE)):
+        if mib > _defined(dom).max_memory_mib:
+            dom.setMemoryFlags(kib, CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+        dom.setMemoryFlags(kib, CONFIG)
     return live
 
 
@@ -87,6 +92,18 @@ def detach(conn: Any, dom: Any, xml: str) -> bool:
     if not _tried(lambda: dom.detachDeviceFlags(xml, CONFIG)):
         _redefine(conn, dom, lambda devices: _remove_matching(devices, wanted))
     return False
+
+
+@contextlib.contextmanager
+def _undone_on_error(done: bool, undo: Callable[[], Any]) -> Iterator[None]:
+    """If the definition cannot be changed after the live change was made, take the live one back."""
+    try:
+        yield
+    except libvirt.libvirtError:
+        if done:
+            with contextlib.suppress(libvirt.libvirtError):
+                undo()
+        raise
 
 
 def _tried(call: Callable[[], Any]) -> bool:

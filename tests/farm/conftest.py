@@ -41,9 +41,14 @@ def farm_macs(chat) -> list[str]:
 
 @pytest.fixture
 def extra_templates(state):
-    """Add templates to the demo config before the engine opens: too big for any host, image missing."""
+    """Add to the demo config before the engine opens: templates too big or without their image, a VLAN
+    no host has a bridge for."""
     config = state / "demo" / "farm.toml"
     config.write_text(config.read_text() + """
+[networks.lab]
+vlan = 300
+bridge = "br300"
+
 [templates.huge]
 vcpus = 4
 memory = "900G"

@@ -79,6 +79,12 @@ def test_a_used_name_is_refused_with_the_next_free_one(chat):
                                "The next free name is ldap6.")
 
 
+def test_a_name_that_cannot_name_a_vm_is_refused(chat):
+    reply = chat.send("create web:9 from web")
+    assert reply.outcome is Outcome.REFUSED
+    assert chat.transcript.startswith("'web:9' cannot name a VM: use letters, digits,")
+
+
 def test_unknown_template_gets_a_suggestion_and_nothing_is_made(chat):
     reply = chat.send("create foo1 from ldapp")
     assert reply.outcome is Outcome.FAILED

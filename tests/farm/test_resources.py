@@ -112,3 +112,12 @@ def test_attach_disk_makes_a_volume_and_adds_it(chat):
     assert volumes(chat, host)["/var/lib/xen/images/web2-xvdb.img"] == 20 * 1024**3
     disk = vm(chat, "web2").disks[-1]
     assert (disk.target, disk.pool, disk.size_bytes) == ("xvdb", "local", 20 * 1024**3)
+
+
+def test_a_vlan_the_host_has_no_bridge_for_is_refused(extra_templates, chat):
+    host = vm(chat, "web2").host
+    reply = chat.send("attach nic web2 vlan 300")
+    assert reply.outcome is Outcome.REFUSED
+    assert chat.transcript.startswith(f"{host} has no bridge br300 for VLAN 300 (lab); its bridges: ")
+    assert chat.transcript.endswith("Migrate web2 or add the bridge first.")
+    assert len(vm(chat, "web2").nics) == 2
