@@ -89,7 +89,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("set", ("set {vm} vcpus {count}", "set {vm} memory {size}"),
                 "Change a VM's vCPUs or memory: live where the host allows, else at next boot.",
                 ("set web2 vcpus 4", "set web2 memory 6G"), role="operator", changes=True),
-    CommandSpec("attach", ("attach nic {vm} vlan {network}", "attach disk {vm} {size}",
+    CommandSpec("attach", ("attach nic {vm} vlan {vlan}", "attach disk {vm} {size}",
                            "attach disk {vm} {size} pool {pool}"),
                 "Add a NIC on a VLAN (id or network name) or a new empty disk to a VM.",
                 ("attach nic web2 vlan 120", "attach disk web2 20G"), role="operator", changes=True),

@@ -53,9 +53,9 @@ def set_(ctx: Context, cmd: Command) -> Plan:
 def attach(ctx: Context, cmd: Command) -> Plan:
     """Plan adding a NIC on a network (by VLAN id or name) or a new empty disk to a VM."""
     vm = current_vm(ctx, cmd)
-    if "network" not in cmd.args:
+    if "vlan" not in cmd.args:
         return _attach_disk(ctx, cmd, vm)
-    net = checks.network_named(ctx, cmd.args["network"])
+    net = checks.network_named(ctx, cmd.args["vlan"])
     record = ctx.inventory.host(vm.host)
     bridges = [b.name for b in record.host.facts.bridges] if record and record.host.facts else []
     if bridges and net.bridge not in bridges:
