@@ -184,7 +184,7 @@ def baseline(ctx: Context, cmd: Command) -> Plan:
                       "nothing to accept.")
 
     def run(progress: Progress) -> Reply:
-        taken = ctx.inventory.set_baseline(vm.name, at=ctx.now(), user=ctx.user)
+        taken = ctx.inventory.set_baseline(vm.name, at=ctx.now(), user=ctx.user, command=cmd.canonical())
         summary = (f"The baseline of {vm.name} is now its current configuration "
                    f"({len(diffs)} difference(s) accepted; baseline {taken.id}).")
         done = Done(vm=vm, action="baseline", summary=summary, seconds=0.0)

@@ -175,15 +175,23 @@ class Inventory:
         at = codec.utc(at)
         return self._write(lambda plan: remove_vm(plan, name, at=at, command=command, user=user))
 
-    def set_baseline(self, name: str, *, at: datetime, user: str) -> Baseline:
-        """Accept the VM's current config as its baseline; UnknownVM if it is not known."""
+    def set_baseline(self, name: str, *, at: datetime, user: str, command: str = "") -> Baseline:
+        """Accept the VM's current config as its baseline; UnknownVM if it is not known.
+
+        With a `command` the acceptance is logged as a "baseline" change (old and new baseline ids).
+        """
         at = codec.utc(at)
 
         def build(plan: Plan) -> Baseline:
             record = plan.snap.vm(name)
             if record is None:
                 raise UnknownVM(name)
-            return put_baseline(plan, record.vm, at=at, user=user)
+            old = plan.snap.baseline(name)
+            baseline = put_baseline(plan, record.vm, at=at, user=user)
+            if command:
+                plan.changes.append(Change(name, at, "baseline", "baseline", old.id if old else None,
+                                           baseline.id, command, user))
+            return baseline
 
         return self._write(build)
 

@@ -44,6 +44,11 @@ def test_baseline_accepts_the_current_configuration(chat):
     reply = chat.send("baseline web2")
     assert reply.outcome is Outcome.REFUSED
     assert "web2 already matches its baseline of " in chat.transcript
+    chat.send("history web2")
+    accepted = chat.transcript.splitlines()[2]
+    assert chat.user in accepted
+    assert "baseline web2" in accepted
+    assert f"→ {chat.engine.inventory.baseline('web2').id}" in accepted
 
 
 def test_history_of_an_unknown_vm_suggests_a_name(chat):
