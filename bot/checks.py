@@ -17,6 +17,8 @@ from bot.results import Reply, refused
 from granja.config import Network, Template
 from hypervisor.model import VM
 from hypervisor.resources import Limits, Room
+from inventory import HostRecord
+from inventory.usage import HostUsage
 
 Action = Callable[[Context, Command], Reply | Plan]
 
@@ -43,21 +45,20 @@ def room(ctx: Context, host: str) -> Room:
     record = ctx.inventory.host(host)
     if record is None or not record.host.memory_mib:
         raise Refused(f"{host} has not answered a refresh yet, so its capacity is unknown; try 'refresh'.")
-    vms = [r.vm for r in ctx.inventory.vms_on(host)]
-    used = sum(vm.memory_mib for vm in vms if vm.state.active)
-    clusters = frozenset(vm.meta.cluster for vm in vms if vm.meta.cluster)
-    return Room(host=host, cpus=record.host.cpus, memory_mib=record.host.memory_mib,
-                used_memory_mib=used, clusters=clusters)
+    return _room(record, ctx.inventory.usage().get(host, HostUsage()))
 
 
 def rooms(ctx: Context) -> list[Room]:
-    """The room of every host that answered its last refresh."""
-    found = []
-    for name in ctx.farm.host_names:
-        record = ctx.inventory.host(name)
-        if record is not None and record.reachable and record.host.memory_mib:
-            found.append(room(ctx, name))
-    return found
+    """The room of every configured host that answered its last refresh."""
+    usage = ctx.inventory.usage()
+    configured = set(ctx.farm.host_names)
+    return [_room(record, usage.get(record.name, HostUsage())) for record in ctx.inventory.hosts()
+            if record.name in configured and record.reachable and record.host.memory_mib]
+
+
+def _room(record: HostRecord, usage: HostUsage) -> Room:
+    return Room(host=record.name, cpus=record.host.cpus, memory_mib=record.host.memory_mib,
+                used_memory_mib=usage.memory_mib, clusters=usage.clusters)
 
 
 def template_of(ctx: Context, vm: VM) -> Template | None:
@@ -100,7 +101,7 @@ def network_named(ctx: Context, text: str) -> Network:
 
 def taken_macs(ctx: Context) -> set[str]:
     """Every MAC the inventory knows on any VM of the farm, in lower case."""
-    return {nic.mac.lower() for record in ctx.inventory.vms() for nic in record.vm.nics}
+    return ctx.inventory.macs()
 
 
 def used_name(ctx: Context, name: str) -> VM | None:

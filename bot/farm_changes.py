@@ -38,7 +38,8 @@ def create(ctx: Context, cmd: Command) -> Plan:
     macs: list[str] = []
     taken = checks.taken_macs(ctx)
     for _bridge in bridges:
-        macs.append(provision.new_mac(taken | set(macs)))
+        macs.append(provision.new_mac(taken))
+        taken.add(macs[-1])
     kind = provision.domain_type(record.host.driver if record else "")
     cluster_name = cluster.name if cluster else ""
 
@@ -158,14 +159,15 @@ def _delete_volume(ctx: Context, host: str, path: str) -> None:
 
 def disk_fate(ctx: Context, vm: VM) -> tuple[list[Disk], list[tuple[Disk, str]]]:
     """Which of a VM's disks `delete` removes (its own pool volumes) and which it keeps, with why."""
-    shared = {d.source: r.name for r in ctx.inventory.vms() if r.name != vm.name for d in r.vm.disks}
+    users = ctx.inventory.disk_users()
     remove: list[Disk] = []
     keep: list[tuple[Disk, str]] = []
     for disk in vm.disks:
+        others = [name for name in users.get(disk.source, []) if name != vm.name]
         if disk.device != "disk" or disk.readonly:
             keep.append((disk, f"a read-only {disk.device}"))
-        elif disk.source in shared:
-            keep.append((disk, f"also used by {shared[disk.source]}"))
+        elif others:
+            keep.append((disk, f"also used by {', '.join(others)}"))
         elif not disk.pool:
             keep.append((disk, "not a volume of a storage pool"))
         else:

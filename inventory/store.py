@@ -32,6 +32,7 @@ from inventory.records import (
 )
 from inventory.refresh import plan_refresh
 from inventory.storage import AtomicJSONStorage
+from inventory.usage import HostUsage, disk_users, host_usage, nic_macs
 
 T = TypeVar("T")
 
@@ -107,6 +108,18 @@ class Inventory:
     def audit(self, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """Audit entries, newest first, of one VM or of all."""
         return self._audit.entries(vm=vm, limit=limit)
+
+    def usage(self) -> dict[str, HostUsage]:
+        """Per host: memory and vCPUs of its active VMs, and the clusters with a member there."""
+        return host_usage(self._current())
+
+    def macs(self) -> set[str]:
+        """Every NIC MAC of every known VM, in lower case: what a new MAC must not be."""
+        return nic_macs(self._current())
+
+    def disk_users(self) -> dict[str, list[str]]:
+        """Each disk source of a known VM with the VMs using it: whether a disk is shared."""
+        return disk_users(self._current())
 
     def last_refresh(self) -> RefreshInfo | None:
         """When the last refresh ran and which hosts answered, or None before the first."""

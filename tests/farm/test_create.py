@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.results import Outcome
+from hypervisor.domain_build import build_domain
+from hypervisor.model import Disk, VMState
 from tests.farm.conftest import definition, farm_macs, volumes
 
 GIB = 1024**3
@@ -157,3 +161,20 @@ def test_create_then_delete_round_trip_leaves_the_pool_as_it_was(chat):
     reply = chat.send("delete web5")
     assert reply.outcome is Outcome.OK, chat.transcript
     assert "/var/lib/xen/images/web5.img" not in volumes(chat, host)
+
+
+def test_delete_keeps_disks_that_are_not_its_own_pool_volumes(chat):
+    ci = chat.engine.inventory.vm("ci").vm
+    shared = Disk("xvdb", ci.disks[0].source, "xen")  # ci's system disk, also attached here
+    block = Disk("xvdc", "/dev/vg0/scratch", "xen")
+    twin = replace(ci, name="ci-twin", uuid="", state=VMState.SHUTOFF, disks=(shared, block), nics=())
+    chat.engine.farm.driver(ci.host).define(build_domain(twin, domain_type="test"))
+    chat.send("refresh")
+    reply = chat.send("delete ci-twin", confirm=False)
+    assert reply.outcome is Outcome.CANCELLED
+    assert (f"keep disks: {ci.disks[0].source} (also used by ci); /dev/vg0/scratch "
+            "(not a volume of a storage pool)") in chat.transcript
+    assert "remove disks: none" in chat.transcript
+    reply = chat.send("delete ci-twin")
+    assert reply.outcome is Outcome.OK, chat.transcript
+    assert ci.disks[0].source in volumes(chat, ci.host)
