@@ -28,18 +28,14 @@ def create(ctx: Context, cmd: Command) -> Plan:
     _check_free(ctx, name)
     cluster = ctx.config.cluster_for_name(name)
     template = _template(ctx, cmd, name, cluster.template if cluster else "")
-    host = _host(ctx, cmd, name, template, cluster.name if cluster else "")
+    host, why = _host(ctx, cmd, name, template, cluster.name if cluster else "")
     record = ctx.inventory.host(host)
     pools = [p.name for p in record.host.pools] if record else []
     if template.pool not in pools:
         raise Refused(f"{host} has no storage pool '{template.pool}' for template {template.name}'s disks "
                       f"(its pools: {', '.join(pools) or 'none'}). Name another host with 'on HOST'.")
     bridges = [ctx.config.networks[net].bridge for net in template.networks]
-    macs: list[str] = []
-    taken = checks.taken_macs(ctx)
-    for _bridge in bridges:
-        macs.append(provision.new_mac(taken))
-        taken.add(macs[-1])
+    macs = _new_macs(ctx, len(bridges))
     kind = provision.domain_type(record.host.driver if record else "")
     cluster_name = cluster.name if cluster else ""
 
@@ -60,7 +56,7 @@ def create(ctx: Context, cmd: Command) -> Plan:
         done = Done(vm=vm, action="create", summary=summary, seconds=time.monotonic() - begun, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=name, hosts=(host,))
 
-    preview = f"create {name} on {host}: {describe(template, ctx)}"
+    preview = f"create {name} on {host} ({why}): {describe(template, ctx)}"
     return Plan(preview=preview, vm=name, hosts=(host,), run=run)
 
 
@@ -103,18 +99,32 @@ def _template(ctx: Context, cmd: Command, name: str, cluster_template: str) -> T
                   f"template. Say 'create {name} from TEMPLATE' (templates: {known}).")
 
 
-def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: str) -> str:
-    rooms = checks.rooms(ctx)
+def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: str) -> tuple[str, str]:
+    """The host named or chosen, and why, in a few words for the preview."""
+    rooms = {room.host: room for room in checks.rooms(ctx)}
     if "host" in cmd.args:
         host = lookup.host_name(ctx, cmd.args["host"])
-        check_new_vm(checks.room(ctx, host), name=name, memory_mib=template.memory_mib,
-                     others=[r for r in rooms if r.host != host])
-        return host
-    chosen = choose_host(rooms, memory_mib=template.memory_mib, cluster=cluster)
+        room = rooms.get(host) or checks.room(ctx, host)
+        check_new_vm(room, name=name, memory_mib=template.memory_mib,
+                     others=[r for r in rooms.values() if r.host != host])
+        return host, f"as asked; {gib(room.free_memory_mib)} free"
+    chosen = choose_host(list(rooms.values()), memory_mib=template.memory_mib, cluster=cluster)
     if chosen is None:
         raise Refused(f"No answering host has {gib(template.memory_mib)} free for {name}; "
                       "see 'hosts', free some memory or add a host.")
-    return chosen
+    beside = "" if not cluster else (f"; it already runs a {cluster} member"
+                                      if cluster in rooms[chosen].clusters else f"; no other {cluster} member")
+    return chosen, f"most free memory: {gib(rooms[chosen].free_memory_mib)}{beside}"
+
+
+def _new_macs(ctx: Context, count: int) -> list[str]:
+    """`count` new MACs, unique in the farm and among themselves."""
+    taken = checks.taken_macs(ctx)
+    macs: list[str] = []
+    for _ in range(count):
+        macs.append(provision.new_mac(taken))
+        taken.add(macs[-1])
+    return macs
 
 
 @refusing

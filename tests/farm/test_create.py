@@ -18,6 +18,8 @@ def test_create_from_the_cluster_template_matches_it_and_has_unique_macs(chat):
     reply = chat.send("create ldap6")
     assert reply.outcome is Outcome.OK, chat.transcript
     assert "About to: create ldap6 on host" in chat.transcript
+    assert "(most free memory: " in chat.transcript
+    assert "; no other ldap member): template ldap" in chat.transcript
     assert "template ldap, 2 vCPUs, 2 GiB" in chat.transcript
     record = chat.engine.inventory.vm("ldap6")
     assert record is not None
