@@ -112,8 +112,10 @@ def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: st
     if chosen is None:
         raise Refused(f"No answering host has {gib(template.memory_mib)} free for {name}; "
                       "see 'hosts', free some memory or add a host.")
-    beside = "" if not cluster else (f"; it already runs a {cluster} member"
-                                      if cluster in rooms[chosen].clusters else f"; no other {cluster} member")
+    beside = ""
+    if cluster:
+        shared = cluster in rooms[chosen].clusters
+        beside = f"; it already runs a {cluster} member" if shared else f"; no other {cluster} member"
     return chosen, f"most free memory: {gib(rooms[chosen].free_memory_mib)}{beside}"
 
 
