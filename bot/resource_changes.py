@@ -18,7 +18,7 @@ from bot.results import Done, Outcome, Reply, failed
 from granja.config import parse_size_mib
 from hypervisor import provision
 from hypervisor.domain_build import device_xml
-from hypervisor.errors import HypervisorError
+from hypervisor.errors import HostUnreachable, HypervisorError
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM
 from hypervisor.resources import check_memory, check_vcpus, gib
@@ -107,6 +107,9 @@ def _plan(ctx: Context, cmd: Command, vm: VM, what: str, change: Change) -> Plan
     def run(progress: Progress) -> Reply:
         try:
             applied = ctx.farm.call(vm.host, change)
+        except HostUnreachable as exc:  # the host may have made the change before it fell silent
+            message = f"{exc} Whether the change was made is not known; 'show {vm.name}' once it answers."
+            return failed(message, vm=vm.name, hosts=(vm.host,))
         except HypervisorError as exc:
             message = f"{exc} Nothing was changed. {state_after_failure(ctx, vm, exc)}"
             return failed(message, vm=vm.name, hosts=(vm.host,))
