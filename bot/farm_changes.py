@@ -47,8 +47,8 @@ def create(ctx: Context, cmd: Command) -> Plan:
                 seconds=CREATE_SECONDS)
         except HypervisorError as exc:
             return failed(str(exc), vm=name, hosts=(host,))
-        ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
-        ctx.inventory.set_baseline(name, at=ctx.now(), user=ctx.user)
+        ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user,
+                                baseline_by=ctx.user)
         summary = f"{name} created on {host} from template {template.name}: now {vm.state.value}."
         notes = (f"MACs {', '.join(nic.mac for nic in vm.nics)}; disks "
                  f"{', '.join(disk.source for disk in vm.disks)}.",
