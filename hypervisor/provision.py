@@ -35,11 +35,10 @@ class VolumeSpec:
 
 
 def new_mac(taken: Collection[str]) -> str:
-    """A random MAC in Xen's prefix that is not in `taken` (compared in lower case)."""
-    used = {mac.lower() for mac in taken}
+    """A random MAC in Xen's prefix that is not in `taken` (MACs in lower case, as the inventory's)."""
     while True:
         mac = XEN_OUI + "".join(f":{byte:02x}" for byte in secrets.token_bytes(3))
-        if mac not in used:
+        if mac not in taken:
             return mac
 
 
