@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, placement, site_build
+from benchmarks import core, farm_changes, placement, site_build
 
 BENCHMARKS = {
     "where_process": core.where_process,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "evacuate_plan": placement.evacuation_plan,
     "site_build": site_build.site_build,
     "site_nav": site_build.site_nav,
+    "farm_changes": farm_changes.farm_changes,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

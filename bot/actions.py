@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, farm_ops, queries
+from bot import changes, farm_changes, farm_ops, history, queries, resource_changes
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -29,6 +29,16 @@ ACTIONS: dict[str, Action] = {
     "maintenance": farm_ops.maintenance,
     "recover": farm_ops.recover,
     "check": farm_ops.check,
+    # templates, create/delete, resources, change management
+    "templates": history.templates,
+    "create": farm_changes.create,
+    "delete": farm_changes.delete,
+    "set": resource_changes.set_,
+    "attach": resource_changes.attach,
+    "detach": resource_changes.detach,
+    "diff": history.diff,
+    "history": history.history,
+    "baseline": farm_changes.baseline,
 }
 
 missing = {spec.name for spec in COMMANDS} - set(ACTIONS)

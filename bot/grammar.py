@@ -95,6 +95,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),
+    # -- templates, create/delete, resources, change management ------------------
+    CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
+    CommandSpec("create", ("create {vm}", "create {vm} from {template}",
+                           "create {vm} from {template} on {host}"),
+                "Create and start a VM from its cluster's template (or a named one) on a host with room.",
+                ("create ldap6", "create test1 from web on host03"), role="admin", changes=True),
+    CommandSpec("delete", ("delete {vm}",),
+                "Remove a shut-off VM: its definition and the disks only it uses.",
+                ("delete ldap6",), role="admin", changes=True, destructive=True),
+    CommandSpec("set", ("set {vm} vcpus {count}", "set {vm} memory {size}"),
+                "Change a VM's vCPUs or memory: live where the host allows, else at next boot.",
+                ("set web2 vcpus 4", "set web2 memory 6G"), role="operator", changes=True),
+    CommandSpec("attach", ("attach nic {vm} vlan {vlan}", "attach disk {vm} {size}",
+                           "attach disk {vm} {size} pool {pool}"),
+                "Add a NIC on a VLAN (id or network name) or a new empty disk to a VM.",
+                ("attach nic web2 vlan 120", "attach disk web2 20G"), role="operator", changes=True),
+    CommandSpec("detach", ("detach nic {vm} {mac}",), "Remove a VM's NIC, named by its MAC.",
+                ("detach nic web2 00:16:3e:12:34:56",), role="operator", changes=True),
+    CommandSpec("diff", ("diff {vm}",), "Show how a VM's configuration differs from its baseline.",
+                ("diff imap2",)),
+    CommandSpec("history", ("history {vm}",),
+                "Show a VM's changes over time: what, when, who, which command.",
+                ("history imap2",)),
+    CommandSpec("baseline", ("baseline {vm}",), "Accept a VM's current configuration as its new baseline.",
+                ("baseline imap2",), role="admin", changes=True),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import singledispatch
+from typing import Any
 
 from bot.results import (
     AuditTable,
+    DiffView,
     Done,
     FindingList,
     HelpTable,
+    HistoryView,
     HostCard,
     HostEmptied,
     HostLoad,
     HostTable,
     Located,
     Reply,
+    TemplateList,
     Text,
     VMCard,
     VMTable,
@@ -197,3 +201,57 @@ def _(body: FindingList) -> str:
     rows = [[f.kind, f.subject, f.message] for f in body.findings]
     count = "1 thing needs" if len(rows) == 1 else f"{len(rows)} things need"
     return f"{count} attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)
+
+
+@_body.register
+def _(body: TemplateList) -> str:
+    if not body.templates:
+        return "No templates in the fleet config."
+    rows = [[t.name, f"{t.vcpus} (≤{t.vcpu_limit})", f"{gib(t.memory_mib)} (≤{gib(t.memory_limit_mib)})",
+             f"{t.disk_gib}G" + (f"+{t.data_disk_gib}G" if t.data_disk_gib else "") + f" {t.pool}",
+             t.image or "(empty)", " ".join(f"{n}/{body.vlans.get(n, '?')}" for n in t.networks),
+             "kernel" if t.kernel else "pygrub" if not t.bootloader else t.bootloader,
+             "on" if t.autostart else "off", t.on_crash, ", ".join(body.clusters.get(t.name, ())) or "-"]
+            for t in body.templates]
+    headers = ["TEMPLATE", "vCPU", "MEMORY", "DISKS", "IMAGE", "NETWORKS/VLAN", "BOOT", "AUTOSTART",
+               "ON_CRASH", "CLUSTERS"]
+    return f"Templates ({len(rows)}):\n" + table(headers, rows)
+
+
+def change_value(path: str, value: Any) -> str:
+    """A configuration value as people read it: memory in GiB, a NIC by MAC and bridge, a disk by path."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict) and "mac" in value:
+        return f"NIC {value['mac']} on {value.get('bridge', '?')}"
+    if isinstance(value, dict) and "target" in value:
+        size = value.get("size_bytes")
+        text = f"disk {value['target']} {value.get('source', '')}"
+        return text + (f" ({size / 2**30:g} GiB)" if size else "")
+    if isinstance(value, int) and not isinstance(value, bool) and path.endswith("memory_mib"):
+        return gib(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+@_body.register
+def _(body: DiffView) -> str:
+    by = f" by {body.baseline_by}" if body.baseline_by else ""
+    head = f"{body.vm} against its baseline of {when(body.baseline_at)}{by}"
+    head += "" if body.live else " (its host is not answering: last known configuration)"
+    if not body.diffs:
+        return f"{head}: no differences."
+    lines = [f"  {d.path}: {change_value(d.path, d.old)} → {change_value(d.path, d.new)}" for d in body.diffs]
+    return f"{head}, {len(lines)} difference(s):\n" + "\n".join(lines)
+
+
+@_body.register
+def _(body: HistoryView) -> str:
+    if not body.changes:
+        return f"No changes of {body.vm} recorded."
+    rows = [[f"{c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}", c.user or "-", c.command or "-",
+             f"{c.path if c.kind == 'config' else c.kind}: "
+             f"{change_value(c.path, c.old)} → {change_value(c.path, c.new)}"]
+            for c in body.changes]
+    return f"Changes of {body.vm}, newest first:\n" + table(["WHEN (UTC)", "WHO", "COMMAND", "WHAT"], rows)

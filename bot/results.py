@@ -6,7 +6,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from granja.config import Template
 from hypervisor.model import VM, Host
+from inventory import Change, FieldDiff
 from inventory.health import Finding
 
 
@@ -158,8 +160,36 @@ class FindingList:
     findings: tuple[Finding, ...]
 
 
+@dataclass(frozen=True)
+class TemplateList:
+    """The fleet's templates, with the clusters using each and the VLAN of each network."""
+
+    templates: tuple[Template, ...]
+    clusters: dict[str, tuple[str, ...]]  # template -> clusters naming it
+    vlans: dict[str, int]  # network -> VLAN id
+
+
+@dataclass(frozen=True)
+class DiffView:
+    """A VM's configuration against its baseline, field by field."""
+
+    vm: str
+    baseline_at: datetime
+    baseline_by: str
+    diffs: tuple[FieldDiff, ...]
+    live: bool = True  # False: the host did not answer; the inventory's last record was compared
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """A VM's logged changes, newest first."""
+
+    vm: str
+    changes: tuple[Change, ...]
+
+
 Body = (Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
-        | HostEmptied | FindingList)
+        | HostEmptied | FindingList | TemplateList | DiffView | HistoryView)
 
 
 @dataclass(frozen=True)

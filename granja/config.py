@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from hypervisor.placement import Limits
 
 ROLES = ("viewer", "operator", "admin")
+ON_CRASH = ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart")
 FACT_SOURCES = ("ssh", "node", "none")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -65,9 +66,24 @@ class Template:
     disk_gib: int = 10
     networks: tuple[str, ...] = ()
     pool: str = "local"
-    kernel: str = ""
+    image: str = ""  # volume in `pool` cloned for the system disk; "" creates an empty one
+    data_disk_gib: int = 0  # a second, empty disk; 0 for none
+    kernel: str = ""  # a PV kernel on the host; "" boots through `bootloader`
+    bootloader: str = ""  # "" means pygrub for PV guests
     autostart: bool = True
     on_crash: str = "restart"
+    max_vcpus: int = 0  # the most `set VM vcpus` may give a member; 0 means twice `vcpus`
+    max_memory_mib: int = 0  # likewise for memory; also the guest's maximum (balloon) memory
+
+    @property
+    def vcpu_limit(self) -> int:
+        """The most vCPUs a VM of this template may have."""
+        return self.max_vcpus or 2 * self.vcpus
+
+    @property
+    def memory_limit_mib(self) -> int:
+        """The most memory a VM of this template may have."""
+        return self.max_memory_mib or 2 * self.memory_mib
 
 
 @dataclass(frozen=True)
@@ -276,22 +292,41 @@ class _Reader:
         for net in nets:
             if net not in networks:
                 raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
-        try:
-            memory = parse_size_mib(self.value(body, f"{where}.memory", str))
-            disk = parse_size_mib(self.value(body, f"{where}.disk", str, "10G")) // 1024
-        except ValueError as exc:
-            raise self.fail(where, str(exc)) from None
-        return Template(
-            name=name,
-            vcpus=self.value(body, f"{where}.vcpus", int),
-            memory_mib=memory,
-            disk_gib=disk,
-            networks=nets,
+        memory = self.size(body, f"{where}.memory")
+        vcpus = self.value(body, f"{where}.vcpus", int)
+        template = Template(
+            name=name, vcpus=vcpus, memory_mib=memory,
+            disk_gib=self.size(body, f"{where}.disk", "10G") // 1024, networks=nets,
             pool=self.value(body, f"{where}.pool", str, "local"),
+            image=self.value(body, f"{where}.image", str, ""),
+            data_disk_gib=self.size(body, f"{where}.data_disk", "0G") // 1024,
             kernel=self.value(body, f"{where}.kernel", str, ""),
+            bootloader=self.value(body, f"{where}.bootloader", str, ""),
             autostart=self.value(body, f"{where}.autostart", bool, True),
             on_crash=self.value(body, f"{where}.on_crash", str, "restart"),
+            max_vcpus=self.value(body, f"{where}.max_vcpus", int, 0),
+            max_memory_mib=self.size(body, f"{where}.max_memory", "0M"),
         )
+        self.check_template(where, template)
+        return template
+
+    def size(self, table: Mapping[str, Any], where: str, default: str | None = None) -> int:
+        """A size in MiB such as '4G'; the key is named in the error."""
+        try:
+            return parse_size_mib(self.value(table, where, str, ... if default is None else default))
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
+
+    def check_template(self, where: str, template: Template) -> None:
+        """Limits at least the template's own size, a known on_crash, one way to boot."""
+        if template.on_crash not in ON_CRASH:
+            raise self.fail(f"{where}.on_crash", f"must be one of {', '.join(ON_CRASH)}")
+        if template.kernel and template.bootloader:
+            raise self.fail(where, "give a kernel or a bootloader, not both")
+        if template.vcpu_limit < template.vcpus:
+            raise self.fail(f"{where}.max_vcpus", f"is below vcpus ({template.vcpus})")
+        if template.memory_limit_mib < template.memory_mib:
+            raise self.fail(f"{where}.max_memory", "is below memory")
 
     def cluster(self, name: str, body: dict[str, Any], templates: Mapping[str, Template]) -> Cluster:
         where = f"clusters.{name}"

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from hypervisor.model import VMState
 
 PV_KERNEL = "/var/lib/xen/kernels/vmlinuz-6.1-xenpv"
+# The OS image every host's pool holds; templates clone it for a new VM's system disk.
+OS_IMAGE = "debian-12-xen.img"
+OS_IMAGE_GIB = 4
 
 
 @dataclass(frozen=True)

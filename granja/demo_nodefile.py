@@ -14,14 +14,15 @@ import ipaddress
 import uuid
 import xml.etree.ElementTree as ET
 
-from granja.demo_catalogue import NETWORKS, STORAGE_VLAN
+from granja.demo_catalogue import NETWORKS, OS_IMAGE, OS_IMAGE_GIB, STORAGE_VLAN
 from granja.demo_plan import GIB, IMAGE_DIR, POOL, HostPlan
 from hypervisor.domain_build import GRANJA_NS, domain_element
 
 MIB = 1024**2
 # libvirt's test driver gives every pool 100 GiB and adds its volumes' allocations to it:
-# images are sparse, and their allocations are kept under this much per host.
-POOL_BUDGET = 80 * GIB
+# images are sparse, and their allocations are kept under this much per host, leaving room for
+# the volumes `create` clones (the test driver allocates a clone in full).
+POOL_BUDGET = 40 * GIB
 MGMT_NET = ipaddress.IPv4Network("10.10.0.0/16")
 STORAGE_NET = ipaddress.IPv4Network(f"10.{STORAGE_VLAN}.0.0/16")
 # (NIC, bond, speed in Mbit/s): the 10G pair carries the guest VLANs, the 1G pair management.
@@ -64,12 +65,17 @@ def _pool(host: HostPlan) -> ET.Element:
     share = min(0.25, POOL_BUDGET / capacity) if capacity else 0.0
     for disk in disks:
         size = disk.size_bytes or 0
-        volume = ET.SubElement(pool, "volume", type="file")
-        ET.SubElement(volume, "name").text = disk.source.rsplit("/", 1)[-1]
-        ET.SubElement(volume, "capacity", unit="bytes").text = str(size)
-        ET.SubElement(volume, "allocation", unit="bytes").text = str(int(size * share) // MIB * MIB)
-        ET.SubElement(ET.SubElement(volume, "target"), "format", type="raw")
+        _volume(pool, disk.source.rsplit("/", 1)[-1], size, int(size * share) // MIB * MIB)
+    _volume(pool, OS_IMAGE, OS_IMAGE_GIB * GIB, OS_IMAGE_GIB * GIB // 2)
     return pool
+
+
+def _volume(pool: ET.Element, name: str, capacity: int, allocation: int) -> None:
+    volume = ET.SubElement(pool, "volume", type="file")
+    ET.SubElement(volume, "name").text = name
+    ET.SubElement(volume, "capacity", unit="bytes").text = str(capacity)
+    ET.SubElement(volume, "allocation", unit="bytes").text = str(allocation)
+    ET.SubElement(ET.SubElement(volume, "target"), "format", type="raw")
 
 
 def _interfaces(host: HostPlan) -> list[ET.Element]:

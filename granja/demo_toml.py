@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from granja.demo_catalogue import NETWORKS, PINNED, TEMPLATES
+from granja.demo_catalogue import NETWORKS, OS_IMAGE, PINNED, TEMPLATES
 from granja.demo_plan import POOL, FarmPlan, HostPlan
 
 DEMO_USERS = {"alice": "viewer", "bob": "operator", "carol": "admin"}
@@ -126,9 +126,14 @@ def _templates() -> str:
             "disk": f"{shape.disk_gib}G",
             "networks": list(shape.networks),
             "pool": POOL,
+            "image": OS_IMAGE,
+            **({"data_disk": f"{shape.data_disk_gib}G"} if shape.data_disk_gib else {}),
             "kernel": shape.kernel,
             "autostart": shape.autostart,
             "on_crash": shape.on_crash,
+            # Members may grow to twice the template's size; beyond that, make a new template.
+            "max_vcpus": 2 * shape.vcpus,
+            "max_memory": _size(2 * shape.memory_mib),
         })
         for shape in TEMPLATES
     )

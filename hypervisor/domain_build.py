@@ -15,7 +15,8 @@ import libvirt
 from hypervisor.domain_xml import GRANJA_NS
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 
-__all__ = ["DEFAULT_CMDLINE", "GRANJA_NS", "PYGRUB", "TEST_NS", "build_domain", "domain_element"]
+__all__ = ["DEFAULT_CMDLINE", "GRANJA_NS", "PYGRUB", "TEST_NS", "build_domain", "device_xml",
+           "domain_element"]
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 PYGRUB = "/usr/lib/xen/bin/pygrub"
@@ -126,3 +127,21 @@ def _nic(devices: ET.Element, nic: NIC) -> None:
         ET.SubElement(element, "virtualport", type="openvswitch")
     if nic.model:
         ET.SubElement(element, "model", type=nic.model)
+
+
+def device_xml(device: Disk | NIC) -> str:
+    """The XML of one disk or NIC, to attach to (or detach from) a defined VM."""
+    holder = ET.Element("devices")
+    if isinstance(device, Disk):
+        _disk(holder, device)
+    else:
+        _nic(holder, device)
+    return ET.tostring(holder[0], encoding="unicode")
+
+
+_DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
+
+
+def domain_type(driver: str) -> str:
+    """The `<domain type>` a host of libvirt driver `driver` ("Xen", "QEMU", "TEST") defines."""
+    return _DOMAIN_TYPES.get(driver, "xen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from hypervisor.model import VM, Host, HostFacts
@@ -55,6 +56,32 @@ class HostDriver(Protocol):
         """Move a running VM to `target` without stopping it; returns it as seen there."""
         ...
 
+    # -- provisioning and resources: volumes, vCPUs, memory, devices ------------
+
+    def create_volume(self, pool: str, name: str, size_bytes: int, *, clone_of: str = "") -> str:
+        """Create a volume in `pool`, empty or cloned from the pool's volume `clone_of`; its path."""
+        ...
+
+    def delete_volume(self, path: str) -> None:
+        """Delete the storage volume at `path`."""
+        ...
+
+    def set_vcpus(self, name: str, count: int) -> Applied:
+        """Give a VM `count` vCPUs: live and in its definition where possible, else from next boot."""
+        ...
+
+    def set_memory(self, name: str, mib: int) -> Applied:
+        """Give a VM `mib` MiB of memory: live where possible, else from next boot."""
+        ...
+
+    def attach_device(self, name: str, xml: str) -> Applied:
+        """Add a device (disk or NIC XML) to a VM: hot-plugged where possible, else at next boot."""
+        ...
+
+    def detach_device(self, name: str, xml: str) -> Applied:
+        """Remove a device (matched by MAC or target) from a VM: live where possible, else at next boot."""
+        ...
+
 
 class FactsSource(Protocol):
     """Where a host's OS-level network facts come from (SSH in production)."""
@@ -62,3 +89,11 @@ class FactsSource(Protocol):
     def facts(self) -> HostFacts:
         """Read the host's bonds, VLAN sub-interfaces and bridges."""
         ...
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A configuration change as carried out: the VM's definition after it, and whether it is live now."""
+
+    vm: VM
+    live: bool

@@ -16,7 +16,7 @@ from typing import Any
 
 import libvirt
 
-from hypervisor import lifecycle, testnode
+from hypervisor import libvirt_devices, lifecycle, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
     HostUnreachable,
@@ -25,7 +25,7 @@ from hypervisor.errors import (
     OperationFailed,
     VMNotFound,
 )
-from hypervisor.interface import FactsSource, HostDriver, Progress
+from hypervisor.interface import Applied, FactsSource, HostDriver, Progress
 from hypervisor.model import VM, Host, Pool, VMState
 
 # libvirt prints every error to stderr unless told otherwise; we convert them instead.
@@ -179,9 +179,12 @@ class LibvirtHost:
             return str(self.connection().lookupByName(name).XMLDesc(flags))
 
     def _vm(self, dom: Any, volume: VolumeLookup) -> VM:
+        # The configuration is the definition the VM boots with: a change that could not be made
+        # live ("at next boot") shows, and is compared with the baseline, as soon as it is made.
+        persistent = bool(dom.isPersistent())
         vm = parse_domain(
-            dom.XMLDesc(0), host=self.name, state=_state(dom),
-            autostart=bool(dom.autostart()), persistent=bool(dom.isPersistent()),
+            dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0), host=self.name,
+            state=_state(dom), autostart=bool(dom.autostart()), persistent=persistent,
         )
         disks = []
         for disk in vm.disks:
@@ -240,6 +243,42 @@ class LibvirtHost:
         if moved is None:
             raise OperationFailed(target.name, f"migrate {name}", "the VM did not arrive")
         return moved
+
+    # -- provisioning and resources: volumes, vCPUs, memory, devices ------------
+
+    def create_volume(self, pool: str, name: str, size_bytes: int, *, clone_of: str = "") -> str:
+        """Create a volume in `pool`, empty or cloned from the pool's volume `clone_of`; its path."""
+        action = f"create volume {name} in pool {pool}" + (f" from {clone_of}" if clone_of else "")
+        with self._changing(action) as conn:
+            return libvirt_devices.create_volume(conn, pool, name, size_bytes, clone_of=clone_of)
+
+    def delete_volume(self, path: str) -> None:
+        """Delete the storage volume at `path`."""
+        with self._changing(f"delete volume {path}") as conn:
+            libvirt_devices.delete_volume(conn, path)
+
+    def set_vcpus(self, name: str, count: int) -> Applied:
+        """Give a VM `count` vCPUs: live and in its definition where possible, else from next boot."""
+        return self._apply("set vCPUs of", name, lambda _conn, dom: libvirt_devices.set_vcpus(dom, count))
+
+    def set_memory(self, name: str, mib: int) -> Applied:
+        """Give a VM `mib` MiB of memory: live where possible, else from next boot."""
+        return self._apply("set memory of", name, lambda _conn, dom: libvirt_devices.set_memory(dom, mib))
+
+    def attach_device(self, name: str, xml: str) -> Applied:
+        """Add a device (disk or NIC XML) to a VM: hot-plugged where possible, else at next boot."""
+        return self._apply("attach a device to", name,
+                           lambda conn, dom: libvirt_devices.attach(conn, dom, xml))
+
+    def detach_device(self, name: str, xml: str) -> Applied:
+        """Remove a device (matched by MAC or target) from a VM: live where possible, else at next boot."""
+        return self._apply("detach a device from", name,
+                           lambda conn, dom: libvirt_devices.detach(conn, dom, xml))
+
+    def _apply(self, action: str, name: str, change: Callable[[Any, Any], bool]) -> Applied:
+        with self._changing(action, name) as conn:
+            live = change(conn, conn.lookupByName(name))
+            return Applied(self._vm(conn.lookupByName(name), _volume_by_path(conn)), live)
 
 
 class _JobWatcher(threading.Thread):

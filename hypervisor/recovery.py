@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
 
-from hypervisor.domain_build import build_domain
+from hypervisor.domain_build import build_domain, domain_type
 from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Carried, Evacuation, Move, place_each
 from hypervisor.farm import Farm
@@ -20,10 +20,8 @@ from hypervisor.migration import Migrated
 from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
 
+
 # libvirt's domain type for each driver name a host reports.
-DOMAIN_TYPES = {"TEST": "test", "QEMU": "qemu", "Xen": "xen"}
-
-
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
                   pinned: Collection[str] = ()) -> Evacuation:
     """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
@@ -67,7 +65,7 @@ def _start_on(farm: Farm, move: Move) -> VM:
     """Define the VM from its record on the target, start it, restore autostart; undo on failure."""
     target, name = move.target, move.vm.name
     driver = farm.call(target, lambda d: d.describe()).driver
-    xml = build_domain(move.vm, domain_type=DOMAIN_TYPES.get(driver, "xen"))
+    xml = build_domain(move.vm, domain_type=domain_type(driver))
     farm.call(target, lambda d: d.define(xml))
     try:
         started = farm.lifecycle(target, name, "start")

@@ -19,16 +19,20 @@ from inventory.records import Baseline, Change, short_id
 
 
 def see_vm(
-    plan: Plan, vm: VM, *, at: datetime, at_iso: str, strays: Iterable[str], command: str, user: str
+    plan: Plan, vm: VM, *, at: datetime, at_iso: str, strays: Iterable[str], command: str, user: str,
+    baseline_by: str = "",
 ) -> list[Change]:
-    """Upsert a VM as seen now; take its first baseline or log what changed since last time."""
+    """Upsert a VM as seen now; take its first baseline or log what changed since last time.
+
+    `baseline_by` names who accepted a new VM's first baseline ("" when taken at first sight).
+    """
     entry = plan.snap.vm_entries.get(vm.name)
     doc = codec.vm_doc(vm, last_seen=at_iso, stale_since=None, strays=strays)
     if entry is None:
         doc_id = plan.new_id("vms")
         changes = [Change(vm.name, at, "created", "host", None, vm.host, command, user)]
-        if not _baseline_still_valid(plan, vm):
-            put_baseline(plan, vm, at=at, user="")
+        if baseline_by or not _baseline_still_valid(plan, vm):
+            put_baseline(plan, vm, at=at, user=baseline_by)
     elif entry[1].get("vm") == doc["vm"]:  # the common case in a refresh: nothing to diff
         doc_id, changes = entry[0], []
     else:

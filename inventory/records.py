@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 
 from hypervisor.model import VM, Host
 
-ChangeKind = Literal["config", "placement", "created", "removed"]
+ChangeKind = Literal["config", "placement", "created", "removed", "baseline"]
 Outcome = Literal["ok", "refused", "failed", "cancelled", "usage", "error"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 

@@ -35,6 +35,7 @@ from inventory.records import (
 )
 from inventory.refresh import plan_refresh
 from inventory.storage import AtomicJSONStorage
+from inventory.usage import HostUsage, disk_users, host_usage, nic_macs
 
 T = TypeVar("T")
 
@@ -111,6 +112,18 @@ class Inventory:
         """Audit entries, newest first, of one VM or of all."""
         return self._audit.entries(vm=vm, limit=limit)
 
+    def usage(self) -> dict[str, HostUsage]:
+        """Per host: memory and vCPUs of its active VMs, and the clusters with a member there."""
+        return host_usage(self._current())
+
+    def macs(self) -> set[str]:
+        """Every NIC MAC of every known VM, in lower case: what a new MAC must not be."""
+        return nic_macs(self._current())
+
+    def disk_users(self) -> dict[str, list[str]]:
+        """Each disk source of a known VM with the VMs using it: whether a disk is shared."""
+        return disk_users(self._current())
+
     def last_refresh(self) -> RefreshInfo | None:
         """When the last refresh ran and which hosts answered, or None before the first."""
         return self._current().last_refresh()
@@ -157,17 +170,22 @@ class Inventory:
             )
         )
 
-    def record_vm(self, vm: VM, *, at: datetime, command: str, user: str) -> list[Change]:
+    def record_vm(
+        self, vm: VM, *, at: datetime, command: str, user: str, baseline_by: str = ""
+    ) -> list[Change]:
         """Record a VM as just seen after an action; return the changes it logged.
 
-        The VM is no longer stale; its host's record is left for the next refresh to update.
+        The VM is no longer stale; its host's record is left for the next refresh to update. A VM
+        new to the inventory gets its configuration as baseline, taken by `baseline_by` (e.g. the
+        admin who created it) or, by default, automatically.
         """
         at = codec.utc(at)
 
         def build(plan: Plan) -> list[Change]:
             old = plan.snap.vm(vm.name)
             strays = [h for h in old.strays if h != vm.host] if old else []
-            return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=strays, command=command, user=user)
+            return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=strays, command=command, user=user,
+                          baseline_by=baseline_by)
 
         return self._write(build)
 
@@ -186,15 +204,23 @@ class Inventory:
         at = codec.utc(at)
         return self._write(lambda plan: remove_vm(plan, name, at=at, command=command, user=user))
 
-    def set_baseline(self, name: str, *, at: datetime, user: str) -> Baseline:
-        """Accept the VM's current config as its baseline; UnknownVM if it is not known."""
+    def set_baseline(self, name: str, *, at: datetime, user: str, command: str = "") -> Baseline:
+        """Accept the VM's current config as its baseline; UnknownVM if it is not known.
+
+        With a `command` the acceptance is logged as a "baseline" change (old and new baseline ids).
+        """
         at = codec.utc(at)
 
         def build(plan: Plan) -> Baseline:
             record = plan.snap.vm(name)
             if record is None:
                 raise UnknownVM(name)
-            return put_baseline(plan, record.vm, at=at, user=user)
+            old = plan.snap.baseline(name)
+            baseline = put_baseline(plan, record.vm, at=at, user=user)
+            if command:
+                plan.changes.append(Change(name, at, "baseline", "baseline", old.id if old else None,
+                                           baseline.id, command, user))
+            return baseline
 
         return self._write(build)
 

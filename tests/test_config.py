@@ -59,7 +59,7 @@ def test_reads_a_good_config(tmp_path):
         (('networks = ["mail"]', 'networks = ["dmz"]'), "templates.imap.networks", "unknown network 'dmz'"),
         (('uri = "xen+ssh://root@host07/system"', "uri = 7"), "hosts.host07.uri", "must be a string"),
         (('uri = "xen+ssh://root@host07/system"', 'uri = "host07"'), "hosts.host07.uri", "not a libvirt URI"),
-        (('memory = "4G"', 'memory = "lots"'), "templates.imap", "'lots' is not a size"),
+        (('memory = "4G"', 'memory = "lots"'), "templates.imap.memory", "'lots' is not a size"),
         (("[farm]", "[farms]"), "farms", "unknown section"),
         (('pattern = "imap[0-9]+"', 'pattern = "imap[0-9"'), "clusters.imap.pattern",
          "bad regular expression"),
