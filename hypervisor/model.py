@@ -108,6 +108,11 @@ class VM:
         for volatile in ("host", "state", "persistent"):
             data.pop(volatile)
         data["meta"].pop("baseline_id")
+        # A disk's pool and size are what the host's storage says of the file, not the domain's own
+        # configuration: an offline move to a host that names its storage differently is no drift.
+        for disk in data["disks"]:
+            disk.pop("pool", None)
+            disk.pop("size_bytes", None)
         return data
 
 
