@@ -90,6 +90,8 @@ class FleetConfig:
     clusters: Mapping[str, Cluster]
     templates: Mapping[str, Template]
     users: Mapping[str, str]  # user name or chat ID -> role
+    ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
+    known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -164,6 +166,8 @@ class _Reader:
             clusters=clusters,
             templates=templates,
             users=users,
+            ssh_key=self.value(farm, "farm.ssh_key", str, ""),
+            known_hosts=self.value(farm, "farm.known_hosts", str, ""),
         )
 
     def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:

@@ -28,7 +28,7 @@ SSH_PORT = 2222
 REQUIRED = ("unshare", "nsenter", "libvirtd", "virsh", "qemu-system-x86_64", "ssh", "ssh-keygen")
 MOUNTS = {"etc": "/etc/libvirt", "lib": "/var/lib/libvirt", "cache": "/var/cache/libvirt",
           "log": "/var/log/libvirt", "run": "/run"}
-TINY_GUEST = """<domain type='qemu'>
+TINY_GUEST = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{name}</name>
   <memory unit='MiB'>{memory}</memory>
   <vcpu>1</vcpu>
@@ -38,9 +38,16 @@ TINY_GUEST = """<domain type='qemu'>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <memballoon model='none'/>
-  </devices>
+  </devices>{payload}
 </domain>
 """
+# QEMU's generic loader puts a file into guest RAM: random bytes do not compress away, so a
+# migration of this guest moves real data and a bandwidth limit makes it last long enough to watch.
+PAYLOAD = """
+  <qemu:commandline>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='loader,file={path},addr=0x1000000,force-raw=on'/>
+  </qemu:commandline>"""
 
 
 class MissingRequirement(RuntimeError):
@@ -61,9 +68,13 @@ def check_requirements() -> None:
         raise MissingRequirement(f"cannot create mount+UTS namespaces: {probe.stderr.strip()}")
 
 
-def tiny_guest_xml(name: str = "tiny", memory_mib: int = 64) -> str:
-    """A diskless QEMU guest under software emulation: boots into the BIOS and idles."""
-    return TINY_GUEST.format(name=name, memory=memory_mib)
+def tiny_guest_xml(name: str = "tiny", memory_mib: int = 64, payload: Path | None = None) -> str:
+    """A diskless QEMU guest under software emulation: boots into the BIOS and idles.
+
+    With `payload` (a file of at most 32 MiB) that file's bytes are loaded into its RAM.
+    """
+    extra = PAYLOAD.format(path=payload) if payload is not None else ""
+    return TINY_GUEST.format(name=name, memory=memory_mib, payload=extra)
 
 
 @dataclass
