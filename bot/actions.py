@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, queries
+from bot import changes, queries, settings
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -24,6 +24,8 @@ ACTIONS: dict[str, Action] = {
     "audit": queries.audit,
     "migrate": changes.migrate,
     **{action: changes.lifecycle for action in LIFECYCLE_ACTIONS},
+    "autostart": settings.autostart,
+    "policy": settings.policy,
 }
 
 missing = {spec.name for spec in COMMANDS} - set(ACTIONS)

@@ -77,6 +77,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("migrate imap2 to host07",), role="operator", changes=True),
     CommandSpec("audit", ("audit", "audit {vm}"), "Show who did what recently, for the farm or one VM.",
                 ("audit", "audit imap2")),
+    CommandSpec("autostart", ("autostart {vm} {switch:on|off}",),
+                "Make a VM start, or not, when its host boots.", ("autostart imap2 on",),
+                role="operator", changes=True),
+    CommandSpec("policy", ("policy {vm} {event:on_crash|on_poweroff} {action}",),
+                "Set what the host does when a VM crashes or powers off (destroy, restart, preserve...).",
+                ("policy imap2 on_crash restart",), role="operator", changes=True),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
