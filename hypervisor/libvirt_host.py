@@ -18,6 +18,7 @@ import libvirt
 from hypervisor import lifecycle, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
+    HostKeyMismatch,
     HostUnreachable,
     HypervisorError,
     NotSupported,
@@ -150,8 +151,12 @@ class LibvirtHost:
             pools = tuple(_pool(p) for p in conn.listAllStoragePools())
         facts = None
         if self._facts is not None:
-            with contextlib.suppress(HypervisorError, OSError):
+            try:
                 facts = self._facts.facts()
+            except HostKeyMismatch:
+                raise  # a changed host key must be seen, not papered over
+            except (HypervisorError, OSError):
+                facts = None
         return Host(
             name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
             cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
