@@ -57,11 +57,15 @@ def test_one_script_output_gives_every_fact():
     facts = parse_facts(output)
     assert [b.name for b in facts.bonds] == ["bond0", "bond1"]
     assert facts.bonds[1].slaves_up == ("eno4",)
-    assert len(facts.vlans) == 2 and len(facts.bridges) == 2 and len(facts.storage) == 2
-    assert facts.node is not None and facts.node.source == "xl info"
+    assert len(facts.vlans) == 2
+    assert len(facts.bridges) == 2
+    assert len(facts.storage) == 2
+    assert facts.node is not None
+    assert facts.node.source == "xl info"
 
 
 def test_empty_sections_give_empty_facts_and_nodeinfo_when_xl_is_missing():
     facts = parse_facts(f"@@ip\n[]\n@@bridge\n\n@@df\n@@xl\n@@nodeinfo\n{recorded('virsh-nodeinfo.txt')}")
     assert (facts.bonds, facts.vlans, facts.bridges, facts.storage) == ((), (), (), ())
-    assert facts.node is not None and facts.node.source == "virsh nodeinfo"
+    assert facts.node is not None
+    assert facts.node.source == "virsh nodeinfo"

@@ -108,7 +108,8 @@ class RealHost:
         """Write the host's folders, libvirt and sshd config, and its SSH host key."""
         for key in MOUNTS:
             self.dir(key).mkdir(parents=True, exist_ok=True)
-        for sub in ("etc/qemu", "run/sshd", "run/libvirt", "lib/qemu", "lib/images", "cache/qemu", "log/qemu"):
+        for sub in ("etc/qemu", "run/sshd", "run/libvirt", "lib/qemu", "lib/images", "cache/qemu",
+                    "log/qemu"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.dir("etc") / "libvirtd.conf").write_text(
             'listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\nauth_unix_rw = "none"\n'

@@ -27,9 +27,12 @@ def test_facts_come_from_the_hosts_own_os_over_one_reused_connection(real_farm):
         assert source._client.get_transport() is transport
     finally:
         source.close()
-    assert facts.node is not None and facts.node.source == "virsh nodeinfo"
-    assert facts.node.cpus >= 1 and facts.node.memory_mib > 0
-    assert facts.storage and facts.storage[0].free_bytes > 0
+    assert facts.node is not None
+    assert facts.node.source == "virsh nodeinfo"
+    assert facts.node.cpus >= 1
+    assert facts.node.memory_mib > 0
+    assert facts.storage
+    assert facts.storage[0].free_bytes > 0
 
 
 def test_a_changed_host_key_is_an_error_naming_the_host(real_farm, tmp_path):
@@ -39,7 +42,8 @@ def test_a_changed_host_key_is_an_error_naming_the_host(real_farm, tmp_path):
     kind, key = impostor.with_suffix(".pub").read_text().split()[:2]
     known = tmp_path / "known_hosts"
     known.write_text(f"[{host.address}]:{SSH_PORT} {kind} {key}\n")
-    with pytest.raises(HostKeyMismatch, match=rf"Host {host.name} is unreachable: its SSH host key has CHANGED"):
+    changed = rf"Host {host.name} is unreachable: its SSH host key has CHANGED"
+    with pytest.raises(HostKeyMismatch, match=changed):
         ssh_facts(host, real_farm.keys, known).facts()
 
 
@@ -55,14 +59,16 @@ def test_an_unknown_host_is_not_added_silently(real_farm, tmp_path):
 def test_refresh_stores_ssh_facts_and_reports_a_changed_key(hosts, real_chat, tmp_path):
     real_chat.send("refresh")
     record = real_chat.engine.inventory.host("real1").host
-    assert record.facts is not None and record.facts.node is not None
+    assert record.facts is not None
+    assert record.facts.node is not None
     assert record.facts.node.source == "virsh nodeinfo"
 
     known = hosts.keys / "known_hosts"
     original = known.read_text()
     lines = original.splitlines(keepends=True)
     try:  # real3's key swapped for real1's: granja must refuse to trust real3
-        known.write_text(lines[0] + lines[1] + lines[0].replace(hosts.hosts[0].address, hosts.hosts[2].address))
+        real1, _, real3 = hosts.hosts
+        known.write_text(lines[0] + lines[1] + lines[0].replace(real1.address, real3.address))
         for name in real_chat.engine.farm.host_names:
             real_chat.engine.farm.driver(name)._facts.close()
         reply = real_chat.send("refresh")
