@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 
@@ -135,3 +137,21 @@ def test_stopped_host_is_marked_unreachable_within_the_timeout_and_where_answers
     real_chat.send("where is tiny")
     assert real_chat.transcript.startswith("tiny was last seen on real2 (running) at ")
     assert "real2 is not answering now" in real_chat.transcript
+
+
+def test_hung_host_times_out_while_the_others_answer(hosts, real_chat):
+    real1, real2, _ = hosts.hosts
+    define_guest(real1)
+    real_chat.send("refresh")
+    frozen = real2.libvirtd_pid()
+    os.kill(frozen, signal.SIGSTOP)  # the daemon accepts connections but never answers
+    try:
+        begun = time.monotonic()
+        reply = real_chat.send("refresh")
+        took = time.monotonic() - begun
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    assert reply.outcome is Outcome.OK, real_chat.transcript
+    assert took < HOST_TIMEOUT + 2
+    assert f"real2 (no answer within {HOST_TIMEOUT:g} s)" in real_chat.transcript
+    assert "Refreshed 2 hosts and 1 VMs" in real_chat.transcript
