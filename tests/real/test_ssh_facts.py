@@ -62,6 +62,9 @@ def test_refresh_stores_ssh_facts_and_reports_a_changed_key(hosts, real_chat, tm
     assert record.facts is not None
     assert record.facts.node is not None
     assert record.facts.node.source == "virsh nodeinfo"
+    real_chat.send("host real1")
+    assert f"  virsh nodeinfo: {record.facts.node.cpus} CPUs, " in real_chat.transcript
+    assert "  disk /var/lib/libvirt: " in real_chat.transcript  # the mount point holding the images
 
     known = hosts.keys / "known_hosts"
     original = known.read_text()
