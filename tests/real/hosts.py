@@ -147,14 +147,25 @@ class RealHost:
             raise RuntimeError(f"{self.name}: namespace setup failed: {error}")
         self.holder = holder.pid
         self._started.append(holder)
+        self._inside(["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"], LIBVIRT_PORT)
+        self._inside(["/usr/sbin/sshd", "-D", "-e", "-f", str(self.root / "sshd_config")], SSH_PORT)
+
+    def _inside(self, command: list[str], port: int) -> None:
+        """Start a daemon in the host's namespaces and wait until it listens on `port`."""
         with (self.root / "daemons.log").open("a") as log:
-            for command in (["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"],
-                            ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.root / "sshd_config")]):
-                self._started.append(subprocess.Popen(
-                    ["nsenter", "-t", str(self.holder), "-m", "-u", "--", *command],
-                    stdout=log, stderr=log, text=True, start_new_session=True))
-        for port in (LIBVIRT_PORT, SSH_PORT):
-            wait_for_port(self.address, port, what=f"{self.name} port {port}", log=self.root / "daemons.log")
+            self._started.append(subprocess.Popen(
+                ["nsenter", "-t", str(self.holder), "-m", "-u", "--", *command],
+                stdout=log, stderr=log, text=True, start_new_session=True))
+        wait_for_port(self.address, port, what=f"{self.name} port {port}", log=self.root / "daemons.log")
+
+    def restart_libvirtd(self) -> None:
+        """Stop libvirtd alone (its guests keep running, as on a package upgrade) and start it again."""
+        pid = self.libvirtd_pid()
+        _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._inside(["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"], LIBVIRT_PORT)
 
     def pids(self) -> list[int]:
         """Every process in this host's mount namespace except the holder (libvirtd, sshd, QEMU)."""

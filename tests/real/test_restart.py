@@ -43,3 +43,18 @@ def test_autostart_guest_comes_back_after_a_host_reboot_and_refresh_agrees(hosts
     assert (loner.state.value, loner.autostart) == ("shut off", False)
     real_chat.send("show keeper")
     assert "autostart  on   on_crash restart" in real_chat.transcript
+
+
+def test_guests_keep_running_through_a_libvirtd_restart_and_refresh_agrees(hosts, real_chat):
+    real1 = hosts.hosts[0]
+    define_guest(real1, "steady")
+    real_chat.send("refresh")
+    before = real1.libvirtd_pid()
+    real1.restart_libvirtd()
+    assert real1.libvirtd_pid() != before
+    reply = real_chat.send("refresh")  # the old connection died with the daemon: granja reconnects
+    assert reply.outcome is Outcome.OK, real_chat.transcript
+    assert "Not answering" not in real_chat.transcript
+    assert real_chat.engine.inventory.vm("steady").vm.state.value == "running"
+    real_chat.send("where is steady")
+    assert real_chat.transcript == "steady is on real1 (running)."
