@@ -128,7 +128,7 @@ def test_stopped_host_is_marked_unreachable_within_the_timeout_and_where_answers
     reply = real_chat.send("refresh")
     took = time.monotonic() - begun
     assert reply.outcome is Outcome.OK, real_chat.transcript
-    assert took < HOST_TIMEOUT + 2
+    assert took < HOST_TIMEOUT + 4  # the deadline, plus the inventory's own work on a busy machine
     assert "Refreshed 2 hosts" in real_chat.transcript
     assert "real2 (" in real_chat.transcript
     inventory = real_chat.engine.inventory
@@ -152,6 +152,6 @@ def test_hung_host_times_out_while_the_others_answer(hosts, real_chat):
     finally:
         os.kill(frozen, signal.SIGCONT)
     assert reply.outcome is Outcome.OK, real_chat.transcript
-    assert took < HOST_TIMEOUT + 2
+    assert took < HOST_TIMEOUT + 4  # the deadline, plus the inventory's own work on a busy machine
     assert f"real2 (no answer within {HOST_TIMEOUT:g} s)" in real_chat.transcript
     assert "Refreshed 2 hosts and 1 VMs" in real_chat.transcript
