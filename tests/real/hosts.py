@@ -166,6 +166,12 @@ class RealHost:
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._inside(["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"], LIBVIRT_PORT)
+        self.wait_until_answering()
+
+    def wait_until_answering(self, seconds: float = 30.0) -> None:
+        """Wait until libvirtd answers calls, not just connections (it first reattaches to its guests)."""
+        subprocess.run(["virsh", "-c", self.tcp_uri, "list", "--all"], capture_output=True, check=True,
+                       timeout=seconds)
 
     def pids(self) -> list[int]:
         """Every process in this host's mount namespace except the holder (libvirtd, sshd, QEMU)."""
