@@ -14,7 +14,8 @@ import libvirt
 from benchmarks.core import report
 from bot.engine import ChatEvent, Pending
 from granja.app import open_engine
-from tests.real.hosts import RealHost, start_farm, tiny_guest_xml
+from tests.real.daemons import RealHost, tiny_guest_xml
+from tests.real.hosts import start_farm
 
 
 def live_migration(rounds: int = 5) -> None:

@@ -13,7 +13,8 @@ import pytest
 from bot.engine import Engine
 from granja.app import open_engine
 from tests.conftest import Chat
-from tests.real.hosts import MissingRequirement, RealFarm, RealHost, start_farm, tiny_guest_xml
+from tests.real.daemons import MissingRequirement, RealHost, tiny_guest_xml
+from tests.real.hosts import RealFarm, start_farm
 
 HOST_TIMEOUT = 3.0
 

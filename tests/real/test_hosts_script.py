@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tests.real.hosts import MissingRequirement, check_requirements, main
+from tests.real.daemons import MissingRequirement, check_requirements
+from tests.real.hosts import main
 
 
 def test_missing_programs_are_named(monkeypatch, tmp_path):

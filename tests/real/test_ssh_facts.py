@@ -9,7 +9,7 @@ import pytest
 from bot.results import Outcome
 from hypervisor.errors import HostKeyMismatch
 from hypervisor.ssh_facts import SSHFacts
-from tests.real.hosts import SSH_PORT
+from tests.real.daemons import SSH_PORT
 
 
 def ssh_facts(host, keys, known_hosts=None) -> SSHFacts:
