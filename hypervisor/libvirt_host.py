@@ -1,4 +1,7 @@
-"""One hypervisor host reached through libvirt-python: the only module that calls libvirt.
+"""One hypervisor host reached through libvirt-python: with `events`, the only code that calls libvirt.
+
+(`events` owns libvirt's event loop and domain-event subscriptions; this module starts the loop
+before it opens any connection.)
 
 Works the same for `xen+ssh://` production hosts, real QEMU daemons in the
 tests and the demo farm's test-driver nodes; the one test-driver specific

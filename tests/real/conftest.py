@@ -94,7 +94,10 @@ def real_engine(hosts, tmp_path) -> Iterator[Engine]:
     engine = open_engine(config=str(config), state=str(tmp_path / "state"))
     yield engine
     for name in engine.farm.host_names:
-        engine.farm.driver(name).close()  # type: ignore[attr-defined]
+        driver = engine.farm.driver(name)
+        driver.close()  # type: ignore[attr-defined]
+        if driver._facts is not None:  # type: ignore[attr-defined]
+            driver._facts.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
