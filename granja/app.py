@@ -14,7 +14,6 @@ from hypervisor.facts import NodeFileFacts
 from hypervisor.farm import Farm
 from hypervisor.interface import FactsSource
 from hypervisor.libvirt_host import LibvirtHost
-from hypervisor.ssh_facts import SSHFacts
 from hypervisor.testnode import node_path
 from inventory import Inventory
 
@@ -40,6 +39,8 @@ def facts_source(host: HostConfig, config: FleetConfig) -> FactsSource | None:
     if host.facts == "node" and path is not None:
         return NodeFileFacts(path)
     if host.facts == "ssh" and host.ssh:
+        from hypervisor.ssh_facts import SSHFacts  # paramiko costs ~0.1 s to import: only when used
+
         return SSHFacts(host.name, host.ssh, key_file=config.ssh_key, known_hosts=config.known_hosts,
                         timeout=config.host_timeout)
     return None
