@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, farm_changes, placement, site_build
+from benchmarks import core, farm_changes, placement, real_migration, site_build
 
 BENCHMARKS = {
     "where_process": core.where_process,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "site_build": site_build.site_build,
     "site_nav": site_build.site_nav,
     "farm_changes": farm_changes.farm_changes,
+    "live_migration": real_migration.live_migration,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, farm_changes, farm_ops, history, queries, resource_changes
+from bot import changes, farm_changes, farm_ops, history, queries, resource_changes, settings
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -39,6 +39,8 @@ ACTIONS: dict[str, Action] = {
     "diff": history.diff,
     "history": history.history,
     "baseline": farm_changes.baseline,
+    "autostart": settings.autostart,
+    "policy": settings.policy,
 }
 
 missing = {spec.name for spec in COMMANDS} - set(ACTIONS)

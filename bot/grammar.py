@@ -120,6 +120,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 ("history imap2",)),
     CommandSpec("baseline", ("baseline {vm}",), "Accept a VM's current configuration as its new baseline.",
                 ("baseline imap2",), role="admin", changes=True),
+    CommandSpec("autostart", ("autostart {vm} {switch:on|off}",),
+                "Make a VM start, or not, when its host boots.", ("autostart imap2 on",),
+                role="operator", changes=True),
+    CommandSpec("policy", ("policy {vm} {event:on_crash|on_poweroff} {action}",),
+                "Set what the host does when a VM crashes or powers off (destroy, restart, preserve...).",
+                ("policy imap2 on_crash restart",), role="operator", changes=True),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

@@ -155,6 +155,13 @@ def _(body: HostCard) -> str:
                   for b in host.facts.bonds]
         lines += [f"  vlan {v.name} (VLAN {v.vlan} on {v.parent})" for v in host.facts.vlans]
         lines += [f"  bridge {b.name}: {', '.join(b.ports) or '-'}" for b in host.facts.bridges]
+        lines += [f"  disk {d.path}: {d.free_bytes / 2**30:.0f} GiB free of {d.size_bytes / 2**30:.0f} GiB"
+                  for d in host.facts.storage]
+        node = host.facts.node
+        if node is not None:  # the hypervisor's own view, to compare with libvirt's
+            free = f", {gib(node.free_memory_mib)} free" if node.free_memory_mib is not None else ""
+            lines.append(f"  {node.source}: {node.cpus} CPUs, {gib(node.memory_mib)}{free}"
+                         + (f", {node.version}" if node.version else ""))
     lines.append(_body(VMTable(title=f"VMs on {host.name}", vms=body.vms)))
     return "\n".join(lines)
 

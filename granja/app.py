@@ -37,17 +37,23 @@ def config_path(arg: str | None, state: Path) -> Path:
     return ensure_demo_farm(state)
 
 
-def facts_source(host: HostConfig) -> FactsSource | None:
-    """Where a host's network facts come from; SSH facts arrive with the real-hosts work."""
+def facts_source(host: HostConfig, config: FleetConfig) -> FactsSource | None:
+    """Where a host's facts come from: its OS over SSH, a simulated host's node file, or nowhere."""
     path = node_path(host.uri)
     if host.facts == "node" and path is not None:
         return NodeFileFacts(path)
+    if host.facts == "ssh" and host.ssh:
+        from hypervisor.ssh_facts import SSHFacts  # paramiko costs ~0.1 s to import: only when used
+
+        return SSHFacts(host.name, host.ssh, key_file=config.ssh_key, known_hosts=config.known_hosts,
+                        timeout=config.host_timeout)
     return None
 
 
 def build_farm(config: FleetConfig) -> Farm:
     """A Farm with one libvirt driver per configured host."""
-    drivers = {h.name: LibvirtHost(h.name, h.uri, facts=facts_source(h)) for h in config.hosts.values()}
+    drivers = {h.name: LibvirtHost(h.name, h.uri, facts=facts_source(h, config))
+               for h in config.hosts.values()}
     return Farm(drivers, timeout=config.host_timeout, workers=config.workers)
 
 

@@ -134,6 +134,8 @@ class FleetConfig:
     users: Mapping[str, str]  # user name or chat ID -> role
     placement: Placement = field(default_factory=Placement)
     site: SiteConfig = field(default_factory=SiteConfig)
+    ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
+    known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -214,6 +216,8 @@ class _Reader:
             users=users,
             placement=self.placement(farm),
             site=self.site(self.table(raw, "site", required=False)),
+            ssh_key=self.value(farm, "farm.ssh_key", str, ""),
+            known_hosts=self.value(farm, "farm.known_hosts", str, ""),
         )
 
     def placement(self, farm: Mapping[str, Any]) -> Placement:

@@ -4,7 +4,8 @@ The tree::
 
     HypervisorError
     ├── HostUnreachable        the host did not answer (connection refused, DNS, SSH)
-    │   └── HostTimeout        the host did not answer within the per-host timeout
+    │   ├── HostTimeout        the host did not answer within the per-host timeout
+    │   └── HostKeyMismatch    the host's SSH key is not the one in known_hosts (or is unknown)
     ├── HostNotFound           no host of that name in the farm
     ├── VMNotFound             no VM of that name on the host(s) asked
     ├── InsufficientCapacity   the target host lacks the memory or CPUs a VM needs
@@ -38,6 +39,13 @@ class HostTimeout(HostUnreachable):
     def __init__(self, host: str, seconds: float) -> None:
         super().__init__(host, f"no answer within {seconds:g} s")
         self.seconds = seconds
+
+
+class HostKeyMismatch(HostUnreachable):
+    """A host's SSH key does not match known_hosts, or known_hosts does not list the host."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(host, reason)
 
 
 class VMNotFound(HypervisorError):

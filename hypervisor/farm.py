@@ -114,19 +114,16 @@ class Farm:
         return vm
 
     def _wait_for_off(self, host: str, vm: VM) -> VM:
-        name = vm.name
-        deadline = time.monotonic() + self.shutdown_timeout
-        while vm.state is not VMState.SHUTOFF:
-            if time.monotonic() > deadline:
-                raise HypervisorError(
-                    f"{vm.name} was asked to shut down but is still {vm.state.value} after "
-                    f"{self.shutdown_timeout:g} s. Use 'destroy {vm.name}' to force it off."
-                )
-            time.sleep(0.2)
-            found = self.call(host, lambda d: d.find_vm(name))
-            if found is None:
-                break
-            vm = found
+        """Wait for the host's "stopped" event: the call's deadline is the shutdown timeout."""
+        if vm.state is VMState.SHUTOFF:
+            return vm
+        name, seconds = vm.name, self.shutdown_timeout
+        vm = self.call(host, lambda d: d.wait_for_off(name, seconds), seconds=seconds + self.timeout)
+        if vm.state is not VMState.SHUTOFF:
+            raise HypervisorError(
+                f"{vm.name} was asked to shut down but is still {vm.state.value} after "
+                f"{seconds:g} s. Use 'destroy {vm.name}' to force it off."
+            )
         return vm
 
 

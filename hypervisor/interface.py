@@ -52,6 +52,10 @@ class HostDriver(Protocol):
         """Remove a shut-off VM's definition (its disks stay)."""
         ...
 
+    def wait_for_off(self, name: str, seconds: float) -> VM:
+        """Wait until the VM has stopped (at most `seconds`); the VM as it is then."""
+        ...
+
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
         """Move a running VM to `target` without stopping it; returns it as seen there."""
         ...

@@ -1,4 +1,7 @@
-"""One hypervisor host reached through libvirt-python: the only module that calls libvirt.
+"""One hypervisor host reached through libvirt-python: with `events`, the only code that calls libvirt.
+
+(`events` owns libvirt's event loop and domain-event subscriptions; this module starts the loop
+before it opens any connection.)
 
 Works the same for `xen+ssh://` production hosts, real QEMU daemons in the
 tests and the demo farm's test-driver nodes; the one test-driver specific
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -19,13 +21,16 @@ import libvirt
 from hypervisor import libvirt_devices, lifecycle, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
+    HostKeyMismatch,
     HostUnreachable,
     HypervisorError,
     NotSupported,
     OperationFailed,
     VMNotFound,
 )
+from hypervisor.events import STOPPED, LifecycleWatch, ensure_event_loop
 from hypervisor.interface import Applied, FactsSource, HostDriver, Progress
+from hypervisor.job_progress import JobWatcher
 from hypervisor.model import VM, Host, Pool, VMState
 
 # libvirt prints every error to stderr unless told otherwise; we convert them instead.
@@ -74,6 +79,7 @@ class LibvirtHost:
             if self._conn is not None and self._still_good():
                 return self._conn
             self.close()
+            ensure_event_loop()  # before any open, or the connection never delivers events
             try:
                 conn = libvirt.open(self.uri)
             except libvirt.libvirtError as exc:
@@ -148,8 +154,12 @@ class LibvirtHost:
             pools = tuple(_pool(p) for p in conn.listAllStoragePools())
         facts = None
         if self._facts is not None:
-            with contextlib.suppress(HypervisorError, OSError):
+            try:
                 facts = self._facts.facts()
+            except HostKeyMismatch:
+                raise  # a changed host key must be seen, not papered over
+            except (HypervisorError, OSError):
+                facts = None
         return Host(
             name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
             cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
@@ -224,21 +234,35 @@ class LibvirtHost:
         with self._changing("undefine", name) as conn:
             conn.lookupByName(name).undefine()
 
+    def wait_for_off(self, name: str, seconds: float) -> VM:
+        """Wait for the VM's "stopped" lifecycle event (no polling), at most `seconds`; the VM then."""
+        with self._edge("wait for", name):
+            conn = self.connection()
+            dom = conn.lookupByName(name)
+            with LifecycleWatch(conn, dom) as watch:
+                if _state(dom).active:  # asked after subscribing, so a stop in between is not missed
+                    watch.wait_for(STOPPED, seconds)
+            return self._vm(dom, _volume_by_path(conn))
+
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
         """Move a running VM to `target` without stopping it; returns it as seen there."""
         if not isinstance(target, LibvirtHost):
             raise NotSupported(f"cannot live-migrate from libvirt to {type(target).__name__}")
         with self._edge("migrate", name):
             dom = self.connection().lookupByName(name)
-            watcher = _JobWatcher(dom, progress)
-            watcher.start()
-            try:
-                if self.connection().getType() in PEER_TO_PEER_DRIVERS:
-                    dom.migrateToURI3(target.uri, {}, MIGRATE_FLAGS | libvirt.VIR_MIGRATE_PEER2PEER)
-                else:
-                    dom.migrate3(target.connection(), {}, MIGRATE_FLAGS)
-            finally:
-                watcher.stop()
+            peer_to_peer = self.connection().getType() in PEER_TO_PEER_DRIVERS
+        watcher = JobWatcher(lambda: _job_stats(dom), progress)
+        watcher.start()
+        try:
+            if peer_to_peer:
+                dom.migrateToURI3(target.uri, {}, MIGRATE_FLAGS | libvirt.VIR_MIGRATE_PEER2PEER)
+            else:
+                dom.migrate3(target.connection(), {}, MIGRATE_FLAGS)
+        except libvirt.libvirtError as exc:
+            # Either end may have failed: name both, and blame neither connection for it.
+            raise OperationFailed(self.name, f"migrate {name} to {target.name}", _message(exc)) from exc
+        finally:
+            watcher.stop()
         moved = target.find_vm(name)
         if moved is None:
             raise OperationFailed(target.name, f"migrate {name}", "the VM did not arrive")
@@ -281,31 +305,12 @@ class LibvirtHost:
             return Applied(self._vm(conn.lookupByName(name), _volume_by_path(conn)), live)
 
 
-class _JobWatcher(threading.Thread):
-    """Reports a migration job's progress (data remaining, rate, elapsed) once a second."""
-
-    def __init__(self, dom: Any, progress: Progress) -> None:
-        super().__init__(daemon=True, name="migration-progress")
-        self._dom = dom
-        self._progress = progress
-        self._stop_event = threading.Event()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-
-    def run(self) -> None:
-        begun = time.monotonic()
-        while not self._stop_event.wait(1.0):
-            with contextlib.suppress(libvirt.libvirtError):
-                stats = self._dom.jobStats()
-                elapsed = time.monotonic() - begun
-                remaining = stats.get("data_remaining")
-                if remaining is not None:
-                    rate = stats.get("memory_bps", 0) / 2**20
-                    self._progress(f"{remaining / 2**20:.0f} MiB left at {rate:.0f} MiB/s, "
-                                   f"{elapsed:.0f} s elapsed")
-                else:
-                    self._progress(f"{elapsed:.0f} s elapsed")
+def _job_stats(dom: Any) -> dict[str, Any] | None:
+    """The statistics libvirt keeps of the domain's current job, or None if they cannot be read now."""
+    try:
+        return dict(dom.jobStats())
+    except libvirt.libvirtError:
+        return None
 
 
 def _state(dom: Any) -> VMState:

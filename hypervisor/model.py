@@ -155,12 +155,34 @@ class Bridge:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """A file system on a host (where VM images live) and its free space."""
+
+    path: str
+    size_bytes: int
+    free_bytes: int
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """The hypervisor's own view of the host (`xl info` or `virsh nodeinfo`)."""
+
+    source: str
+    cpus: int
+    memory_mib: int
+    free_memory_mib: int | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class HostFacts:
-    """What a host's own OS says about its network: bonds, VLANs, bridges."""
+    """What a host's own OS says: bonds, VLANs, bridges, storage space, the hypervisor's view."""
 
     bonds: tuple[Bond, ...] = ()
     vlans: tuple[VlanIf, ...] = ()
     bridges: tuple[Bridge, ...] = ()
+    storage: tuple[Storage, ...] = ()
+    node: NodeView | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +262,8 @@ def host_from_dict(data: dict[str, Any]) -> Host:
                 bridges=tuple(
                     Bridge(name=b["name"], ports=tuple(b["ports"])) for b in facts.get("bridges", ())
                 ),
+                storage=tuple(Storage(**s) for s in facts.get("storage", ())),
+                node=NodeView(**facts["node"]) if facts.get("node") else None,
             ),
         }
     )

@@ -14,6 +14,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from granja.config import load_config
 from granja.demo import ensure_demo_farm, generate_farm
 from hypervisor.domain_build import GRANJA_NS, PYGRUB, TEST_NS, build_domain
 from hypervisor.domain_xml import parse_domain
@@ -168,8 +169,7 @@ def test_farm_toml_is_consistent(demo, domains):
 
 
 def test_granja_config_loads_the_demo_farm(demo):
-    config = pytest.importorskip("granja.config")
-    fleet = config.load_config(demo)
+    fleet = load_config(demo)
     assert len(fleet.hosts) == 15
     assert fleet.cluster_for_name("imap7").name == "imap"
     assert fleet.cluster_for_name("webmail2").name == "webmail"

@@ -5,7 +5,8 @@ seen working: one libvirtd in its own mount and network namespace (a tmpfs on
 /run, its own /etc/libvirt and /var/lib/libvirt, a bridge br120 that exists
 only there), a 128 MiB QEMU guest without a disk, and `granja ask` run inside
 the same namespaces. libvirtd is stopped by its PID when the script ends.
-Port this onto the shared real-hosts fixture once it lands.
+It runs apart from the shared real hosts because it needs a network namespace
+of its own (the bridge br120), which those hosts do not have.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = ("unshare", "ip", "virsh", "/usr/sbin/libvirtd", "qemu-system-x86_64")
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not all(shutil.which(tool) for tool in TOOLS),
-    reason="needs root, libvirtd, virsh, QEMU and unshare",
-)
+from tests.real.daemons import MissingRequirement, check_requirements
 
 GUEST = """<domain type='qemu'><name>g1</name>
 <memory unit='MiB'>128</memory><currentMemory unit='MiB'>96</currentMemory>
@@ -77,6 +74,12 @@ virsh -q -c qemu:///system destroy g1 >/dev/null
 
 
 def test_live_where_the_hypervisor_can_else_at_next_boot(tmp_path: Path):
+    try:
+        check_requirements()
+        if shutil.which("ip") is None:
+            raise MissingRequirement("missing program: ip (Debian's iproute2)")
+    except MissingRequirement as exc:
+        pytest.fail(f"the hot-plug test cannot run here: {exc}", pytrace=False)
     (tmp_path / "g1.xml").write_text(GUEST)
     (tmp_path / "farm.toml").write_text(FARM)
     (tmp_path / "run.sh").write_text(SCRIPT)
