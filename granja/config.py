@@ -1,4 +1,4 @@
-"""The fleet configuration: hosts, networks, clusters, templates and users, from one TOML file.
+"""The fleet configuration: hosts, networks, clusters, templates, users and chat channels, from one TOML file.
 
 This file is the one place each of these facts lives. Errors name the file,
 the key (and the line, for syntax errors) and what is wrong, so that a typo in
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-ROLES = ("viewer", "operator", "admin")
+from granja.access import Access, read_access
+
 FACT_SOURCES = ("ssh", "node", "none")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -89,7 +90,7 @@ class FleetConfig:
     networks: Mapping[str, Network]
     clusters: Mapping[str, Cluster]
     templates: Mapping[str, Template]
-    users: Mapping[str, str]  # user name or chat ID -> role
+    access: Access  # roles of users and chat user groups, chat channels allowed
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -107,7 +108,7 @@ class FleetConfig:
 
     def role_of(self, user: str) -> str | None:
         """The role the config gives a user, or None: unknown users may do nothing."""
-        return self.users.get(user)
+        return self.access.role_of(user)
 
 
 def parse_size_mib(text: str) -> int:
@@ -142,7 +143,7 @@ class _Reader:
         return ConfigError(self.path, where, problem)
 
     def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users"}
+        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
@@ -153,7 +154,7 @@ class _Reader:
         networks = self.section(raw, "networks", self.network)
         templates = self.section(raw, "templates", lambda n, t: self.template(n, t, networks))
         clusters = self.section(raw, "clusters", lambda n, t: self.cluster(n, t, templates))
-        users = self.section(raw, "users", self.user)
+        access = read_access(raw, fail=self.fail, section=self.section, value=self.value)
         return FleetConfig(
             path=self.path,
             name=self.value(farm, "farm.name", str, "granja farm"),
@@ -163,7 +164,7 @@ class _Reader:
             networks=networks,
             clusters=clusters,
             templates=templates,
-            users=users,
+            access=access,
         )
 
     def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
@@ -261,9 +262,3 @@ class _Reader:
             template=template,
             description=self.value(body, f"{where}.description", str, ""),
         )
-
-    def user(self, name: str, body: dict[str, Any]) -> str:
-        role = self.value(body, f"users.{name}.role", str)
-        if role not in ROLES:
-            raise self.fail(f"users.{name}.role", f"must be one of {', '.join(ROLES)}, not '{role}'")
-        return str(role)
