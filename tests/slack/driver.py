@@ -1,0 +1,162 @@
+"""Drive the real Bolt app over signed HTTP on loopback, as Slack would, against the Web API stand-in."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.engine import Engine
+from bot.slack.app import build_app
+from bot.slack.http import PATH, SlackServer
+from bot.slack.settings import SlackSettings
+from granja.app import facts_source
+from granja.config import load_config
+from hypervisor.farm import Farm
+from hypervisor.libvirt_host import LibvirtHost
+from hypervisor.model import VM
+from inventory import Inventory
+from tests.slack.standin import BOT_USER, SlackStandIn
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+OPS = "COPS"  # the ops channel: every role usable
+GENERAL = "CGENERAL"  # read-only
+ACCESS = """
+[users.UVIEWER]
+role = "viewer"
+[users.UOPER]
+role = "operator"
+[users.UOPER2]
+role = "operator"
+[users.UADMIN]
+role = "admin"
+[groups.SOPS]
+role = "operator"
+[channels.COPS]
+role = "admin"
+[channels.CGENERAL]
+role = "viewer"
+[channels.direct]
+role = "operator"
+"""
+
+
+class SlowShutdownHost(LibvirtHost):
+    """A libvirt test-driver host whose guests take `delay` seconds to shut down, as real guests do."""
+
+    delay = 0.0
+
+    def lifecycle(self, name: str, action: str) -> VM:
+        if action == "shutdown":
+            time.sleep(self.delay)
+        return super().lifecycle(name, action)
+
+
+@dataclass
+class Response:
+    status: int
+    seconds: float
+    body: str
+
+
+class SlackBot:
+    """The bot as Slack sees it: an HTTPS endpoint (here loopback HTTP) taking signed requests."""
+
+    def __init__(self, state: Path, *, confirm_timeout: float = 300, status_interval: float = 0.3) -> None:
+        config = state / "demo" / "farm.toml"
+        text = config.read_text().replace("[farm]\n", f"[farm]\nconfirm_timeout = {confirm_timeout}\n", 1)
+        config.write_text(text + ACCESS)
+        fleet = load_config(config)
+        self.hosts = {h.name: SlowShutdownHost(h.name, h.uri, facts=facts_source(h))
+                      for h in fleet.hosts.values()}
+        farm = Farm(dict(self.hosts), timeout=fleet.host_timeout, workers=fleet.workers)
+        self.engine = Engine(config=fleet, farm=farm, inventory=Inventory(state))
+        self.slack = SlackStandIn()
+        self.slack.thread.start()
+        settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=self.slack.url)
+        self.app = build_app(self.engine, settings, status_interval=status_interval)
+        self.server = SlackServer(self.app, host="127.0.0.1", port=0)
+        self.server.start_in_thread()
+        self._ids = itertools.count(1)
+
+    def slow_shutdowns(self, seconds: float) -> None:
+        for host in self.hosts.values():
+            host.delay = seconds
+
+    def close(self) -> None:
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
+        self.server.shutdown()
+        self.server.server_close()
+        self.slack.shutdown()
+        self.slack.server_close()
+        self.engine.inventory.close()
+
+    # -- sending -------------------------------------------------------------------
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
+             headers: dict[str, str] | None = None) -> Response:
+        ts = int(time.time()) if timestamp is None else timestamp
+        signature = SignatureVerifier(secret).generate_signature(timestamp=str(ts), body=body)
+        sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts),
+                "X-Slack-Signature": signature, **(headers or {})}
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        begun = time.perf_counter()
+        conn.request("POST", PATH, body=body.encode(), headers=sent)
+        answer = conn.getresponse()
+        data = answer.read().decode()
+        seconds = time.perf_counter() - begun
+        conn.close()
+        return Response(answer.status, seconds, data)
+
+    def event_body(self, event: dict, *, event_id: str = "") -> str:
+        return json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                           "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
+                           "event": event, "authorizations": [{"user_id": BOT_USER, "is_bot": True}]})
+
+    def mention(self, user: str, text: str, *, channel: str = OPS, event_id: str = "",
+                headers: dict[str, str] | None = None, **post) -> Response:
+        ts = f"1700000100.{next(self._ids):06d}"
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "channel": channel,
+                 "ts": ts, "event_ts": ts}
+        return self.post(self.event_body(event, event_id=event_id), "application/json", headers=headers, **post)
+
+    def direct(self, user: str, text: str, *, channel: str = "DUSER") -> Response:
+        ts = f"1700000200.{next(self._ids):06d}"
+        event = {"type": "message", "channel_type": "im", "user": user, "text": text, "channel": channel,
+                 "ts": ts, "event_ts": ts}
+        return self.post(self.event_body(event), "application/json")
+
+    def command(self, user: str, text: str, *, channel: str = OPS) -> Response:
+        body = urlencode({"token": "legacy", "team_id": "T1", "channel_id": channel, "channel_name": "ops",
+                          "user_id": user, "user_name": user.lower(), "command": "/granja", "text": text,
+                          "response_url": "http://127.0.0.1:9/unused", "trigger_id": "1.2.3"})
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def click(self, user: str, preview_call, action: str, *, channel: str = OPS) -> Response:
+        """Click Confirm or Cancel on the message a recorded chat.postMessage call posted."""
+        blocks = preview_call.body["blocks"]
+        button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                      if e["action_id"] == action)
+        message = {"ts": f"1700000300.{next(self._ids):06d}", "text": preview_call.text}
+        if preview_call.body.get("thread_ts"):
+            message["thread_ts"] = preview_call.body["thread_ts"]
+        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"}, "api_app_id": "A1",
+                   "channel": {"id": channel}, "message": message, "trigger_id": "1.2.3",
+                   "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
+                   "actions": [{"type": "button", "action_id": action, "value": button["value"],
+                                "block_id": "b", "action_ts": str(time.time())}]}
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    # -- reading what the bot said --------------------------------------------------
+
+    def reply(self, predicate=lambda call: True, *, count: int = 1, timeout: float = 15.0):
+        return self.slack.wait_for("chat.postMessage", predicate, count=count, timeout=timeout)[-1]
+
+    def preview(self, vm: str):
+        return self.reply(lambda c: "asked to" in c.text and vm in c.text and c.body.get("blocks"))
