@@ -137,9 +137,8 @@ class Engine:
                                "That request is no longer waiting (granja may have restarted); "
                                "nothing was done. Ask again.")
         if expired:
-            minutes = self.config.access.confirm_seconds / 60
-            self.cancel(pending, by=by.user, reason=f"not confirmed within {minutes:g} min")
-            raise ClaimRefused(f"That request expired after {minutes:g} min; nothing was done. Ask again.")
+            self.cancel(pending, by=by.user, reason=f"not confirmed within {self._expiry()}")
+            raise ClaimRefused(f"That request expired after {self._expiry()}; nothing was done. Ask again.")
         if by.user != pending.event.user and self.standing(by).role != "admin":
             self.waiting.add(pending.id, pending)  # still the requester's (or an admin's) to decide
             verb = "confirm" if confirming else "cancel"
@@ -152,9 +151,17 @@ class Engine:
 
     def expire(self) -> list[Reply]:
         """Cancel every change that waited too long for its confirmation, recording each."""
-        minutes = self.config.access.confirm_seconds / 60
-        return [self.cancel(p, by="granja", reason=f"not confirmed within {minutes:g} min")
+        return [self.cancel(p, by="granja", reason=f"not confirmed within {self._expiry()}")
                 for p in self.waiting.expired()]
+
+    def _expiry(self) -> str:
+        seconds = self.config.access.confirm_seconds
+        return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+    @staticmethod
+    def _name(asker: ChatEvent, user: str) -> str:
+        """Another user named the way the asker's front end names people (a Slack mention, or the login)."""
+        return f"<@{user}>" if asker.who == f"<@{asker.user}>" else user
 
     def confirm(self, pending: Pending, *, by: str, progress: Progress | None = None,
                 extra: dict[str, str] | None = None) -> Reply:
@@ -167,7 +174,7 @@ class Engine:
             self.waiting.settle(pending.id, "refused: the VM was busy")
             reply = refused(self.busy.busy_message(vm, holder), vm=vm)
             return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
-        self.waiting.settle(pending.id, f"confirmed by {by}")
+        self.waiting.settle(pending.id, f"confirmed by {self._name(pending.event, by)}")
         try:
             done = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
         finally:
@@ -184,7 +191,8 @@ class Engine:
     def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled",
                extra: dict[str, str] | None = None) -> Reply:
         """Drop a pending change; nothing is done, and the audit says so."""
-        self.waiting.settle(pending.id, reason)
+        decided = reason == "cancelled"  # a person's click, rather than an expiry or a console 'no'
+        self.waiting.settle(pending.id, f"{reason} by {self._name(pending.event, by)}" if decided else reason)
         message = f"Nothing done: {pending.plan.preview} was {reason}."
         reply = Reply(Outcome.CANCELLED, Text(message), message, vm=pending.plan.vm)
         return self._finish(pending.event, pending.command, pending.role, time.monotonic(), reply,

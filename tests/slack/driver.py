@@ -124,7 +124,8 @@ class SlackBot:
         ts = f"1700000100.{next(self._ids):06d}"
         event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "channel": channel,
                  "ts": ts, "event_ts": ts}
-        return self.post(self.event_body(event, event_id=event_id), "application/json", headers=headers, **post)
+        body = self.event_body(event, event_id=event_id)
+        return self.post(body, "application/json", headers=headers, **post)
 
     def direct(self, user: str, text: str, *, channel: str = "DUSER") -> Response:
         ts = f"1700000200.{next(self._ids):06d}"

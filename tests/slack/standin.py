@@ -88,7 +88,7 @@ class SlackStandIn(ThreadingHTTPServer):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     seen = "\n".join(f"  {c.method}: {c.text[:200]}" for c in self.calls)
-                    raise AssertionError(f"no {count} matching {method} call(s) in {timeout} s; calls:\n{seen}")
+                    raise AssertionError(f"no {count} matching {method} call(s) in {timeout} s:\n{seen}")
                 self.changed.wait(left)
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
