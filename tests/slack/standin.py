@@ -24,6 +24,7 @@ class Call:
     method: str
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -123,13 +124,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = dict(parse_qsl(raw))
         method = self.path.split("/api/", 1)[-1].split("?")[0]
-        self.server.record(Call(method, body))
+        call = Call(method, body)
         failures = self.server.failures.get(method)
         if failures:
             status, headers = failures.pop(0)
-            self._send(status, {"ok": False, "error": "ratelimited"}, headers)
+            call.answer = {"ok": False, "error": "ratelimited"}
+            self.server.record(call)
+            self._send(status, call.answer, headers)
             return
-        self._send(200, self.server.answer(method, body), {})
+        call.answer = self.server.answer(method, body)
+        self.server.record(call)
+        self._send(200, call.answer, {})
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
         data = json.dumps(payload).encode()
