@@ -26,6 +26,8 @@ from bot.slack.permissions import GroupDirectory
 from bot.slack.settings import SlackSettings
 
 log = logging.getLogger("granja.slack")
+# Bolt also reads SLACK_BOT_TOKEN itself and warns that the client's token wins; it is the same token.
+log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 COMMAND = "/granja"
 WORKERS = 32  # concurrent commands; a long migration holds one worker for its whole run
 

@@ -135,3 +135,15 @@ def test_destroy_asks_with_the_danger_style(bot):
                    if e["action_id"] == CONFIRM)
     assert confirm["style"] == "danger"
     assert confirm["confirm"]["confirm"]["text"] == "Yes, do it"
+
+
+def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
+    target = other_host(bot, "lists1")
+    bot.mention("UOPER", f"migrate lists1 to {target}")
+    bot.click("UOPER", bot.preview("lists1"), CONFIRM)
+    final(bot, "lists1")
+    bot.mention("UVIEWER", "audit lists1")
+    table = bot.reply(lambda c: c.text.startswith("Recent commands about lists1"))
+    row = next(line for line in table.text.splitlines() if f"migrate lists1 to {target}" in line)
+    assert row.split()[2:3] == ["UOPER"]
+    assert " ok " in row
