@@ -1,15 +1,16 @@
 """The Bolt app: Slack's events, the slash command and button clicks, acknowledged at once, worked on after.
 
-Bolt acknowledges Events API requests itself; the slash command and the
-buttons call `ack()` first. With `process_before_response=False` Bolt then
-runs the listener in its thread pool, so Slack gets its answer within
-milliseconds whatever the command costs. Redelivered events (same
-`event_id`, with `X-Slack-Retry-Num`) are acknowledged and dropped.
+Every listener is an `ack` that runs in the request's thread and a lazy
+function that Bolt runs in its thread pool once Slack has its answer, so
+the ack takes milliseconds whatever the command costs (Bolt's default mode
+instead polls every 10 ms for an ack made in a worker). Redelivered events
+(same `event_id`, with `X-Slack-Retry-Num`) are acknowledged and dropped.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,55 +43,15 @@ def web_client(settings: SlackSettings) -> WebClient:
 def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0) -> App:
     """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does."""
     client = web_client(settings)
-    app = App(client=client, signing_secret=settings.signing_secret, process_before_response=False,
+    # process_before_response=True: the ack runs in the request's own thread and answers at once;
+    # every listener's work is a lazy function, which Bolt runs in the executor afterwards.
+    app = App(client=client, signing_secret=settings.signing_secret, process_before_response=True,
               listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack"),
               logger=log)
     front = FrontEnd(engine=engine, client=client, status_interval=status_interval,
                      groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)))
-    seen = SeenIds()
-
-    @app.middleware
-    def once_per_event(body: dict[str, Any], request: BoltRequest, next: Any) -> BoltResponse | None:
-        event_id = body.get("event_id")
-        if event_id and not seen.first_time(str(event_id)):
-            retry = request.headers.get("x-slack-retry-num", ["?"])[0]
-            log.info("dropped redelivery %s of event %s", retry, event_id)
-            return BoltResponse(status=200, body="")
-        next()
-        return None
-
-    def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext, via: str) -> None:
-        user = str(event.get("user", ""))
-        chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
-                                         bot_user=context.bot_user_id or "", groups=front.groups.of(user),
-                                         event_id=str(body.get("event_id", "")))
-        _guard(front, where, lambda: front.handle(chat, where))
-
-    @app.event("app_mention")
-    def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        on_message(event, body, context, "mention")
-
-    @app.event("message")
-    def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return  # channel chatter, edits and bots' messages are not commands
-        on_message(event, body, context, "direct message")
-
-    @app.command(COMMAND)
-    def slash(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        chat, where = event_from_command(body, groups=front.groups.of(str(body.get("user_id", ""))))
-        _guard(front, where, lambda: front.handle(chat, where))
-
-    @app.action(CONFIRM)
-    def confirm(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        _guard(front, None, lambda: front.click(body, confirming=True))
-
-    @app.action(CANCEL)
-    def cancel(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        _guard(front, None, lambda: front.click(body, confirming=False))
+    app.middleware(_once_per_event(SeenIds()))
+    _listen(app, front)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -102,7 +63,57 @@ def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float
     return app
 
 
-def _guard(front: FrontEnd, where: Any, work: Any) -> None:
+def _once_per_event(seen: SeenIds) -> Callable[..., BoltResponse | None]:
+    def once_per_event(body: dict[str, Any], request: BoltRequest, next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id")
+        if event_id and not seen.first_time(str(event_id)):
+            retry = request.headers.get("x-slack-retry-num", ["?"])[0]
+            log.info("dropped redelivery %s of event %s", retry, event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+    return once_per_event
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _listen(app: App, front: FrontEnd) -> None:
+    """Register each way in: acknowledged at once, the work done lazily in Bolt's executor."""
+    def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext, via: str) -> None:
+        user = str(event.get("user", ""))
+        chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
+                                         bot_user=context.bot_user_id or "", groups=front.groups.of(user),
+                                         event_id=str(body.get("event_id", "")))
+        _guard(front, where, lambda: front.handle(chat, where))
+
+    def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        on_message(event, body, context, "mention")
+
+    def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return  # channel chatter, edits and bots' messages are not commands
+        on_message(event, body, context, "direct message")
+
+    def slash(body: dict[str, Any]) -> None:
+        chat, where = event_from_command(body, groups=front.groups.of(str(body.get("user_id", ""))))
+        _guard(front, where, lambda: front.handle(chat, where))
+
+    def confirm(body: dict[str, Any]) -> None:
+        _guard(front, None, lambda: front.click(body, confirming=True))
+
+    def cancel(body: dict[str, Any]) -> None:
+        _guard(front, None, lambda: front.click(body, confirming=False))
+
+    app.event("app_mention")(ack=_ack, lazy=[mention])
+    app.event("message")(ack=_ack, lazy=[direct_message])
+    app.command(COMMAND)(ack=_ack, lazy=[slash])
+    app.action(CONFIRM)(ack=_ack, lazy=[confirm])
+    app.action(CANCEL)(ack=_ack, lazy=[cancel])
+
+
+def _guard(front: FrontEnd, where: Any, work: Callable[[], None]) -> None:
     """Run the work; an unexpected error is logged with an ID and reported in one sentence."""
     try:
         work()

@@ -23,6 +23,7 @@ class SlackServer(ThreadingHTTPServer):
     """A threading HTTP server that hands POSTs on PATH to a Bolt app."""
 
     daemon_threads = True
+    request_queue_size = 128  # http.server's default backlog of 5 resets connections in a burst
 
     def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000) -> None:
         self.app = app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,39 +66,12 @@ class Response:
     body: str
 
 
-class SlackBot:
-    """The bot as Slack sees it: an HTTPS endpoint (here loopback HTTP) taking signed requests."""
+class Sender:
+    """Slack's side of the endpoint: signed requests for mentions, DMs, the slash command and clicks."""
 
-    def __init__(self, state: Path, *, confirm_timeout: float = 300, status_interval: float = 0.3) -> None:
-        config = state / "demo" / "farm.toml"
-        text = config.read_text().replace("[farm]\n", f"[farm]\nconfirm_timeout = {confirm_timeout}\n", 1)
-        config.write_text(text + ACCESS)
-        fleet = load_config(config)
-        self.hosts = {h.name: SlowShutdownHost(h.name, h.uri, facts=facts_source(h))
-                      for h in fleet.hosts.values()}
-        farm = Farm(dict(self.hosts), timeout=fleet.host_timeout, workers=fleet.workers)
-        self.engine = Engine(config=fleet, farm=farm, inventory=Inventory(state))
-        self.slack = SlackStandIn()
-        self.slack.thread.start()
-        settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=self.slack.url)
-        self.app = build_app(self.engine, settings, status_interval=status_interval)
-        self.server = SlackServer(self.app, host="127.0.0.1", port=0)
-        self.server.start_in_thread()
+    def __init__(self, port: int) -> None:
+        self.port = port
         self._ids = itertools.count(1)
-
-    def slow_shutdowns(self, seconds: float) -> None:
-        for host in self.hosts.values():
-            host.delay = seconds
-
-    def close(self) -> None:
-        self.app.listener_runner.listener_executor.shutdown(wait=True)
-        self.server.shutdown()
-        self.server.server_close()
-        self.slack.shutdown()
-        self.slack.server_close()
-        self.engine.inventory.close()
-
-    # -- sending -------------------------------------------------------------------
 
     def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
              headers: dict[str, str] | None = None) -> Response:
@@ -105,7 +79,7 @@ class SlackBot:
         signature = SignatureVerifier(secret).generate_signature(timestamp=str(ts), body=body)
         sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts),
                 "X-Slack-Signature": signature, **(headers or {})}
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         begun = time.perf_counter()
         conn.request("POST", PATH, body=body.encode(), headers=sent)
         answer = conn.getresponse()
@@ -116,8 +90,9 @@ class SlackBot:
 
     def event_body(self, event: dict, *, event_id: str = "") -> str:
         return json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-                           "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
-                           "event": event, "authorizations": [{"user_id": BOT_USER, "is_bot": True}]})
+                           "event_id": event_id or f"Ev{secrets.token_hex(6).upper()}",
+                           "event_time": int(time.time()), "event": event,
+                           "authorizations": [{"user_id": BOT_USER, "is_bot": True}]})
 
     def mention(self, user: str, text: str, *, channel: str = OPS, event_id: str = "",
                 headers: dict[str, str] | None = None, **post) -> Response:
@@ -153,6 +128,43 @@ class SlackBot:
                    "actions": [{"type": "button", "action_id": action, "value": button["value"],
                                 "block_id": "b", "action_ts": str(time.time())}]}
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+class SlackBot(Sender):
+    """The real Bolt app on loopback over a demo farm with Slack users, and a Web API stand-in."""
+
+    def __init__(self, state: Path, *, confirm_timeout: float = 300, status_interval: float = 0.3,
+                 api_url: str = "") -> None:
+        config = state / "demo" / "farm.toml"
+        text = config.read_text().replace("[farm]\n", f"[farm]\nconfirm_timeout = {confirm_timeout}\n", 1)
+        config.write_text(text + ACCESS)
+        fleet = load_config(config)
+        self.hosts = {h.name: SlowShutdownHost(h.name, h.uri, facts=facts_source(h))
+                      for h in fleet.hosts.values()}
+        farm = Farm(dict(self.hosts), timeout=fleet.host_timeout, workers=fleet.workers)
+        self.engine = Engine(config=fleet, farm=farm, inventory=Inventory(state))
+        self.slack = SlackStandIn()
+        if not api_url:
+            self.slack.thread.start()
+        api_url = api_url or self.slack.url  # another process's stand-in (the benchmark), or our own
+        settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api_url)
+        self.app = build_app(self.engine, settings, status_interval=status_interval)
+        self.server = SlackServer(self.app, host="127.0.0.1", port=0)
+        self.server.start_in_thread()
+        super().__init__(self.server.port)
+
+    def slow_shutdowns(self, seconds: float) -> None:
+        for host in self.hosts.values():
+            host.delay = seconds
+
+    def close(self) -> None:
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
+        self.server.shutdown()
+        self.server.server_close()
+        if self.slack.thread.is_alive():
+            self.slack.shutdown()
+        self.slack.server_close()
+        self.engine.inventory.close()
 
     # -- reading what the bot said --------------------------------------------------
 

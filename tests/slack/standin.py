@@ -51,6 +51,7 @@ def _texts(node: Any) -> list[str]:
 
 class SlackStandIn(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -20,7 +20,8 @@ from tests.slack.standin import SlackStandIn
     ({}, "SLACK_BOT_TOKEN is not set"),
     ({"SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'"),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN must be an app-level token"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
+     "SLACK_APP_TOKEN must be an app-level token"),
     ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack.com"},
      "SLACK_API_URL must be an http(s) URL"),
 ])
@@ -64,7 +65,8 @@ def test_the_bot_serves_slack_events_over_http(state):
     process = granja_slack(state, env, "--host", "127.0.0.1", "--port", str(port))
     try:
         line = process.stdout.readline()
-        assert line.startswith("granja slack: ") and f"http://127.0.0.1:{port}/slack/events" in line
+        assert line.startswith("granja slack: ")
+        assert f"http://127.0.0.1:{port}/slack/events" in line
         assert slack.of("auth.test")  # the token was checked at start
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
             conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")

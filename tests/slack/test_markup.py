@@ -11,7 +11,8 @@ from bot.slack.blocks import MAX_BLOCKS, SECTION_CHARS, chunks, fallback, text_b
 
 @pytest.mark.parametrize(("typed", "command"), [
     ("<@UGRANJA> where is ldap3", "where is ldap3"),
-    ("<@UGRANJA|granja>: where is <http://ldap3.example.org|ldap3.example.org>", "where is ldap3.example.org"),
+    ("<@UGRANJA|granja>: where is <http://ldap3.example.org|ldap3.example.org>",
+     "where is ldap3.example.org"),
     ("show <mailto:imap2@example.org|imap2@example.org>", "show imap2@example.org"),
     ("where is <http://web2>", "where is http://web2"),
     ("list on host07 &amp; more", "list on host07 & more"),
