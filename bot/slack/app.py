@@ -1,17 +1,16 @@
 """The Bolt app: Slack's events, the slash command and button clicks, acknowledged at once, worked on after.
 
-Every listener is an `ack` that runs in the request's thread and a lazy
-function that Bolt runs in its thread pool once Slack has its answer, so
-the ack takes milliseconds whatever the command costs (Bolt's default mode
-instead polls every 10 ms for an ack made in a worker). Redelivered events
-(same `event_id`, with `X-Slack-Retry-Num`) are acknowledged and dropped.
+Every listener runs in the request's thread, acks, and hands its work to a
+worker pool, so Slack has its answer within milliseconds whatever the
+command costs. Redelivered events (same `event_id`, with
+`X-Slack-Retry-Num`) are acknowledged and dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
@@ -19,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.engine import Engine
-from bot.slack.adapter import event_from_command, event_from_message
+from bot.slack.adapter import Where, event_from_command, event_from_message
 from bot.slack.dedupe import SeenIds
 from bot.slack.frontend import FrontEnd
 from bot.slack.messages import CANCEL, CONFIRM
@@ -43,15 +42,16 @@ def web_client(settings: SlackSettings) -> WebClient:
 def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0) -> App:
     """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does."""
     client = web_client(settings)
-    # process_before_response=True: the ack runs in the request's own thread and answers at once;
-    # every listener's work is a lazy function, which Bolt runs in the executor afterwards.
+    workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
+    # process_before_response=True: each listener runs in the request's own thread, acks, and hands
+    # its work to the worker pool, so the answer to Slack never waits for the work (nor for Bolt's
+    # 10 ms polling of an ack made in a worker, its default; nor for its deep copy of lazy requests).
     app = App(client=client, signing_secret=settings.signing_secret, process_before_response=True,
-              listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack"),
-              logger=log)
+              listener_executor=workers, logger=log)
     front = FrontEnd(engine=engine, client=client, status_interval=status_interval,
                      groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)))
     app.middleware(_once_per_event(SeenIds()))
-    _listen(app, front)
+    _listen(app, front, workers)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -75,45 +75,53 @@ def _once_per_event(seen: SeenIds) -> Callable[..., BoltResponse | None]:
     return once_per_event
 
 
-def _ack(ack: Ack) -> None:
-    ack()
+def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
+    """Register each way in: acknowledged at once, the work done in the worker pool."""
+    def later(where: Where | None, work: Callable[[], None]) -> None:
+        workers.submit(_guard, front, where, work)
 
-
-def _listen(app: App, front: FrontEnd) -> None:
-    """Register each way in: acknowledged at once, the work done lazily in Bolt's executor."""
     def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext, via: str) -> None:
-        user = str(event.get("user", ""))
-        chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
-                                         bot_user=context.bot_user_id or "", groups=front.groups.of(user),
-                                         event_id=str(body.get("event_id", "")))
-        _guard(front, where, lambda: front.handle(chat, where))
+        def work() -> None:
+            user = str(event.get("user", ""))
+            chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
+                                             bot_user=context.bot_user_id or "", groups=front.groups.of(user),
+                                             event_id=str(body.get("event_id", "")))
+            front.handle(chat, where)
+        thread = str(event.get("thread_ts") or event.get("ts") or "")
+        later(Where(str(event.get("channel", "")), thread), work)
 
-    def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    @app.event("app_mention")
+    def mention(ack: Ack, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        ack()
         on_message(event, body, context, "mention")
 
-    def direct_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return  # channel chatter, edits and bots' messages are not commands
-        on_message(event, body, context, "direct message")
+    @app.event("message")
+    def direct_message(ack: Ack, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
+            on_message(event, body, context, "direct message")  # not channel chatter, edits, bots
 
-    def slash(body: dict[str, Any]) -> None:
-        chat, where = event_from_command(body, groups=front.groups.of(str(body.get("user_id", ""))))
-        _guard(front, where, lambda: front.handle(chat, where))
+    @app.command(COMMAND)
+    def slash(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
 
-    def confirm(body: dict[str, Any]) -> None:
-        _guard(front, None, lambda: front.click(body, confirming=True))
+        def work() -> None:
+            chat, where = event_from_command(body, groups=front.groups.of(str(body.get("user_id", ""))))
+            front.handle(chat, where)
+        later(Where(str(body.get("channel_id", ""))), work)
 
-    def cancel(body: dict[str, Any]) -> None:
-        _guard(front, None, lambda: front.click(body, confirming=False))
+    @app.action(CONFIRM)
+    def confirm(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        later(None, lambda: front.click(body, confirming=True))
 
-    app.event("app_mention")(ack=_ack, lazy=[mention])
-    app.event("message")(ack=_ack, lazy=[direct_message])
-    app.command(COMMAND)(ack=_ack, lazy=[slash])
-    app.action(CONFIRM)(ack=_ack, lazy=[confirm])
-    app.action(CANCEL)(ack=_ack, lazy=[cancel])
+    @app.action(CANCEL)
+    def cancel(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        later(None, lambda: front.click(body, confirming=False))
 
 
-def _guard(front: FrontEnd, where: Any, work: Callable[[], None]) -> None:
+def _guard(front: FrontEnd, where: Where | None, work: Callable[[], None]) -> None:
     """Run the work; an unexpected error is logged with an ID and reported in one sentence."""
     try:
         work()

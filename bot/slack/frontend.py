@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,16 +33,9 @@ class FrontEnd:
     client: Any  # slack_sdk WebClient
     groups: GroupDirectory
     status_interval: float = 2.0
-    # Answers compete for the GIL with the acks of new requests: a few at a time keeps acks fast
-    # under a burst, and the answers still stream out (a 'where is' takes a few milliseconds).
-    answering: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
 
     def handle(self, event: ChatEvent, where: Where) -> None:
         """Answer a message or slash command; a change gets a preview with Confirm/Cancel."""
-        with self.answering:
-            self._answer(event, where)
-
-    def _answer(self, event: ChatEvent, where: Where) -> None:
         if where.thread_ts and event.extra.get("message_ts"):
             link = self.permalink(where.channel, event.extra["message_ts"])
             if link:
