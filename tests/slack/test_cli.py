@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import pytest
 
 from bot.slack.settings import SettingsError, read_settings
 from tests.slack.driver import SECRET
+from tests.slack.socket_standin import SocketStandIn
 from tests.slack.standin import SlackStandIn
 
 
@@ -94,3 +96,44 @@ def test_a_token_slack_refuses_is_one_line(state):
     assert "invalid_auth" in err
     assert "Traceback" not in err
     assert time.monotonic() - begun < 30
+
+
+def test_socket_mode_takes_events_and_slash_commands_over_a_websocket(state):
+    slack, socket_mode = SlackStandIn(), SocketStandIn()
+    original = slack.answer
+    slack.answer = lambda method, body: ({"ok": True, "url": socket_mode.url}
+                                         if method == "apps.connections.open" else original(method, body))
+    slack.thread.start()
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text() + '\n[channels.C1]\nrole = "admin"\n')
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": slack.url}
+    process = granja_slack(state, env)
+    try:
+        assert process.stdout.readline().strip().endswith("Socket Mode")
+        assert socket_mode.connected.wait(30)
+        event = {"type": "event_callback", "team_id": "T1", "event_id": "EvSOCKET", "event": {
+            "type": "app_mention", "user": getpass.getuser(), "channel": "C1", "ts": "1.000001",
+            "text": "<@UGRANJA> where is ldap3"}}
+        socket_mode.send({"envelope_id": "env-1", "type": "events_api", "payload": event,
+                          "accepts_response_payload": False, "retry_attempt": 0})
+        socket_mode.wait_ack("env-1")
+        reply = slack.wait_for("chat.postMessage", timeout=30)[0]
+        assert reply.body["thread_ts"] == "1.000001"
+        assert reply.text.startswith("ldap3 is on host")
+        command = {"command": "/granja", "text": "where is ldap3", "user_id": getpass.getuser(),
+                   "channel_id": "DSELF", "channel_name": "directmessage", "team_id": "T1"}
+        socket_mode.send({"envelope_id": "env-2", "type": "slash_commands", "payload": command,
+                          "accepts_response_payload": True})
+        socket_mode.wait_ack("env-2")
+        second = slack.wait_for("chat.postMessage", count=2, timeout=30)[1]
+        assert "not enabled in direct messages" in second.text  # not listed: deny by default
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        socket_mode.close()
+        slack.shutdown()
+        slack.server_close()
