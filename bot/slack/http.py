@@ -36,7 +36,8 @@ class SlackServer(ThreadingHTTPServer):
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a background thread; stop with `shutdown()` then `server_close()`."""
-        thread = threading.Thread(target=self.serve_forever, name="slack-http", daemon=True)
+        # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
+        thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="slack-http", daemon=True)
         thread.start()
         return thread
 

@@ -60,7 +60,7 @@ class SlackStandIn(ThreadingHTTPServer):
         self.usergroups: list[dict[str, Any]] = []
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
