@@ -110,15 +110,20 @@ def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
             front.handle(chat, where)
         later(Where(str(body.get("channel_id", ""))), work)
 
+    def clicked(body: dict[str, Any]) -> Where:
+        message = body.get("message", {})
+        return Where(str(body.get("channel", {}).get("id", "")),
+                     str(message.get("thread_ts") or message.get("ts") or ""))
+
     @app.action(CONFIRM)
     def confirm(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        later(None, lambda: front.click(body, confirming=True))
+        later(clicked(body), lambda: front.click(body, confirming=True))
 
     @app.action(CANCEL)
     def cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        later(None, lambda: front.click(body, confirming=False))
+        later(clicked(body), lambda: front.click(body, confirming=False))
 
 
 def _guard(front: FrontEnd, where: Where | None, work: Callable[[], None]) -> None:

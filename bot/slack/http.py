@@ -53,7 +53,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8")
         headers: dict[str, Any] = {k.lower(): [v] for k, v in self.headers.items()}
-        response = self.server.app.dispatch(BoltRequest(body=body, headers=headers))
+        try:
+            response = self.server.app.dispatch(BoltRequest(body=body, headers=headers))
+        except Exception:  # a body Bolt cannot even parse: a short 400, the details in the log only
+            log.exception("could not handle a request to %s", PATH)
+            self._send(400, b"bad request", {})
+            return
         extra = {k: v[0] for k, v in response.headers.items() if v}
         self._send(response.status, response.body.encode("utf-8"), extra)
 

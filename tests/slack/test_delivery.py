@@ -103,3 +103,26 @@ def test_a_429_from_slack_is_waited_out_and_retried(bot):
     posts = bot.slack.of("chat.postMessage")
     assert len(posts) == 2
     assert posts[0].body == posts[1].body
+
+
+def test_a_body_bolt_cannot_parse_gets_400_and_no_traceback(bot):
+    response = bot.post("payload=%7Bnot-json", "application/x-www-form-urlencoded")
+    assert response.status in (400, 401, 404)
+    assert "Traceback" not in response.body
+    time.sleep(0.2)
+    assert not [c for c in bot.slack.calls if c.method.startswith("chat.")]
+
+
+def test_an_error_while_running_a_confirmed_change_is_one_sentence_in_the_thread(bot):
+    target = other_host(bot, "smtp2")
+    bot.mention("UOPER", f"migrate smtp2 to {target}")
+    preview = bot.preview("smtp2")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom inside")
+
+    bot.app.front_end.engine.confirm = broken
+    bot.click("UOPER", preview, CONFIRM)
+    note = bot.reply(lambda c: "went wrong" in c.text)
+    assert note.body["thread_ts"] == preview.body["thread_ts"]
+    assert "boom" not in note.text
