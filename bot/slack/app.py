@@ -77,6 +77,7 @@ def _once_per_event(seen: SeenIds) -> Callable[..., BoltResponse | None]:
 
 def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
     """Register each way in: acknowledged at once, the work done in the worker pool."""
+    # Mentions and direct messages here; the slash command and the buttons in _listen_interactive.
     def later(where: Where | None, work: Callable[[], None]) -> None:
         workers.submit(_guard, front, where, work)
 
@@ -101,6 +102,12 @@ def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
         if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
             on_message(event, body, context, "direct message")  # not channel chatter, edits, bots
 
+    _listen_interactive(app, front, later)
+
+
+def _listen_interactive(app: App, front: FrontEnd, later: Callable[[Where | None, Callable[[], None]], None]
+                        ) -> None:
+    """The slash command and the Confirm/Cancel buttons: acked at once, worked on later."""
     @app.command(COMMAND)
     def slash(ack: Ack, body: dict[str, Any]) -> None:
         ack()
