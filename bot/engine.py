@@ -61,6 +61,10 @@ class ChatEvent:
 class ClaimRefused(Exception):
     """A click on a confirmation that must not run: not the clicker's to decide, or no longer waiting."""
 
+    def __init__(self, message: str, *, over: bool) -> None:
+        self.over = over  # the request will never run: its buttons can go
+        super().__init__(message)
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -135,10 +139,11 @@ class Engine:
             how = self.waiting.how_settled(pending_id)
             raise ClaimRefused(f"That request was already {how}; nothing more was done." if how else
                                "That request is no longer waiting (granja may have restarted); "
-                               "nothing was done. Ask again.")
+                               "nothing was done. Ask again.", over=True)
         if expired:
             self.cancel(pending, by=by.user, reason=f"not confirmed within {self._expiry()}")
-            raise ClaimRefused(f"That request expired after {self._expiry()}; nothing was done. Ask again.")
+            raise ClaimRefused(f"That request expired after {self._expiry()}; nothing was done. Ask again.",
+                               over=True)
         if by.user != pending.event.user and self.standing(by).role != "admin":
             self.waiting.add(pending.id, pending)  # still the requester's (or an admin's) to decide
             verb = "confirm" if confirming else "cancel"
@@ -146,7 +151,7 @@ class Engine:
                        f"'{pending.command.canonical()}'; nothing was done.")
             self._finish(by, pending.command, self.standing(by).role, time.monotonic(),
                          refused(message, vm=pending.plan.vm), {"request": pending.id})
-            raise ClaimRefused(message)
+            raise ClaimRefused(message, over=False)
         return pending
 
     def expire(self) -> list[Reply]:

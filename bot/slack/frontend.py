@@ -18,7 +18,7 @@ from bot.engine import ChatEvent, ClaimRefused, Engine, Pending
 from bot.results import Reply
 from bot.slack import messages
 from bot.slack.adapter import Where, event_from_click
-from bot.slack.blocks import Block, reply_message
+from bot.slack.blocks import Block, context, reply_message
 from bot.slack.permissions import GroupDirectory
 from bot.slack.status import StatusMessage
 
@@ -59,6 +59,10 @@ class FrontEnd:
         except ClaimRefused as exc:
             self.client.chat_postEphemeral(channel=where.channel, user=user, text=str(exc),
                                            thread_ts=where.thread_ts or None)
+            if exc.over:  # take the dead buttons away, so nobody else clicks them
+                kept = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+                self.update(clicker.channel, str(message.get("ts", "")), str(message.get("text", "")),
+                            [*kept, context(str(exc))])
             return
         extra = {"permalink": self.permalink(where.channel, str(message.get("ts", "")))}
         self.update(where.channel, str(message.get("ts", "")), *messages.decided(pending, by=user,

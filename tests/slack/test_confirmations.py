@@ -119,6 +119,8 @@ def test_an_expired_confirmation_runs_nothing(state):
         bot.click("UOPER", preview, CONFIRM)
         note = bot.slack.wait_for("chat.postEphemeral")[0]
         assert note.text == "That request expired after 0.5 s; nothing was done. Ask again."
+        gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text)[0]
+        assert not any(b["type"] == "actions" for b in gone.body["blocks"])
         time.sleep(0.3)
         assert where(bot, "ftp1") == source
         entry = bot.engine.inventory.audit(vm="ftp1", limit=1)[0]
