@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,9 +34,16 @@ class FrontEnd:
     client: Any  # slack_sdk WebClient
     groups: GroupDirectory
     status_interval: float = 2.0
+    # Answers share the GIL with the acks of requests still arriving: a few at a time leaves the
+    # acks most of it in a burst. Confirmed changes (long, mostly waiting on hosts) are not counted.
+    answering: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
 
     def handle(self, event: ChatEvent, where: Where) -> None:
         """Answer a message or slash command; a change gets a preview with Confirm/Cancel."""
+        with self.answering:
+            self._answer(event, where)
+
+    def _answer(self, event: ChatEvent, where: Where) -> None:
         if where.thread_ts and event.extra.get("message_ts"):
             link = self.permalink(where.channel, event.extra["message_ts"])
             if link:
