@@ -134,22 +134,23 @@ class Engine:
 
     def claim(self, pending_id: str, *, by: ChatEvent, confirming: bool) -> Pending:
         """Take a waiting change for the person who clicked; raises ClaimRefused if it must not run."""
-        pending, expired = self.waiting.claim(pending_id)
+        clicker = self.standing(by)
+        pending, status = self.waiting.claim(
+            pending_id, may=lambda p: by.user == p.event.user or clicker.role == "admin")
         if pending is None:
             how = self.waiting.how_settled(pending_id)
             raise ClaimRefused(f"That request was already {how}; nothing more was done." if how else
                                "That request is no longer waiting (granja may have restarted); "
                                "nothing was done. Ask again.", over=True)
-        if expired:
+        if status == "expired":
             self.cancel(pending, by=by.user, reason=f"not confirmed within {self._expiry()}")
             raise ClaimRefused(f"That request expired after {self._expiry()}; nothing was done. Ask again.",
                                over=True)
-        if by.user != pending.event.user and self.standing(by).role != "admin":
-            self.waiting.add(pending.id, pending)  # still the requester's (or an admin's) to decide
+        if status == "refused":  # it stays the requester's (or an admin's) to decide
             verb = "confirm" if confirming else "cancel"
             message = (f"Only {pending.event.who} (who asked) or an admin can {verb} "
                        f"'{pending.command.canonical()}'; nothing was done.")
-            self._finish(by, pending.command, self.standing(by).role, time.monotonic(),
+            self._finish(by, pending.command, clicker.role, time.monotonic(),
                          refused(message, vm=pending.plan.vm), {"request": pending.id})
             raise ClaimRefused(message, over=False)
         return pending

@@ -42,14 +42,23 @@ class Waiting(Generic[T]):
         with self._lock:
             self._items[key] = (self._clock(), item)
 
-    def claim(self, key: str) -> tuple[T | None, bool]:
-        """Remove and return (item, expired); (None, False) if it is not waiting (any more)."""
+    def claim(self, key: str, *, may: Callable[[T], bool]) -> tuple[T | None, str]:
+        """Take an item: (item, "taken"), (item, "expired") or (item, "refused"), or (None, "gone").
+
+        An expired item is removed; one that `may` refuses stays waiting, its expiry unchanged.
+        """
         with self._lock:
-            found = self._items.pop(key, None)
-        if found is None:
-            return None, False
-        added, item = found
-        return item, self._clock() - added > self.ttl
+            found = self._items.get(key)
+            if found is None:
+                return None, "gone"
+            added, item = found
+            if self._clock() - added > self.ttl:
+                del self._items[key]
+                return item, "expired"
+            if not may(item):
+                return item, "refused"
+            del self._items[key]
+            return item, "taken"
 
     def expired(self) -> list[T]:
         """Remove and return every item that has waited too long."""
