@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from bot.actions import ACTIONS, Context, Plan, UnknownName
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
-from bot.pending import Busy, Waiting
+from bot.pending import Waiting
 from bot.results import Outcome, Reply, Text, refused
+from bot.vmlocks import Busy
 from granja.access import Standing
 from granja.config import FleetConfig
 from hypervisor.errors import (
@@ -97,7 +98,7 @@ class Engine:
         self.on_change = on_change
         """Called after every confirmed change has run, whatever its outcome (the site republishes)."""
         self.waiting: Waiting[Pending] = Waiting(ttl=config.access.confirm_seconds)
-        self.busy = Busy()
+        self.busy = Busy(inventory.directory / "locks")
 
     def standing(self, event: ChatEvent) -> Standing:
         """The role the event's user may act with where they wrote, and why."""

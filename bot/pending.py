@@ -1,8 +1,8 @@
-"""Changes waiting for a confirmation, and the VMs an operation is running on: each claimed at most once.
+"""Changes waiting for a confirmation: each claimed at most once, until it expires.
 
-Both are shared by every thread of a front end (Slack runs each click in a
-worker), so every method takes the lock; a claim removes the entry, which is
-what makes a second click on the same button do nothing.
+Shared by every thread of a front end (Slack runs each click in a worker),
+so every method takes the lock; a claim removes the entry, which is what
+makes a second click on the same button do nothing.
 """
 
 from __future__ import annotations
@@ -11,20 +11,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 _SETTLED_KEPT = 2000  # how many finished ids are remembered, to answer late clicks precisely
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who runs an operation on a VM, and since when (monotonic seconds)."""
-
-    who: str
-    what: str
-    since: float
 
 
 class Waiting(Generic[T]):
@@ -79,37 +69,3 @@ class Waiting(Generic[T]):
         """How an item ended, or '' if it is unknown (never existed, or long forgotten)."""
         with self._lock:
             return self._settled.get(key, "")
-
-
-class Busy:
-    """The VMs with an operation running: a second operation on one of them is refused."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._held: dict[str, Holder] = {}
-        self._lock = threading.Lock()
-
-    def hold(self, vm: str, *, who: str, what: str) -> Holder | None:
-        """Take the VM for an operation; returns the current holder instead if it is taken."""
-        with self._lock:
-            current = self._held.get(vm.lower())
-            if current is not None:
-                return current
-            self._held[vm.lower()] = Holder(who=who, what=what, since=self._clock())
-            return None
-
-    def holder(self, vm: str) -> Holder | None:
-        """Who runs an operation on the VM now, if anyone."""
-        with self._lock:
-            return self._held.get(vm.lower())
-
-    def release(self, vm: str) -> None:
-        """The operation on the VM has ended."""
-        with self._lock:
-            self._held.pop(vm.lower(), None)
-
-    def busy_message(self, vm: str, holder: Holder) -> str:
-        """One sentence saying who holds the VM, what they run and for how long."""
-        seconds = self._clock() - holder.since
-        return (f"{vm} is busy: {holder.who} is running '{holder.what}' (for {seconds:.0f} s). "
-                f"Nothing was done; try again when it has finished.")

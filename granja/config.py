@@ -106,6 +106,11 @@ class FleetConfig:
                 return cluster
         return None
 
+    @property
+    def users(self) -> Mapping[str, str]:
+        """User name or chat user ID -> role (the [users] table)."""
+        return self.access.users
+
     def role_of(self, user: str) -> str | None:
         """The role the config gives a user, or None: unknown users may do nothing."""
         return self.access.role_of(user)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.pending import Busy, Waiting
+from bot.pending import Waiting
+from bot.vmlocks import Busy
 
 
 class Clock:
