@@ -139,14 +139,12 @@ class Engine:
         pending, status = self.waiting.claim(
             pending_id, may=lambda p: by.user == p.event.user or clicker.role == "admin")
         if pending is None:
-            how = self.waiting.how_settled(pending_id)
-            raise ClaimRefused(f"That request was already {how}; nothing more was done." if how else
+            raise ClaimRefused(self.waiting.how_settled(pending_id) or
                                "That request is no longer waiting (granja may have restarted); "
                                "nothing was done. Ask again.", over=True)
         if status == "expired":
-            self.cancel(pending, by=by.user, reason=f"not confirmed within {self._expiry()}")
-            raise ClaimRefused(f"That request expired after {self._expiry()}; nothing was done. Ask again.",
-                               over=True)
+            self.cancel(pending, by=by.user, reason=f"not confirmed within {self.expiry}")
+            raise ClaimRefused(self.waiting.how_settled(pending_id), over=True)
         if status == "refused":  # it stays the requester's (or an admin's) to decide
             verb = "confirm" if confirming else "cancel"
             message = (f"Only {pending.event.who} (who asked) or an admin can {verb} "
@@ -156,12 +154,16 @@ class Engine:
             raise ClaimRefused(message, over=False)
         return pending
 
-    def expire(self) -> list[Reply]:
-        """Cancel every change that waited too long for its confirmation, recording each."""
-        return [self.cancel(p, by="granja", reason=f"not confirmed within {self._expiry()}")
-                for p in self.waiting.expired()]
+    def expire(self) -> list[Pending]:
+        """Cancel every change that waited too long for its confirmation, recording each; returns them."""
+        overdue = self.waiting.expired()
+        for pending in overdue:
+            self.cancel(pending, by="granja", reason=f"not confirmed within {self.expiry}")
+        return overdue
 
-    def _expiry(self) -> str:
+    @property
+    def expiry(self) -> str:
+        """How long a change waits for its confirmation, as people say it ("5 min")."""
         seconds = self.config.access.confirm_seconds
         return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
@@ -178,10 +180,12 @@ class Engine:
         vm = pending.plan.vm
         holder = self.busy.hold(vm, who=pending.event.who, what=pending.command.canonical())
         if holder is not None:
-            self.waiting.settle(pending.id, "refused: the VM was busy")
+            self.waiting.settle(pending.id, "That request was refused: the VM was busy. Ask again.")
             reply = refused(self.busy.busy_message(vm, holder), vm=vm)
             return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
-        self.waiting.settle(pending.id, f"confirmed by {self._name(pending.event, by)}")
+        confirmer = self._name(pending.event, by)
+        self.waiting.settle(pending.id,
+                            f"That request was already confirmed by {confirmer}; nothing more was done.")
         try:
             done = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
         finally:
@@ -198,8 +202,14 @@ class Engine:
     def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled",
                extra: dict[str, str] | None = None) -> Reply:
         """Drop a pending change; nothing is done, and the audit says so."""
-        decided = reason == "cancelled"  # a person's click, rather than an expiry or a console 'no'
-        self.waiting.settle(pending.id, f"{reason} by {self._name(pending.event, by)}" if decided else reason)
+        if reason == "cancelled":  # a person's click
+            who = self._name(pending.event, by)
+            how = f"That request was already cancelled by {who}; nothing more was done."
+        elif by == "granja" or reason.startswith("not confirmed within"):
+            how = f"That request expired after {self.expiry}; nothing was done. Ask again."
+        else:
+            how = f"That request was {reason}; nothing was done."
+        self.waiting.settle(pending.id, how)
         message = f"Nothing done: {pending.plan.preview} was {reason}."
         reply = Reply(Outcome.CANCELLED, Text(message), message, vm=pending.plan.vm)
         return self._finish(pending.event, pending.command, pending.role, time.monotonic(), reply,

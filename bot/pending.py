@@ -58,7 +58,7 @@ class Waiting(Generic[T]):
             return [self._items.pop(k)[1] for k in keys]
 
     def settle(self, key: str, how: str) -> None:
-        """Remember how a claimed item ended ('confirmed by …'), for later clicks on it."""
+        """Remember how a claimed item ended (a sentence for whoever clicks it later)."""
         with self._lock:
             self._items.pop(key, None)
             self._settled[key] = how

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.engine import Engine
 from bot.slack.adapter import Where, event_from_command, event_from_message
 from bot.slack.dedupe import SeenIds
+from bot.slack.expiry import PreviewSweeper
 from bot.slack.frontend import FrontEnd
 from bot.slack.messages import CANCEL, CONFIRM
 from bot.slack.permissions import GroupDirectory
@@ -48,8 +49,11 @@ def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float
     # 10 ms polling of an ack made in a worker, its default; nor for its deep copy of lazy requests).
     app = App(client=client, signing_secret=settings.signing_secret, process_before_response=True,
               listener_executor=workers, logger=log)
-    front = FrontEnd(engine=engine, client=client, status_interval=status_interval,
+    # Expired previews are swept at a tenth of the confirmation time (30 s for the default 5 min).
+    sweeper = PreviewSweeper(engine, client, interval=min(30.0, engine.config.access.confirm_seconds / 10))
+    front = FrontEnd(engine=engine, client=client, status_interval=status_interval, sweeper=sweeper,
                      groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)))
+    sweeper.start()
     app.middleware(_once_per_event(SeenIds()))
     _listen(app, front, workers)
 

@@ -20,6 +20,7 @@ from bot.results import Reply
 from bot.slack import messages
 from bot.slack.adapter import Where, event_from_click
 from bot.slack.blocks import Block, context, reply_message
+from bot.slack.expiry import PreviewSweeper
 from bot.slack.permissions import GroupDirectory
 from bot.slack.status import StatusMessage
 
@@ -37,6 +38,7 @@ class FrontEnd:
     # Answers share the GIL with the acks of requests still arriving: a few at a time leaves the
     # acks most of it in a burst. Confirmed changes (long, mostly waiting on hosts) are not counted.
     answering: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
+    sweeper: PreviewSweeper | None = None
 
     def handle(self, event: ChatEvent, where: Where) -> None:
         """Answer a message or slash command; a change gets a preview with Confirm/Cancel."""
@@ -53,7 +55,10 @@ class FrontEnd:
             self.post(where, *reply_message(prepared))
             return
         expires = datetime.now(UTC) + timedelta(seconds=self.engine.config.access.confirm_seconds)
-        self.post(where, *messages.preview(prepared, expires=expires))
+        text, blocks = messages.preview(prepared, expires=expires)
+        ts = self.post(where, text, blocks)
+        if self.sweeper is not None:
+            self.sweeper.remember(prepared.id, channel=where.channel, ts=ts, text=text, blocks=blocks)
 
     def click(self, body: dict[str, Any], *, confirming: bool) -> None:
         """A Confirm or Cancel click: check it, then run or drop the change, in the preview's thread."""
@@ -62,6 +67,8 @@ class FrontEnd:
         message = body.get("message", {})
         where = Where(clicker.channel, str(message.get("thread_ts") or message.get("ts", "")))
         pending_id = str(body["actions"][0].get("value", ""))
+        if self.sweeper is not None:
+            self.sweeper.forget(pending_id)
         try:
             pending = self.engine.claim(pending_id, by=clicker, confirming=confirming)
         except ClaimRefused as exc:

@@ -158,6 +158,7 @@ class SlackBot(Sender):
             host.delay = seconds
 
     def close(self) -> None:
+        self.app.front_end.sweeper.close()
         self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.server.shutdown()
         self.server.server_close()

@@ -119,7 +119,7 @@ def test_an_expired_confirmation_runs_nothing(state):
         bot.click("UOPER", preview, CONFIRM)
         note = bot.slack.wait_for("chat.postEphemeral")[0]
         assert note.text == "That request expired after 0.5 s; nothing was done. Ask again."
-        gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text)[0]
+        gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text.lower())[0]
         assert not any(b["type"] == "actions" for b in gone.body["blocks"])
         time.sleep(0.3)
         assert where(bot, "ftp1") == source
@@ -149,3 +149,21 @@ def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
     row = next(line for line in table.text.splitlines() if f"migrate lists1 to {target}" in line)
     assert row.split()[2:3] == ["UOPER"]
     assert " ok " in row
+
+
+def test_an_unclicked_preview_loses_its_buttons_when_it_expires(state):
+    bot = SlackBot(state, confirm_timeout=0.5)
+    try:
+        source, target = where(bot, "ftp2"), other_host(bot, "ftp2")
+        bot.mention("UOPER", f"migrate ftp2 to {target}")
+        preview = bot.preview("ftp2")
+        gone = bot.slack.wait_for("chat.update", lambda c: "Expired" in c.text, timeout=5)[0]
+        assert gone.body["ts"] == preview.answer["ts"]
+        assert gone.body["blocks"][-1]["elements"][0]["text"] == (
+            "Expired: not confirmed within 0.5 s; nothing was done.")
+        assert not any(b["type"] == "actions" for b in gone.body["blocks"])
+        entry = bot.engine.inventory.audit(vm="ftp2", limit=1)[0]
+        assert (entry.outcome, entry.extra["cancelled_by"]) == ("cancelled", "granja")
+        assert where(bot, "ftp2") == source
+    finally:
+        bot.close()
