@@ -8,13 +8,16 @@ MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
 from bot.render_text import gib, render, when
-from bot.results import Done, Located, Outcome, Reply, Text, VMCard
+from bot.results import AuditTable, Done, Located, Outcome, Reply, Text, VMCard
 
 Block = dict[str, Any]
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
 MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
@@ -125,3 +128,15 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
     blocks += text_blocks("*NICs*\n" + ("\n".join(nics) or "none"), code=False)
     blocks.append(context(f"uuid {vm.uuid} · last seen {when(body.last_seen)}"))
     return blocks[: MAX_BLOCKS + 2]
+
+
+@_blocks.register
+def _(body: AuditTable, reply: Reply) -> list[Block]:
+    if not body.rows:
+        return [section(f"{escape(body.title)}: none yet.")]
+    lines = [f"*{escape(body.title)}*"]
+    for row in body.rows:
+        who = f"<@{row.user}>" if _SLACK_USER.match(row.user) else escape(row.user)
+        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} `{escape(row.text)}` "
+                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
+    return [section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS]

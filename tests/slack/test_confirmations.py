@@ -149,6 +149,9 @@ def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
     row = next(line for line in table.text.splitlines() if f"migrate lists1 to {target}" in line)
     assert row.split()[2:3] == ["UOPER"]
     assert " ok " in row
+    shown = next(line for line in table.blocks_text.splitlines() if f"`migrate lists1 to {target}`" in line)
+    assert "<@UOPER>" in shown
+    assert "*ok*" in shown
 
 
 def test_an_unclicked_preview_loses_its_buttons_when_it_expires(state):
