@@ -36,13 +36,13 @@ def test_a_retried_event_runs_once(bot):
 
 
 def test_a_slow_migration_is_acked_at_once_and_its_status_message_updated(bot):
-    bot.slow_shutdowns(2.5)  # the guest takes 2.5 s to shut down, as real guests do
+    bot.slow_shutdowns(3.2)  # the guest takes 3.2 s to shut down (real ones take longer): past Slack's 3 s
     source, target = where(bot, "imap4"), other_host(bot, "imap4")
     bot.mention("UOPER", f"migrate imap4 to {target}")
     preview = bot.preview("imap4")
     click = bot.click("UOPER", preview, CONFIRM)
     assert click.status == 200
-    assert click.seconds < 0.5  # Slack wants its answer within 3 s; the migration takes longer
+    assert click.seconds < 1.0  # Slack wants its answer within 3 s; the migration takes longer
     status = bot.reply(lambda c: c.text.startswith(":hourglass_flowing_sand:"))
     assert status.body["thread_ts"] == preview.body["thread_ts"]
     done = final(bot, "imap4")
@@ -52,7 +52,7 @@ def test_a_slow_migration_is_acked_at_once_and_its_status_message_updated(bot):
     assert updates[-1].text.startswith(f"ok: imap4 moved from {source} to {target}")
     gaps = [b.at - a.at for a, b in zip(updates, updates[1:-1], strict=False)]
     assert all(gap >= 0.25 for gap in gaps)  # throttled: at most one update per interval (0.3 s here)
-    assert float(done.text.split("took ")[1].split(" s")[0]) >= 2.5
+    assert float(done.text.split("took ")[1].split(" s")[0]) >= 3.2
 
 
 def test_two_migrations_of_one_vm_never_overlap(bot):
