@@ -6,6 +6,7 @@ import http.client
 import itertools
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +50,20 @@ role = "operator"
 
 
 class SlowShutdownHost(LibvirtHost):
-    """A libvirt test-driver host whose guests take `delay` seconds to shut down, as real guests do."""
+    """A libvirt test-driver host whose guests take a while to shut down, as real guests do.
+
+    `delay` seconds, or until `gate` opens: a test that must act while an operation runs holds
+    the gate, so the operation cannot finish early on a loaded machine.
+    """
 
     delay = 0.0
+    gate = threading.Event()
+    gate.set()
 
     def lifecycle(self, name: str, action: str) -> VM:
         if action == "shutdown":
             time.sleep(self.delay)
+            assert self.gate.wait(60), "the test never opened the shutdown gate"
         return super().lifecycle(name, action)
 
 
@@ -156,6 +164,13 @@ class SlackBot(Sender):
     def slow_shutdowns(self, seconds: float) -> None:
         for host in self.hosts.values():
             host.delay = seconds
+
+    def hold_shutdowns(self) -> threading.Event:
+        """Shutdowns wait until the returned event is set."""
+        gate = threading.Event()
+        for host in self.hosts.values():
+            host.gate = gate
+        return gate
 
     def close(self) -> None:
         self.app.front_end.sweeper.close()

@@ -56,7 +56,7 @@ def test_a_slow_migration_is_acked_at_once_and_its_status_message_updated(bot):
 
 
 def test_two_migrations_of_one_vm_never_overlap(bot):
-    bot.slow_shutdowns(1.5)
+    gate = bot.hold_shutdowns()
     source = where(bot, "imap5")
     first_target = other_host(bot, "imap5")
     second_target = next(h for h in bot.engine.farm.host_names if h not in (source, first_target))
@@ -70,6 +70,8 @@ def test_two_migrations_of_one_vm_never_overlap(bot):
         click.start()
     for click in clicks:
         click.join()
+    bot.reply(lambda c: c.text.startswith("REFUSED") and "VM imap5 ·" in c.text)  # while the first runs
+    gate.set()
     results = bot.slack.wait_for("chat.postMessage", lambda c: "VM imap5 ·" in c.text, count=2)
     assert sorted(c.text.split(":")[0] for c in results) == ["OK", "REFUSED"]
     refusal = next(c for c in bot.slack.of("chat.postMessage") if c.text.startswith("REFUSED"))
@@ -82,7 +84,7 @@ def test_two_migrations_of_one_vm_never_overlap(bot):
 
 
 def test_a_new_request_on_a_busy_vm_is_refused_naming_who_holds_it(bot):
-    bot.slow_shutdowns(1.5)
+    gate = bot.hold_shutdowns()
     target = other_host(bot, "imap6")
     bot.mention("UOPER", f"migrate imap6 to {target}")
     bot.click("UOPER", bot.preview("imap6"), CONFIRM)
@@ -90,7 +92,8 @@ def test_a_new_request_on_a_busy_vm_is_refused_naming_who_holds_it(bot):
     bot.mention("UADMIN", "destroy imap6")
     refusal = bot.reply(lambda c: "busy" in c.text)
     assert refusal.text.startswith(f"imap6 is busy: <@UOPER> is running 'migrate imap6 to {target}' (for ")
-    final(bot, "imap6")
+    gate.set()
+    assert final(bot, "imap6").text.startswith("OK:")
 
 
 def test_a_429_from_slack_is_waited_out_and_retried(bot):
