@@ -23,10 +23,11 @@ _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
 
 @dataclass(frozen=True)
 class Where:
-    """Where a reply goes: the channel and the thread (the thread's first message's ts, if any)."""
+    """Where a reply goes: the channel, the thread (its first message's ts), a slash command's reply URL."""
 
     channel: str
     thread_ts: str = ""
+    response_url: str = ""  # the way to answer a slash command in a channel the bot is not in
 
 
 def plain_text(text: str, *, bot_user: str = "") -> str:
@@ -71,7 +72,8 @@ def event_from_command(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -
     extra = _extra(user=user, channel=channel, thread="", team=str(body.get("team_id", "")),
                    via="command", groups=groups, channel_type="im" if direct else "")
     text = plain_text(str(body.get("text", "")))
-    return ChatEvent(user=user, text=text, channel=channel, extra=extra), Where(channel)
+    where = Where(channel, response_url=str(body.get("response_url", "")))
+    return ChatEvent(user=user, text=text, channel=channel, extra=extra), where
 
 
 def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -> ChatEvent:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
 from bot.engine import ChatEvent, ClaimRefused, Engine, Pending
 from bot.results import Reply
 from bot.slack import messages
@@ -25,6 +28,7 @@ from bot.slack.permissions import GroupDirectory
 from bot.slack.status import StatusMessage
 
 log = logging.getLogger("granja.slack")
+_NOT_THERE = ("not_in_channel", "channel_not_found")
 
 
 @dataclass
@@ -104,8 +108,17 @@ class FrontEnd:
 
     def post(self, where: Where, text: str, blocks: list[Block]) -> str:
         """Post in the thread (a new message when there is none yet); returns the message's ts."""
-        response = self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts or None,
-                                                text=text, blocks=blocks)
+        try:
+            response = self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts or None,
+                                                    text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if not where.response_url or exc.response.get("error") not in _NOT_THERE:
+                raise
+            # A slash command in a channel the bot is not in: say so to the person, by the command's URL.
+            WebhookClient(where.response_url).send(response_type="ephemeral", text=(
+                "I cannot post in this channel: invite me with `/invite @granja`, or ask me in a direct "
+                "message."))
+            return ""
         return str(response.get("ts", ""))
 
     def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:

@@ -46,6 +46,8 @@ role = "admin"
 role = "viewer"
 [channels.direct]
 role = "operator"
+[channels.CNOTIN]
+role = "viewer"
 """
 
 
@@ -77,8 +79,9 @@ class Response:
 class Sender:
     """Slack's side of the endpoint: signed requests for mentions, DMs, the slash command and clicks."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, response_base: str = "http://127.0.0.1:9/") -> None:
         self.port = port
+        self.response_base = response_base  # where slash commands' response URLs point
         self._ids = itertools.count(1)
 
     def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
@@ -119,7 +122,8 @@ class Sender:
     def command(self, user: str, text: str, *, channel: str = OPS) -> Response:
         body = urlencode({"token": "legacy", "team_id": "T1", "channel_id": channel, "channel_name": "ops",
                           "user_id": user, "user_name": user.lower(), "command": "/granja", "text": text,
-                          "response_url": "http://127.0.0.1:9/unused", "trigger_id": "1.2.3"})
+                          "response_url": f"{self.response_base}respond",
+                          "trigger_id": "1.2.3"})
         return self.post(body, "application/x-www-form-urlencoded")
 
     def click(self, user: str, preview_call, action: str, *, channel: str = OPS) -> Response:
@@ -159,7 +163,7 @@ class SlackBot(Sender):
         self.app = build_app(self.engine, settings, status_interval=status_interval)
         self.server = SlackServer(self.app, host="127.0.0.1", port=0)
         self.server.start_in_thread()
-        super().__init__(self.server.port)
+        super().__init__(self.server.port, response_base=api_url)
 
     def slow_shutdowns(self, seconds: float) -> None:
         for host in self.hosts.values():

@@ -95,6 +95,8 @@ class SlackStandIn(ThreadingHTTPServer):
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", "C0"))
+        if channel.startswith("CNOTIN"):  # a channel the bot was never invited to
+            return {"ok": False, "error": "not_in_channel"}
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BGRANJA", "team_id": "T1", "user": "granja",
                     "url": "https://example.slack.com/"}

@@ -128,3 +128,10 @@ def test_an_unexpected_error_is_one_sentence_with_an_id_that_is_in_the_log(bot, 
         time.sleep(0.05)
     assert error_id in caplog.text
     assert "boom" in caplog.text
+
+
+def test_a_slash_command_where_the_bot_is_not_invited_is_answered_privately(bot):
+    bot.command("UVIEWER", "where is ldap3", channel="CNOTIN")  # allowed, but the bot was never invited
+    note = bot.slack.wait_for("respond")[0]
+    assert note.body["response_type"] == "ephemeral"
+    assert note.text.startswith("I cannot post in this channel: invite me with `/invite @granja`")
