@@ -12,3 +12,11 @@ def bot(state):
     running = SlackBot(state)
     yield running
     running.close()
+
+
+@pytest.fixture
+def hasty(state):
+    """The bot with confirmations that expire after half a second."""
+    running = SlackBot(state, confirm_timeout=0.5)
+    yield running
+    running.close()

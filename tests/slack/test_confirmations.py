@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from bot.slack.messages import CANCEL, CONFIRM
-from tests.slack.driver import SlackBot
 
 
 def other_host(bot, vm: str) -> str:
@@ -108,26 +107,23 @@ def test_cancel_runs_nothing(bot):
     assert where(bot, "db1") == source
 
 
-def test_an_expired_confirmation_runs_nothing(state):
-    bot = SlackBot(state, confirm_timeout=0.5)
-    try:
-        source, target = where(bot, "ftp1"), other_host(bot, "ftp1")
-        bot.mention("UOPER", f"migrate ftp1 to {target}")
-        preview = bot.preview("ftp1")
-        assert "Expires <!date^" in preview.blocks_text
-        time.sleep(0.7)
-        bot.click("UOPER", preview, CONFIRM)
-        note = bot.slack.wait_for("chat.postEphemeral")[0]
-        assert note.text == "That request expired after 0.5 s; nothing was done. Ask again."
-        gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text.lower())[0]
-        assert not any(b["type"] == "actions" for b in gone.body["blocks"])
-        time.sleep(0.3)
-        assert where(bot, "ftp1") == source
-        entry = bot.engine.inventory.audit(vm="ftp1", limit=1)[0]
-        assert entry.outcome == "cancelled"
-        assert "not confirmed within" in entry.detail
-    finally:
-        bot.close()
+def test_an_expired_confirmation_runs_nothing(hasty):
+    bot = hasty
+    source, target = where(bot, "ftp1"), other_host(bot, "ftp1")
+    bot.mention("UOPER", f"migrate ftp1 to {target}")
+    preview = bot.preview("ftp1")
+    assert "Expires <!date^" in preview.blocks_text
+    time.sleep(0.7)
+    bot.click("UOPER", preview, CONFIRM)
+    note = bot.slack.wait_for("chat.postEphemeral")[0]
+    assert note.text == "That request expired after 0.5 s; nothing was done. Ask again."
+    gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text.lower())[0]
+    assert not any(b["type"] == "actions" for b in gone.body["blocks"])
+    time.sleep(0.3)
+    assert where(bot, "ftp1") == source
+    entry = bot.engine.inventory.audit(vm="ftp1", limit=1)[0]
+    assert entry.outcome == "cancelled"
+    assert "not confirmed within" in entry.detail
 
 
 def test_destroy_asks_with_the_danger_style(bot):
@@ -154,19 +150,16 @@ def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
     assert "*ok*" in shown
 
 
-def test_an_unclicked_preview_loses_its_buttons_when_it_expires(state):
-    bot = SlackBot(state, confirm_timeout=0.5)
-    try:
-        source, target = where(bot, "ftp2"), other_host(bot, "ftp2")
-        bot.mention("UOPER", f"migrate ftp2 to {target}")
-        preview = bot.preview("ftp2")
-        gone = bot.slack.wait_for("chat.update", lambda c: "Expired" in c.text, timeout=5)[0]
-        assert gone.body["ts"] == preview.answer["ts"]
-        assert gone.body["blocks"][-1]["elements"][0]["text"] == (
-            "Expired: not confirmed within 0.5 s; nothing was done.")
-        assert not any(b["type"] == "actions" for b in gone.body["blocks"])
-        entry = bot.engine.inventory.audit(vm="ftp2", limit=1)[0]
-        assert (entry.outcome, entry.extra["cancelled_by"]) == ("cancelled", "granja")
-        assert where(bot, "ftp2") == source
-    finally:
-        bot.close()
+def test_an_unclicked_preview_loses_its_buttons_when_it_expires(hasty):
+    bot = hasty
+    source, target = where(bot, "ftp2"), other_host(bot, "ftp2")
+    bot.mention("UOPER", f"migrate ftp2 to {target}")
+    preview = bot.preview("ftp2")
+    gone = bot.slack.wait_for("chat.update", lambda c: "Expired" in c.text, timeout=5)[0]
+    assert gone.body["ts"] == preview.answer["ts"]
+    assert gone.body["blocks"][-1]["elements"][0]["text"] == (
+        "Expired: not confirmed within 0.5 s; nothing was done.")
+    assert not any(b["type"] == "actions" for b in gone.body["blocks"])
+    entry = bot.engine.inventory.audit(vm="ftp2", limit=1)[0]
+    assert (entry.outcome, entry.extra["cancelled_by"]) == ("cancelled", "granja")
+    assert where(bot, "ftp2") == source
