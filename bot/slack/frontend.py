@@ -1,6 +1,6 @@
 """The Slack front end's work, after the ack: run a message through the engine, post, confirm, report.
 
-Everything here runs in Bolt's worker threads once Slack has had its answer,
+Everything here runs in the app's worker pool once Slack has had its answer,
 so an operation may take minutes. Replies go to the thread of the message
 that asked; a change's preview, status and result share one thread.
 """
