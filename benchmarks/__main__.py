@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, farm_changes, placement, real_migration, site_build
+from benchmarks import core, farm_changes, placement, real_migration, site_build, slack_ack
 
 BENCHMARKS = {
     "where_process": core.where_process,
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "site_nav": site_build.site_nav,
     "farm_changes": farm_changes.farm_changes,
     "live_migration": real_migration.live_migration,
+    "slack_ack": slack_ack.ack_latency,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

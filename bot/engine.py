@@ -2,8 +2,10 @@
 
 A front end hands over a ChatEvent and gets back either a Reply (read-only
 commands, refusals, errors) or a Pending change, which it confirms or
-cancels later — at once on the console, by a button click in Slack. Every
-path ends in exactly one audit entry.
+cancels later — at once on the console, by a button click in Slack, where
+`claim` checks that the clicker may decide and that the change is still
+waiting. Only one operation runs on a VM at a time. Every path ends in
+exactly one audit entry.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from datetime import UTC, datetime
 from bot.actions import ACTIONS, Context, Plan, UnknownName
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
+from bot.pending import Waiting
 from bot.results import Outcome, Reply, Text, refused
+from bot.vmlocks import Busy
+from granja.access import Standing
 from granja.config import FleetConfig
 from hypervisor.errors import (
     HostUnreachable,
@@ -35,12 +40,31 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ChatEvent:
-    """One message to the bot: who said what, where."""
+    """One message to the bot: who said what, where.
+
+    `extra` carries front-end facts for the audit (Slack: channel, thread, team)
+    and three keys the engine reads: `who` (how to name the user to others,
+    e.g. a Slack mention), `groups` (comma-separated user-group IDs) and
+    `channel_type` ("im" for a direct message).
+    """
 
     user: str
     text: str
     channel: str = "console"
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def who(self) -> str:
+        """The user as other people should read it."""
+        return self.extra.get("who") or self.user
+
+
+class ClaimRefused(Exception):
+    """A click on a confirmation that must not run: not the clicker's to decide, or no longer waiting."""
+
+    def __init__(self, message: str, *, over: bool) -> None:
+        self.over = over  # the request will never run: its buttons can go
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -73,33 +97,101 @@ class Engine:
         self.clock = clock
         self.on_change = on_change
         """Called after every confirmed change has run, whatever its outcome (the site republishes)."""
+        self.waiting: Waiting[Pending] = Waiting(ttl=config.access.confirm_seconds)
+        self.busy = Busy(inventory.directory / "locks")
+
+    def standing(self, event: ChatEvent) -> Standing:
+        """The role the event's user may act with where they wrote, and why."""
+        groups = [g for g in event.extra.get("groups", "").split(",") if g]
+        return self.config.access.standing(event.user, groups=groups, channel=event.channel,
+                                           direct=event.extra.get("channel_type") == "im")
 
     def prepare(self, event: ChatEvent) -> Reply | Pending:
         """Handle a message: answer it, or return the change it asks for, to be confirmed."""
         begun = time.monotonic()
-        role = self.config.role_of(event.user) or ""
+        self.expire()
+        standing = self.standing(event)
+        role = standing.role
         try:
             command = parse(event.text)
         except ParseError as exc:
             return self._finish(event, None, role, begun, Reply(Outcome.USAGE, Text(str(exc)), str(exc)))
         spec = command.spec
+        vm = command.args.get("vm", "")
         if not role_allows(role, spec.role):
-            who = f"your role is {role}" if role else f"{event.user} has no role in this farm"
-            message = f"'{spec.name}' needs the {spec.role} role; {who}. Ask an admin."
-            return self._finish(event, command, role, begun, refused(message, vm=command.args.get("vm", "")))
+            message = f"'{spec.name}' needs the {spec.role} role; {standing.why}. Ask an admin."
+            return self._finish(event, command, role, begun, refused(message, vm=vm))
+        holder = self.busy.holder(vm) if spec.changes and vm else None
+        if holder is not None:
+            busy = refused(self.busy.busy_message(vm, holder), vm=vm)
+            return self._finish(event, command, role, begun, busy)
         outcome = self._guarded(command, lambda: ACTIONS[spec.name](self._context(event, role), command))
         if isinstance(outcome, Plan):
-            return Pending(id=secrets.token_hex(4), event=event, command=command, plan=outcome,
-                           role=role, created=time.monotonic())
+            pending = Pending(id=secrets.token_hex(8), event=event, command=command, plan=outcome,
+                              role=role, created=time.monotonic())
+            self.waiting.add(pending.id, pending)
+            return pending
         return self._finish(event, command, role, begun, outcome)
 
-    def confirm(self, pending: Pending, *, by: str, progress: Progress | None = None) -> Reply:
-        """Carry out a confirmed change and record it, with who confirmed it."""
+    def claim(self, pending_id: str, *, by: ChatEvent, confirming: bool) -> Pending:
+        """Take a waiting change for the person who clicked; raises ClaimRefused if it must not run."""
+        clicker = self.standing(by)
+        pending, status = self.waiting.claim(
+            pending_id, may=lambda p: by.user == p.event.user or clicker.role == "admin")
+        if pending is None:
+            raise ClaimRefused(self.waiting.how_settled(pending_id) or
+                               "That request is no longer waiting (granja may have restarted); "
+                               "nothing was done. Ask again.", over=True)
+        if status == "expired":
+            self.cancel(pending, by=by.user, reason=f"not confirmed within {self.expiry}")
+            raise ClaimRefused(self.waiting.how_settled(pending_id), over=True)
+        if status == "refused":  # it stays the requester's (or an admin's) to decide
+            verb = "confirm" if confirming else "cancel"
+            message = (f"Only {pending.event.who} (who asked) or an admin can {verb} "
+                       f"'{pending.command.canonical()}'; nothing was done.")
+            self._finish(by, pending.command, clicker.role, time.monotonic(),
+                         refused(message, vm=pending.plan.vm), {"request": pending.id})
+            raise ClaimRefused(message, over=False)
+        return pending
+
+    def expire(self) -> list[Pending]:
+        """Cancel every change that waited too long for its confirmation, recording each; returns them."""
+        overdue = self.waiting.expired()
+        for pending in overdue:
+            self.cancel(pending, by="granja", reason=f"not confirmed within {self.expiry}")
+        return overdue
+
+    @property
+    def expiry(self) -> str:
+        """How long a change waits for its confirmation, as people say it ("5 min")."""
+        seconds = self.config.access.confirm_seconds
+        return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+    @staticmethod
+    def _name(asker: ChatEvent, user: str) -> str:
+        """Another user named the way the asker's front end names people (a Slack mention, or the login)."""
+        return f"<@{user}>" if asker.who == f"<@{asker.user}>" else user
+
+    def confirm(self, pending: Pending, *, by: str, progress: Progress | None = None,
+                extra: dict[str, str] | None = None) -> Reply:
+        """Carry out a confirmed change and record it, with who confirmed it; one operation per VM."""
         begun = time.monotonic()
-        reply = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
-        assert isinstance(reply, Reply)
-        extra = {"confirmed_by": by} if by != pending.event.user else {}
-        reply = self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
+        extra = {**(extra or {}), **({"confirmed_by": by} if by != pending.event.user else {})}
+        vm = pending.plan.vm
+        holder = self.busy.hold(vm, who=pending.event.who, what=pending.command.canonical())
+        if holder is not None:
+            self.waiting.settle(pending.id, "That request was refused: the VM was busy. Ask again.")
+            reply = refused(self.busy.busy_message(vm, holder), vm=vm)
+            return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
+        confirmer = self._name(pending.event, by)
+        self.waiting.settle(pending.id,
+                            f"That request was already confirmed by {confirmer}; nothing more was done.")
+        try:
+            done = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
+        finally:
+            self.busy.release(vm)
+        assert isinstance(done, Reply)
+        reply = self._finish(pending.event, pending.command, pending.role, begun, done, extra)
         if self.on_change is not None:
             try:
                 self.on_change(reply)
@@ -107,12 +199,21 @@ class Engine:
                 log.exception("the after-change hook failed for %r", pending.command.canonical())
         return reply
 
-    def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled") -> Reply:
+    def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled",
+               extra: dict[str, str] | None = None) -> Reply:
         """Drop a pending change; nothing is done, and the audit says so."""
+        if reason == "cancelled":  # a person's click
+            who = self._name(pending.event, by)
+            how = f"That request was already cancelled by {who}; nothing more was done."
+        elif by == "granja" or reason.startswith("not confirmed within"):
+            how = f"That request expired after {self.expiry}; nothing was done. Ask again."
+        else:
+            how = f"That request was {reason}; nothing was done."
+        self.waiting.settle(pending.id, how)
         message = f"Nothing done: {pending.plan.preview} was {reason}."
         reply = Reply(Outcome.CANCELLED, Text(message), message, vm=pending.plan.vm)
         return self._finish(pending.event, pending.command, pending.role, time.monotonic(), reply,
-                            {"cancelled_by": by})
+                            {**(extra or {}), "cancelled_by": by})
 
     def _context(self, event: ChatEvent, role: str) -> Context:
         return Context(config=self.config, farm=self.farm, inventory=self.inventory,

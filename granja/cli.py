@@ -1,4 +1,4 @@
-"""The `granja` command line: ask, chat, refresh and site, over the configured or demo farm.
+"""The `granja` command line: ask, chat, refresh, site and slack, over the configured or demo farm.
 
 Heavy libraries (MkDocs, Slack, paramiko) are imported only by the
 subcommands that use them, so `granja ask` starts fast.
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--out", help="output folder (default: the config's site.out, else site/)")
         command.add_argument("--no-refresh", action="store_true",
                              help="publish the inventory as it is, without asking the hosts first")
+    slack = sub.add_parser("slack", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    slack.add_argument("--port", type=int, default=3000, help="HTTP mode: port for /slack/events")
+    slack.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
     return parser
 
 
@@ -59,6 +62,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from bot import console
     from granja.app import local_user, open_engine
 
+    if args.command == "slack":
+        return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
     if args.command == "ask":
         ask = input if console.interactive() else None
@@ -102,3 +107,18 @@ def _site(engine: Engine, args: argparse.Namespace) -> int:
     if args.site_command == "serve":
         return serve_site(result, port=args.port)
     return 0
+
+
+def _slack(args: argparse.Namespace) -> int:
+    from bot.slack.settings import SettingsError, read_settings
+
+    try:
+        settings = read_settings()  # before anything else: a bad setting is one line, at once
+    except SettingsError as exc:
+        print(f"granja slack: {exc}", file=sys.stderr)
+        return 2
+    from bot.slack.run import serve
+    from granja.app import open_engine
+
+    engine = open_engine(config=args.config, state=args.state)
+    return serve(engine, settings, host=args.host, port=args.port)

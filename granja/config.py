@@ -1,4 +1,4 @@
-"""The fleet configuration: hosts, networks, clusters, templates and users, from one TOML file.
+"""The fleet configuration: hosts, networks, clusters, templates, users and chat channels, from one TOML file.
 
 This file is the one place each of these facts lives. Errors name the file,
 the key (and the line, for syntax errors) and what is wrong, so that a typo in
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from granja.access import Access, read_access
 from hypervisor.placement import Limits
 
-ROLES = ("viewer", "operator", "admin")
 ON_CRASH = ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart")
 FACT_SOURCES = ("ssh", "node", "none")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -131,7 +131,7 @@ class FleetConfig:
     networks: Mapping[str, Network]
     clusters: Mapping[str, Cluster]
     templates: Mapping[str, Template]
-    users: Mapping[str, str]  # user name or chat ID -> role
+    access: Access  # roles of users and chat user groups, chat channels allowed
     placement: Placement = field(default_factory=Placement)
     site: SiteConfig = field(default_factory=SiteConfig)
     ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
@@ -155,9 +155,14 @@ class FleetConfig:
         """The host a VM is pinned to (`pinned` in its host's table), or ""."""
         return next((h.name for h in self.hosts.values() if vm in h.pinned), "")
 
+    @property
+    def users(self) -> Mapping[str, str]:
+        """User name or chat user ID -> role (the [users] table)."""
+        return self.access.users
+
     def role_of(self, user: str) -> str | None:
         """The role the config gives a user, or None: unknown users may do nothing."""
-        return self.users.get(user)
+        return self.access.role_of(user)
 
 
 def parse_size_mib(text: str) -> int:
@@ -192,7 +197,7 @@ class _Reader:
         return ConfigError(self.path, where, problem)
 
     def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "site"}
+        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels", "site"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
@@ -203,7 +208,7 @@ class _Reader:
         networks = self.section(raw, "networks", self.network)
         templates = self.section(raw, "templates", lambda n, t: self.template(n, t, networks))
         clusters = self.section(raw, "clusters", lambda n, t: self.cluster(n, t, templates))
-        users = self.section(raw, "users", self.user)
+        access = read_access(raw, fail=self.fail, section=self.section, value=self.value)
         return FleetConfig(
             path=self.path,
             name=self.value(farm, "farm.name", str, "granja farm"),
@@ -213,7 +218,7 @@ class _Reader:
             networks=networks,
             clusters=clusters,
             templates=templates,
-            users=users,
+            access=access,
             placement=self.placement(farm),
             site=self.site(self.table(raw, "site", required=False)),
             ssh_key=self.value(farm, "farm.ssh_key", str, ""),
@@ -364,9 +369,3 @@ class _Reader:
                 raise self.fail(f"site.secrets[{number}]", f"bad regular expression: {exc}") from None
         return SiteConfig(title=self.value(body, "site.title", str, ""),
                           out=self.value(body, "site.out", str, ""), secrets=tuple(patterns))
-
-    def user(self, name: str, body: dict[str, Any]) -> str:
-        role = self.value(body, f"users.{name}.role", str)
-        if role not in ROLES:
-            raise self.fail(f"users.{name}.role", f"must be one of {', '.join(ROLES)}, not '{role}'")
-        return str(role)

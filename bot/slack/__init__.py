@@ -1,0 +1,1 @@
+"""The Slack front end: the Bolt app, Slack bodies to ChatEvents, replies as Block Kit."""

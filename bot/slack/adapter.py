@@ -1,0 +1,101 @@
+"""Slack request bodies to ChatEvents: who (Slack user ID), what (text without Slack's markup), where.
+
+Slack rewrites what people type: mentions become `<@U…>`, host names and
+addresses become links (`<http://ldap3.example.org|ldap3.example.org>`,
+`<mailto:a@b|a@b>`), and `&`, `<`, `>` arrive as entities. The parser
+should see what the person typed, so all of that is undone here; smart
+quotes and dashes are the parser's own business (`bot.parser.normalize`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine import ChatEvent
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a reply goes: the channel, the thread (its first message's ts), a slash command's reply URL."""
+
+    channel: str
+    thread_ts: str = ""
+    response_url: str = ""  # the way to answer a slash command in a channel the bot is not in
+
+
+def plain_text(text: str, *, bot_user: str = "") -> str:
+    """Text as the person typed it: the bot's mention dropped, links to their labels, entities undone."""
+    if bot_user:
+        text = text.replace(f"<@{bot_user}>", " ")
+    text = _LEADING_MENTION.sub("", text)
+    return html.unescape(_MARKUP.sub(_unlink, text)).strip()
+
+
+def _unlink(match: re.Match[str]) -> str:
+    inside = match.group(1)
+    target, _, label = inside.partition("|")
+    if target.startswith(("#", "@", "!")):  # channels, people, groups, @here: as Slack shows them
+        prefix = "#" if target.startswith("#") else "@"
+        name = label or target.lstrip("#@!")
+        return name if name.startswith(prefix) else prefix + name
+    if target.startswith("mailto:"):
+        return label or target[len("mailto:"):]
+    return label or target
+
+
+def event_from_message(event: Mapping[str, Any], *, team: str, bot_user: str, via: str,
+                       groups: Iterable[str] = (), event_id: str = "") -> tuple[ChatEvent, Where]:
+    """A mention or a direct message as a ChatEvent, and the thread its replies go to."""
+    user, channel = str(event.get("user", "")), str(event.get("channel", ""))
+    thread = str(event.get("thread_ts") or event.get("ts") or "")
+    extra = _extra(user=user, channel=channel, thread=thread, team=team, via=via, groups=groups,
+                   channel_type=str(event.get("channel_type") or ("im" if channel.startswith("D") else "")))
+    if event_id:
+        extra["event_id"] = event_id
+    if event.get("ts"):
+        extra["message_ts"] = str(event["ts"])
+    text = plain_text(str(event.get("text", "")), bot_user=bot_user)
+    return ChatEvent(user=user, text=text, channel=channel, extra=extra), Where(channel, thread)
+
+
+def event_from_command(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -> tuple[ChatEvent, Where]:
+    """A `/granja …` slash command as a ChatEvent; its replies start a new thread in the channel."""
+    user, channel = str(body.get("user_id", "")), str(body.get("channel_id", ""))
+    direct = body.get("channel_name") == "directmessage" or channel.startswith("D")
+    extra = _extra(user=user, channel=channel, thread="", team=str(body.get("team_id", "")),
+                   via="command", groups=groups, channel_type="im" if direct else "")
+    text = plain_text(str(body.get("text", "")))
+    where = Where(channel, response_url=str(body.get("response_url", "")))
+    return ChatEvent(user=user, text=text, channel=channel, extra=extra), where
+
+
+def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -> ChatEvent:
+    """Who clicked a button, and where, as a ChatEvent (the text says which button)."""
+    user = str(body.get("user", {}).get("id", ""))
+    channel = str(body.get("channel", {}).get("id", ""))
+    action = (body.get("actions") or [{}])[0]
+    extra = _extra(user=user, channel=channel, thread=str(body.get("message", {}).get("thread_ts", "")),
+                   team=str(body.get("team", {}).get("id", "")), via="button", groups=groups,
+                   channel_type="im" if channel.startswith("D") else "")
+    return ChatEvent(user=user, text=f"[{action.get('action_id', '')}]", channel=channel, extra=extra)
+
+
+def _extra(*, user: str, channel: str, thread: str, team: str, via: str, groups: Iterable[str],
+           channel_type: str) -> dict[str, str]:
+    extra = {"slack_user": user, "slack_channel": channel, "team": team, "via": via,
+             "who": f"<@{user}>"}
+    if thread:
+        extra["thread_ts"] = thread
+    if channel_type:
+        extra["channel_type"] = channel_type
+    group_list = ",".join(sorted(groups))
+    if group_list:
+        extra["groups"] = group_list
+    return extra

@@ -1,0 +1,142 @@
+"""Replies as Slack Block Kit with a plain-text fallback, split at line ends to fit Slack's limits.
+
+A VM's configuration is a card (header, fields, disks, NICs); tables keep
+their columns in code blocks; any other body is its text form. Long text is
+split into sections of at most SECTION_CHARS at line ends, and past
+MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from functools import singledispatch
+from typing import Any
+
+from bot.render_text import gib, render, when
+from bot.results import AuditTable, Done, Located, Outcome, Reply, Text, VMCard
+
+Block = dict[str, Any]
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
+MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
+FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
+_ICON = {Outcome.OK: ":white_check_mark:", Outcome.REFUSED: ":no_entry:", Outcome.FAILED: ":x:",
+         Outcome.USAGE: ":grey_question:", Outcome.CANCELLED: ":heavy_multiplication_x:",
+         Outcome.ERROR: ":warning:"}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> Block:
+    """One mrkdwn section block."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def context(text: str) -> Block:
+    """One small grey context line."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def chunks(text: str, limit: int = SECTION_CHARS) -> list[str]:
+    """Split text at line ends into pieces of at most `limit` characters (a longer line is its own piece)."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines():
+        if current and size + len(line) + 1 > limit:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+        current.append(line[: limit - 1] + "…" if len(line) > limit else line)
+        size += len(line) + 1
+    if current:
+        pieces.append("\n".join(current))
+    return pieces
+
+
+def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
+    """The text for notifications and old clients: whole lines only, with a count of what is left out."""
+    pieces = chunks(text, limit - 40)
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else ""
+    rest = sum(len(piece.splitlines()) for piece in pieces[1:])
+    return f"{pieces[0]}\n… and {rest} more lines"
+
+
+def text_blocks(text: str, *, code: bool) -> list[Block]:
+    """Text as sections (code blocks keep table columns), summarized past Slack's block limit."""
+    pieces = chunks(escape(text))
+    shown = pieces[:MAX_BLOCKS]
+    blocks = [section(f"```{piece}```" if code else piece) for piece in shown]
+    if len(pieces) > len(shown):
+        rest = sum(len(piece.splitlines()) for piece in pieces[len(shown):])
+        blocks.append(context(f"… and {rest} more lines; narrow the question down "
+                              "(e.g. 'list on HOST' or 'list in CLUSTER')."))
+    return blocks
+
+
+def reply_message(reply: Reply) -> tuple[str, list[Block]]:
+    """A reply as (fallback text, blocks)."""
+    return fallback(render(reply)), _blocks(reply.body, reply)
+
+
+@singledispatch
+def _blocks(body: object, reply: Reply) -> list[Block]:
+    return text_blocks(render(reply), code=True)  # tables and any body without a card of its own
+
+
+@_blocks.register
+def _(body: Text, reply: Reply) -> list[Block]:
+    icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
+    return text_blocks(icon + body.text, code=False)
+
+
+@_blocks.register
+def _(body: Located, reply: Reply) -> list[Block]:
+    return text_blocks(render(reply), code=False)
+
+
+@_blocks.register
+def _(body: Done, reply: Reply) -> list[Block]:
+    notes = [context(escape(note)) for note in body.notes]
+    return [section(f"{_ICON[reply.outcome]} {escape(body.summary)}"), *notes]
+
+
+@_blocks.register
+def _(body: VMCard, reply: Reply) -> list[Block]:
+    vm = body.vm
+    fields = [("Host", vm.host), ("State", vm.state.value), ("vCPUs", str(vm.vcpus)),
+              ("Memory", gib(vm.memory_mib)), ("Virtualization", f"{vm.virt.value.upper()} ({vm.os_type})"),
+              ("Cluster", vm.meta.cluster or "-"), ("Autostart", "on" if vm.autostart else "off"),
+              ("On crash", vm.on_crash)]
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": vm.name[:150]}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"} for k, v in fields]},
+    ]
+    if body.stale_since:
+        blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {vm.host} is not "
+                              "answering; this is the last known configuration."))
+    disks = [f"`{d.target}` {d.source}" + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
+             for d in vm.disks]
+    nics = [f"`{n.mac}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
+            + (f" ({n.network})" if n.network else "") + (f" via {n.bond}" if n.bond else "")
+            for n in body.nics]
+    blocks += text_blocks("*Disks*\n" + ("\n".join(disks) or "none"), code=False)
+    blocks += text_blocks("*NICs*\n" + ("\n".join(nics) or "none"), code=False)
+    blocks.append(context(f"uuid {vm.uuid} · last seen {when(body.last_seen)}"))
+    return blocks[: MAX_BLOCKS + 2]
+
+
+@_blocks.register
+def _(body: AuditTable, reply: Reply) -> list[Block]:
+    if not body.rows:
+        return [section(f"{escape(body.title)}: none yet.")]
+    lines = [f"*{escape(body.title)}*"]
+    for row in body.rows:
+        who = f"<@{row.user}>" if _SLACK_USER.match(row.user) else escape(row.user)
+        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} `{escape(row.text)}` "
+                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
+    return [section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS]

@@ -1,0 +1,67 @@
+"""The messages of a change in Slack: the preview with its buttons, the decision, and the final audit line.
+
+The final message must stand alone for an auditor reading channel history:
+who asked (a mention, which Slack keeps right when names change), what, on
+which VM and hosts, when (Slack's date markup, with a UTC fallback), how
+long it took and how it ended.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.engine import Pending
+from bot.results import Outcome, Reply
+from bot.slack.blocks import Block, context, escape, reply_message, section
+
+CONFIRM = "granja_confirm"
+CANCEL = "granja_cancel"
+
+
+def slack_date(moment: datetime) -> str:
+    """A time in Slack's date markup: each reader sees it in their own time zone; UTC as the fallback."""
+    fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time_secs}}|{fallback}>"
+
+
+def preview(pending: Pending, *, expires: datetime) -> tuple[str, list[Block]]:
+    """What will happen, who may confirm it, until when, and the Confirm/Cancel buttons."""
+    who, what = pending.event.who, escape(pending.plan.preview)
+    text = f"{who} asked to {pending.plan.preview}. Confirm or cancel."
+    confirm: Block = {"type": "button", "action_id": CONFIRM, "value": pending.id,
+                      "text": {"type": "plain_text", "text": "Confirm"},
+                      "style": "danger" if pending.plan.destructive else "primary"}
+    if pending.plan.destructive:
+        confirm["confirm"] = {"title": {"type": "plain_text", "text": "Are you sure?"},
+                              "text": {"type": "plain_text", "text": pending.plan.preview[:300]},
+                              "confirm": {"type": "plain_text", "text": "Yes, do it"},
+                              "deny": {"type": "plain_text", "text": "No"}}
+    cancel: Block = {"type": "button", "action_id": CANCEL, "value": pending.id,
+                     "text": {"type": "plain_text", "text": "Cancel"}}
+    blocks = [section(f":question: {who} asked to *{what}*"),
+              context(f"Only {who} or an admin can confirm. Expires {slack_date(expires)}; "
+                      "nothing happens until then."),
+              {"type": "actions", "block_id": f"granja_{pending.id}", "elements": [confirm, cancel]}]
+    return text, blocks
+
+
+def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Block]]:
+    """The preview once decided: the buttons are gone, and it says who decided."""
+    verb = "Confirmed" if confirmed else "Cancelled"
+    text = f"{pending.event.who} asked to {pending.plan.preview}. {verb} by <@{by}>."
+    return text, [section(f"{pending.event.who} asked to *{escape(pending.plan.preview)}*"),
+                  context(f"{verb} by <@{by}>" + (": running, progress below." if confirmed else "."))]
+
+
+def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
+          seconds: float) -> tuple[str, list[Block]]:
+    """The result of a decided change, readable on its own: who, what, where, when, how long, outcome."""
+    verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
+    decider = f" ({verb} by <@{by}>)" if by != pending.event.user else ""
+    hosts = " → ".join(reply.hosts or pending.plan.hosts)
+    where = f"VM {pending.plan.vm}" + (f" · hosts {hosts}" if hosts else "")
+    line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for `{pending.command.canonical()}`"
+            f"{decider} · {where} · {slack_date(begun)} · took {seconds:.1f} s")
+    _, body = reply_message(reply)
+    text = f"{line}\n{reply.summary}"
+    return text, [section(line), *body]

@@ -1,0 +1,104 @@
+"""Which VMs have an operation running, and whose: a second operation on one of them is refused.
+
+Held in this process and, through a lock file per VM in the state
+directory (`locks/NAME.lock`, flock), across processes: the Slack bot and a
+`granja ask … --yes` on the console never work on one VM at once. The file
+says who holds it, so the refusal can name them; the kernel drops the lock
+if the holding process dies, so a crash never leaves a VM locked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who runs an operation on a VM, and since when (seconds since the epoch)."""
+
+    who: str
+    what: str
+    since: float
+
+
+class Busy:
+    """The VMs with an operation running, in this process and (given a directory) in any other."""
+
+    def __init__(self, directory: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.directory = directory
+        self._clock = clock
+        self._held: dict[str, tuple[Holder, int | None]] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, vm: str, *, who: str, what: str) -> Holder | None:
+        """Take the VM for an operation; returns the current holder instead if it is taken."""
+        key = vm.lower()
+        with self._lock:
+            if key in self._held:
+                return self._held[key][0]
+            holder = Holder(who=who, what=what, since=self._clock())
+            fd = None
+            if self.directory is not None:
+                fd, other = self._lock_file(key)
+                if other is not None:
+                    return other
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(holder.__dict__).encode(), 0)
+            self._held[key] = (holder, fd)
+            return None
+
+    def holder(self, vm: str) -> Holder | None:
+        """Who runs an operation on the VM now, if anyone."""
+        key = vm.lower()
+        with self._lock:
+            if key in self._held:
+                return self._held[key][0]
+            if self.directory is None:
+                return None
+            fd, other = self._lock_file(key)
+            if other is None:
+                self._unlock(fd)
+            return other
+
+    def release(self, vm: str) -> None:
+        """The operation on the VM has ended."""
+        with self._lock:
+            _, fd = self._held.pop(vm.lower(), (None, None))
+            if fd is not None:
+                self._unlock(fd)
+
+    def busy_message(self, vm: str, holder: Holder) -> str:
+        """One sentence saying who holds the VM, what they run and for how long."""
+        seconds = max(self._clock() - holder.since, 0)
+        return (f"{vm} is busy: {holder.who} is running '{holder.what}' (for {seconds:.0f} s). "
+                f"Nothing was done; try again when it has finished.")
+
+    def _lock_file(self, key: str) -> tuple[int, Holder | None]:
+        """Lock the VM's file: (fd, None) when locked now, (-1, holder) when another process has it."""
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 4096, 0).decode(errors="replace")
+            os.close(fd)
+            try:
+                return -1, Holder(**json.loads(text))
+            except (ValueError, TypeError):  # it is still being written: someone holds it all the same
+                return -1, Holder(who="another granja process", what="an operation", since=self._clock())
+        return fd, None
+
+    @staticmethod
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
