@@ -180,7 +180,10 @@ def _(body: HelpTable) -> str:
     if body.detail:
         usage, text, examples = body.commands[0]
         return f"{usage}\n  {text}\n  Examples: {examples}"
-    return "Commands you may run:\n" + "\n".join(f"  {usage:40} {text}" for usage, text, _ in body.commands)
+    # A usage too long for the column gets a line of its own, so the help texts stay aligned.
+    lines = [f"  {usage:40} {text}" if len(usage) <= 40 else f"  {usage}\n  {'':40} {text}"
+             for usage, text, _ in body.commands]
+    return "Commands you may run:\n" + "\n".join(lines)
 
 
 @_body.register
