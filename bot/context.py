@@ -35,6 +35,12 @@ class Plan:
     hosts: tuple[str, ...]
     run: Callable[[Progress], Reply]
     destructive: bool = False
+    holds: tuple[str, ...] = ()  # what no other operation may touch meanwhile, if more than `vm`
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The names the engine holds while the change runs: `holds`, else the VM."""
+        return self.holds or ((self.vm,) if self.vm else ())
 
 
 class UnknownName(LookupError):

@@ -22,7 +22,7 @@ from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
 from bot.results import Outcome, Reply, Text, refused
-from bot.vmlocks import Busy
+from bot.vmlocks import Busy, Holder
 from granja.access import Standing
 from granja.config import FleetConfig
 from hypervisor.errors import (
@@ -127,6 +127,9 @@ class Engine:
             return self._finish(event, command, role, begun, busy)
         outcome = self._guarded(command, lambda: ACTIONS[spec.name](self._context(event, role), command))
         if isinstance(outcome, Plan):
+            taken = next(((n, h) for n in outcome.held if (h := self.busy.holder(n)) is not None), None)
+            if taken is not None:  # a VM an evacuation would move is busy: say so now, not after Confirm
+                return self._finish(event, command, role, begun, self._busy(command, outcome, *taken))
             pending = Pending(id=secrets.token_hex(8), event=event, command=command, plan=outcome,
                               role=role, created=time.monotonic())
             self.waiting.add(pending.id, pending)
@@ -177,11 +180,11 @@ class Engine:
         """Carry out a confirmed change and record it, with who confirmed it; one operation per VM."""
         begun = time.monotonic()
         extra = {**(extra or {}), **({"confirmed_by": by} if by != pending.event.user else {})}
-        vm = pending.plan.vm
-        holder = self.busy.hold(vm, who=pending.event.who, what=pending.command.canonical())
-        if holder is not None:
+        held = pending.plan.held
+        taken = self.busy.hold_all(held, who=pending.event.who, what=pending.command.canonical())
+        if taken is not None:
             self.waiting.settle(pending.id, "That request was refused: the VM was busy. Ask again.")
-            reply = refused(self.busy.busy_message(vm, holder), vm=vm)
+            reply = self._busy(pending.command, pending.plan, *taken)
             return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
         confirmer = self._name(pending.event, by)
         self.waiting.settle(pending.id,
@@ -189,7 +192,7 @@ class Engine:
         try:
             done = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
         finally:
-            self.busy.release(vm)
+            self.busy.release_all(held)
         assert isinstance(done, Reply)
         reply = self._finish(pending.event, pending.command, pending.role, begun, done, extra)
         if self.on_change is not None:
@@ -214,6 +217,13 @@ class Engine:
         reply = Reply(Outcome.CANCELLED, Text(message), message, vm=pending.plan.vm)
         return self._finish(pending.event, pending.command, pending.role, time.monotonic(), reply,
                             {**(extra or {}), "cancelled_by": by})
+
+    def _busy(self, command: Command, plan: Plan, name: str, holder: Holder) -> Reply:
+        """The refusal of a change because something it needs is busy, naming who holds it."""
+        message = self.busy.busy_message(name, holder)
+        if name != plan.vm:  # one of several VMs, or the host: say which command cannot run
+            message = f"Cannot {command.canonical()} now: {message}"
+        return Reply(Outcome.REFUSED, Text(message), message, vm=plan.vm, hosts=plan.hosts)
 
     def _context(self, event: ChatEvent, role: str) -> Context:
         return Context(config=self.config, farm=self.farm, inventory=self.inventory,

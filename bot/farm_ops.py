@@ -8,6 +8,7 @@ from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
+from bot.vmlocks import host_key
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
@@ -75,7 +76,7 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{host} is {'now in maintenance' if on else 'out of maintenance'}: {effect}."
         return ok(Text(text), text, hosts=(host,))
 
-    return Plan(preview=preview, vm="", hosts=(host,), run=run)
+    return Plan(preview=preview, vm="", hosts=(host,), run=run, holds=(host_key(host),))
 
 
 def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -101,7 +102,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
 
     preview = (f"evacuate {host}: mark it in maintenance, then move {len(plan.moves)} of its "
                f"{len(vms)} VMs one at a time\n" + _plan_lines(plan, "move"))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run)
+    return Plan(preview=preview, vm="", hosts=(host,), run=run, holds=_holds(plan))
 
 
 def recover(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -137,13 +138,18 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
                f"disks.\n" + _plan_lines(plan, "start"))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True)
+    return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True, holds=_holds(plan))
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
     """Report what needs attention in the farm, from the inventory."""
     found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now()))
     return ok(FindingList(found), f"{len(found)} findings")
+
+
+def _holds(plan: Evacuation) -> tuple[str, ...]:
+    """The host and every VM the plan moves: no other operation may touch them while it runs."""
+    return (host_key(plan.host), *(move.vm.name for move in plan.moves))
 
 
 def _record(ctx: Context, cmd: Command, vm: VM) -> None:

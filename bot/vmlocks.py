@@ -4,7 +4,9 @@ Held in this process and, through a lock file per VM in the state
 directory (`locks/NAME.lock`, flock), across processes: the Slack bot and a
 `granja ask … --yes` on the console never work on one VM at once. The file
 says who holds it, so the refusal can name them; the kernel drops the lock
-if the holding process dies, so a crash never leaves a VM locked.
+if the holding process dies, so a crash never leaves a VM locked. A
+command on a whole host (evacuate, recover, maintenance) holds the host
+under `host_key(NAME)`, besides every VM it moves.
 """
 
 from __future__ import annotations
@@ -15,9 +17,16 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+_HOST = "host:"  # VM names cannot hold a colon: a host's key never meets a VM's
+
+
+def host_key(host: str) -> str:
+    """The key under which a command on a whole host holds it."""
+    return _HOST + host
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,23 @@ class Busy:
             self._held[key] = (holder, fd)
             return None
 
+    def hold_all(self, names: Sequence[str], *, who: str, what: str) -> tuple[str, Holder] | None:
+        """Take every name, or none: returns the first one taken by someone else, and its holder."""
+        taken: list[str] = []
+        for name in names:
+            other = self.hold(name, who=who, what=what)
+            if other is not None:
+                for done in taken:
+                    self.release(done)
+                return name, other
+            taken.append(name)
+        return None
+
+    def release_all(self, names: Sequence[str]) -> None:
+        """The operation on all these names has ended."""
+        for name in names:
+            self.release(name)
+
     def holder(self, vm: str) -> Holder | None:
         """Who runs an operation on the VM now, if anyone."""
         key = vm.lower()
@@ -78,8 +104,8 @@ class Busy:
     def busy_message(self, vm: str, holder: Holder) -> str:
         """One sentence saying who holds the VM, what they run and for how long."""
         seconds = max(self._clock() - holder.since, 0)
-        return (f"{vm} is busy: {holder.who} is running '{holder.what}' (for {seconds:.0f} s). "
-                f"Nothing was done; try again when it has finished.")
+        return (f"{vm.removeprefix(_HOST)} is busy: {holder.who} is running '{holder.what}' "
+                f"(for {seconds:.0f} s). Nothing was done; try again when it has finished.")
 
     def _lock_file(self, key: str) -> tuple[int, Holder | None]:
         """Lock the VM's file: (fd, None) when locked now, (-1, holder) when another process has it."""
