@@ -25,6 +25,7 @@ from bot.results import (
     VMTable,
 )
 from hypervisor.model import VM
+from inventory import Change
 
 
 def render(reply: Reply) -> str:
@@ -245,6 +246,12 @@ def change_value(path: str, value: Any) -> str:
     return str(value)
 
 
+def change_what(change: Change) -> str:
+    """What a logged change did, in one line: the field (or kind), old → new."""
+    what = change.path if change.kind == "config" else change.kind
+    return f"{what}: {change_value(change.path, change.old)} → {change_value(change.path, change.new)}"
+
+
 @_body.register
 def _(body: DiffView) -> str:
     by = f" by {body.baseline_by}" if body.baseline_by else ""
@@ -260,8 +267,6 @@ def _(body: DiffView) -> str:
 def _(body: HistoryView) -> str:
     if not body.changes:
         return f"No changes of {body.vm} recorded."
-    rows = [[f"{c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}", c.user or "-", c.command or "-",
-             f"{c.path if c.kind == 'config' else c.kind}: "
-             f"{change_value(c.path, c.old)} → {change_value(c.path, c.new)}"]
+    rows = [[f"{c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}", c.user or "-", c.command or "-", change_what(c)]
             for c in body.changes]
     return f"Changes of {body.vm}, newest first:\n" + table(["WHEN (UTC)", "WHO", "COMMAND", "WHAT"], rows)

@@ -1,7 +1,9 @@
 """Replies as Slack Block Kit with a plain-text fallback, split at line ends to fit Slack's limits.
 
-A VM's configuration is a card (header, fields, disks, NICs); tables keep
-their columns in code blocks; any other body is its text form. Long text is
+A VM's configuration is a card (header, fields, disks, NICs); an
+evacuation's outcome, `check` and a VM's history are lists with people as
+mentions; tables keep their columns in code blocks; any other body is its
+text form. Long text is
 split into sections of at most SECTION_CHARS at line ends, and past
 MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 """
@@ -13,11 +15,23 @@ from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
-from bot.render_text import gib, render, when
-from bot.results import AuditTable, Done, Located, Outcome, Reply, Text, VMCard
+from bot.render_text import change_what, gib, render, when
+from bot.results import (
+    AuditTable,
+    Done,
+    FindingList,
+    HistoryView,
+    HostEmptied,
+    Located,
+    Outcome,
+    Reply,
+    Text,
+    VMCard,
+)
 
 Block = dict[str, Any]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_BY_SLACK_USER = re.compile(r"\(by ([UW][A-Z0-9]{2,})\)")  # a maintenance mark's "(by U…)"
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
 MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
@@ -140,3 +154,51 @@ def _(body: AuditTable, reply: Reply) -> list[Block]:
         lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} `{escape(row.text)}` "
                      f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
     return [section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS]
+
+
+def person(user: str) -> str:
+    """A user as Slack shows them: a mention for a Slack user ID, else the name, escaped."""
+    return f"<@{user}>" if _SLACK_USER.match(user) else escape(user)
+
+
+def _list_blocks(head: str, lines: list[str], *, icon: str = "") -> list[Block]:
+    """A bold heading and mrkdwn lines, split at line ends, summarized past the block limit."""
+    pieces = chunks("\n".join([f"{icon}*{escape(head)}*", *lines]))
+    blocks = [section(piece) for piece in pieces[:MAX_BLOCKS]]
+    if len(pieces) > MAX_BLOCKS:
+        rest = sum(len(piece.splitlines()) for piece in pieces[MAX_BLOCKS:])
+        blocks.append(context(f"… and {rest} more lines."))
+    return blocks
+
+
+@_blocks.register
+def _(body: HostEmptied, reply: Reply) -> list[Block]:
+    icon = _ICON[reply.outcome] + " "
+    lines = [f"• {body.verb} `{escape(vm)}` → {escape(host)}"
+             + (f" ({method})" if method != "restart" else "") for vm, host, method in body.moved]
+    if body.failed:
+        lines.append(f"• *FAILED* `{escape(body.failed[0])}`: {escape(body.failed[1])}")
+    if body.not_tried:
+        lines.append(f"• not tried: {escape(', '.join(body.not_tried))} (still on {escape(body.host)})")
+    lines += [f"• stays `{escape(vm)}`: {escape(why)}" for vm, why in body.stays]
+    lines += [f"_{escape(note)}_" for note in body.notes]
+    return _list_blocks(body.title, lines, icon=icon)
+
+
+@_blocks.register
+def _(body: FindingList, reply: Reply) -> list[Block]:
+    if not body.findings:
+        return [section("Nothing needs attention.")]
+    count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
+    lines = [f"• *{escape(f.kind)}* " + _BY_SLACK_USER.sub(r"(by <@\1>)", escape(f.message))
+             for f in body.findings]
+    return _list_blocks(f"{count} attention", lines)
+
+
+@_blocks.register
+def _(body: HistoryView, reply: Reply) -> list[Block]:
+    if not body.changes:
+        return [section(f"No changes of {escape(body.vm)} recorded.")]
+    lines = [f"• {c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(c.user) if c.user else '-'} "
+             f"`{escape(c.command or '-')}` {escape(change_what(c))}" for c in body.changes]
+    return _list_blocks(f"Changes of {body.vm}, newest first", lines)

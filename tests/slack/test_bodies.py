@@ -1,0 +1,58 @@
+"""Evacuation, check and history answers in Block Kit: an icon when it failed, mentions, whole lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.results import FindingList, HistoryView, HostEmptied, Outcome, Reply
+from bot.slack.blocks import MAX_BLOCKS, reply_message
+from inventory import Change
+from inventory.health import Finding
+
+AT = datetime(2026, 11, 24, 21, 20, 5, tzinfo=UTC)
+
+
+def texts(blocks: list[dict]) -> list[str]:
+    """Each block's mrkdwn text (a context block's first element)."""
+    return [b["text"]["text"] if "text" in b else b["elements"][0]["text"] for b in blocks]
+
+
+def test_a_failed_evacuation_is_marked_as_failed_and_lists_each_vm_as_text():
+    title = "Evacuation of host05 stopped at a failure: 1 moved, 1 not tried, 1 staying."
+    body = HostEmptied(host="host05", title=title, verb="moved", moved=(("ldap1", "host09", "live"),),
+                       failed=("dns1", "host07 has 1 GiB of memory free. dns1 is running on host05."),
+                       not_tried=("ftp1",), stays=(("mirror", "paused, and host05 cannot migrate live"),))
+    _text, blocks = reply_message(Reply(Outcome.FAILED, body, body.title, hosts=("host05",)))
+    shown = texts(blocks)
+    assert shown[0].startswith(":x: ")
+    assert "Evacuation of host05 stopped at a failure" in shown[0]
+    whole = "\n".join(shown)
+    assert "```" not in whole  # a list to read, not a table in a code block
+    for part in ("ldap1", "host09", "dns1", "host07 has 1 GiB of memory free", "ftp1", "still on host05",
+                 "mirror", "paused, and host05 cannot migrate live"):
+        assert part in whole
+
+
+def test_history_names_people_as_mentions_and_keeps_whole_lines_within_slacks_limits():
+    changes = tuple(Change(vm="web2", at=AT, kind="config", path="memory_mib", old=4096, new=3072 + i,
+                           command="set web2 memory 3G", user="U0CAROL") for i in range(400))
+    _text, blocks = reply_message(Reply(Outcome.OK, HistoryView(vm="web2", changes=changes), "400 changes"))
+    shown = texts(blocks)
+    assert len(blocks) <= MAX_BLOCKS + 1
+    assert all(len(text) <= 3000 for text in shown)
+    assert "<@U0CAROL>" in shown[0]
+    assert "```" not in shown[0]
+    lines = [line for text in shown for line in text.splitlines()]
+    assert all(line.startswith(("*", "• ")) for line in lines), lines[:3]
+    assert all(line.endswith(" GiB") for line in lines[1:]), lines[-1]  # no line cut
+
+
+def test_check_lists_each_finding_on_a_line_of_its_own():
+    mark = "host05 is in maintenance since 2026-11-24 21:38 UTC (by U0CAROL)"
+    found = (Finding("maintenance", "host05", mark),
+             Finding("drift", "web2", "web2 differs from its baseline in 1 field(s): memory_mib"))
+    _text, blocks = reply_message(Reply(Outcome.OK, FindingList(found), "2 findings"))
+    shown = "\n".join(texts(blocks))
+    assert "```" not in shown
+    assert "• *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by <@U0CAROL>)" in shown
+    assert "• *drift* web2 differs from its baseline" in shown
