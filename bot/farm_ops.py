@@ -93,7 +93,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
     plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned)
     if not plan.moves:
-        return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move"))
+        return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move"), hosts=(host,))
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.set_maintenance(host, on=True, at=ctx.now(), user=ctx.user)
@@ -114,7 +114,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         reason = exc.reason
     else:
         return refused(f"{host} answers: it is not down, so there is nothing to recover. "
-                       f"To empty a running host, use 'evacuate {host}'.")
+                       f"To empty a running host, use 'evacuate {host}'.", hosts=(host,))
     records = ctx.inventory.vms_on(host)
     running = [r.vm for r in records if r.vm.state.active]
     if not running:
@@ -124,7 +124,8 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     plan = plan_recovery(host, running, load_of(ctx), shared_pools=ctx.config.placement.shared_pools,
                          pinned=pinned)
     if not plan.moves:
-        return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"))
+        return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"),
+                       hosts=(host,))
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
@@ -182,4 +183,7 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
         stays=tuple((s.vm.name, s.reason) for s in plan.stuck), notes=notes,
     )
     outcome = Outcome.FAILED if failed else Outcome.OK
-    return Reply(outcome, body, title, hosts=(plan.host, *sorted({m.target for m in plan.moves})))
+    # Each VM that left (or failed to) finds this entry under 'audit VM'.
+    touched = [m.vm.name for m in done.moved] + ([failed[0]] if failed else [])
+    return Reply(outcome, body, title, hosts=(plan.host, *sorted({m.target for m in plan.moves})),
+                 extra={"vms": ",".join(touched)} if touched else {})

@@ -209,9 +209,9 @@ class Reply:
         return self.outcome is Outcome.OK
 
 
-def refused(message: str, *, vm: str = "") -> Reply:
+def refused(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
     """A refusal: nothing was done."""
-    return Reply(Outcome.REFUSED, Text(message), message, vm=vm)
+    return Reply(Outcome.REFUSED, Text(message), message, vm=vm, hosts=hosts)
 
 
 def failed(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:

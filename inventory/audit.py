@@ -106,11 +106,13 @@ class _AuditIndex:
 
     @cached_property
     def by_vm(self) -> dict[str, list[Doc]]:
-        """VM name -> its entries, newest first."""
+        """VM name -> its entries, newest first; an evacuation names the VMs it moved in extra.vms."""
         out: dict[str, list[Doc]] = {}
         for doc in self.newest_first:
-            if doc.get("vm"):
-                out.setdefault(str(doc["vm"]), []).append(doc)
+            extra = doc.get("extra")
+            names = {str(doc.get("vm") or ""), *str((extra or {}).get("vms", "")).split(",")} - {""}
+            for name in sorted(names):
+                out.setdefault(name, []).append(doc)
         return out
 
     @cached_property
