@@ -107,7 +107,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     for capacity in capacities:
         pages[host_page(capacity.record.name)] = host_template.render(
             common, links=deep, capacity=capacity, record=capacity.record, host=capacity.record.host,
-            vms=on_host.get(capacity.record.name, []),
+            vms=on_host.get(capacity.record.name, []), maintenance=view.maintenance.get(capacity.record.name),
         )
     cluster_template = env.get_template("cluster.md.j2")
     for name, records in members.items():

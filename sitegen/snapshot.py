@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from inventory.drift import diff_configs
+from inventory.maintenance import MaintenanceMark
 from inventory.records import AuditEntry, Baseline, Change, FieldDiff, HostRecord, RefreshInfo, VMRecord
 
 CHANGES_PER_VM = 50
@@ -40,6 +41,10 @@ class InventoryReader(Protocol):
         """Audit entries, newest first."""
         ...
 
+    def maintenance(self) -> dict[str, MaintenanceMark]:
+        """Hosts marked in maintenance, by name."""
+        ...
+
 
 @dataclass(frozen=True)
 class FarmView:
@@ -51,6 +56,7 @@ class FarmView:
     changes: dict[str, tuple[Change, ...]]  # VM name -> its recent changes, newest first
     baselines: dict[str, Baseline]  # VM name -> its baseline, for VMs that have one
     audit: tuple[AuditEntry, ...] = ()  # recent commands, newest first
+    maintenance: dict[str, MaintenanceMark] = field(default_factory=dict)  # host name -> its mark
 
     def state_counts(self) -> list[tuple[str, int]]:
         """How many VMs are in each state, most common first (ties by name)."""
@@ -82,4 +88,5 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
         },
         baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
         audit=tuple(inventory.audit(limit=audit_entries)),
+        maintenance=inventory.maintenance(),
     )

@@ -13,7 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.model import NIC, VM, Disk, GranjaMeta, Host, Pool, Virt, VMState
+from hypervisor.model import (
+    NIC,
+    VM,
+    Disk,
+    GranjaMeta,
+    Host,
+    HostFacts,
+    NodeView,
+    Pool,
+    Storage,
+    Virt,
+    VMState,
+)
 from inventory import Inventory
 from sitegen.build import BuildResult, build_site
 from sitegen.markdown import md_escape
@@ -375,3 +387,22 @@ def test_overview_lists_health_check_findings(tmp_path: Path) -> None:
     assert row_of(index, "shared-host")[2] == "imap1 and imap2 | share host2"
     build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=[])
     assert "the health check found nothing wrong" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_host_page_shows_maintenance_and_the_hosts_own_storage_and_hypervisor_view(tmp_path: Path) -> None:
+    facts = HostFacts(storage=(Storage("/var/lib/xen/images", 500 * 2**30, 120 * 2**30),),
+                      node=NodeView("xl info", cpus=16, memory_mib=65536, free_memory_mib=30720,
+                                    version="Xen 4.17.3"))
+    HOSTS[1] = replace(HOSTS[1], facts=facts)
+    try:
+        site = new_site(tmp_path)
+        site.inv.set_maintenance("host2", on=True, at=T0, user="alice")
+        site.build()
+        host2 = site.html("hosts/host2.html")
+        assert "In maintenance since 2025-03-01 12:00:00 UTC, by alice" in host2
+        assert "evacuate host2" in host2
+        assert row_of(host2, "/var/lib/xen/images")[1:] == ["500.0 GiB", "120.0 GiB"]
+        assert row_of(host2, "xl info")[1] == "16 CPUs, 64 GiB, 30 GiB free, Xen 4.17.3"
+        assert "In maintenance" not in site.html("hosts/host1.html")
+    finally:
+        HOSTS[1] = make_host("host2")
