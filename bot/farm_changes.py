@@ -9,7 +9,7 @@ from bot import checks, lookup
 from bot.changes import current_vm
 from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
-from bot.farm_ops import load_of
+from bot.farm_ops import FORCEABLE, load_of
 from bot.parser import Command
 from bot.results import Done, Outcome, Reply, failed
 from granja.config import Template
@@ -105,14 +105,25 @@ def _template(ctx: Context, cmd: Command, name: str, cluster_template: str) -> T
 def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: str) -> tuple[str, str]:
     """The host named or chosen, and why, in a few words for the preview."""
     rooms = {room.host: room for room in checks.rooms(ctx)}
+    guest = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster)
+    load = load_of(ctx)
     if "host" in cmd.args:
         host = lookup.host_name(ctx, cmd.args["host"])
         room = rooms.get(host) or checks.room(ctx, host)
-        check_new_vm(room, name=name, memory_mib=template.memory_mib,
+        check_new_vm(room, name=name, memory_mib=template.memory_mib,  # no 'force' adds memory
                      others=[r for r in rooms.values() if r.host != host])
-        return host, f"as asked; {gib(room.free_memory_mib)} free"
-    guest = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster)
-    choice = choose_host(guest, load_of(ctx))
+        # The rules 'migrate VM to HOST' keeps (and 'force' overrules), the same words for the same reasons.
+        found = load.problems(guest, host) if host in load.rooms else []
+        problems = [text for kind, text in found if kind in FORCEABLE]
+        if problems and "force" not in cmd.args:
+            choice = choose_host(guest, load)
+            alternative = (f", or 'create {name} from {template.name}' to let granja choose "
+                           f"({choice.host} now)" if choice.host else "")
+            raise Refused(f"Not creating {name} on {host}: " + "; ".join(problems) + ". To create it there "
+                          f"anyway, say 'create {name} from {template.name} on {host} force'{alternative}.")
+        forced = "".join(f"; FORCED although {text}" for text in problems)
+        return host, f"as asked; {gib(room.free_memory_mib)} free{forced}"
+    choice = choose_host(guest, load)
     if choice.host is None:
         raise Refused(f"No host can take {name} ({gib(template.memory_mib)}, {template.vcpus} vCPUs) now: "
                       + "; ".join(choice.reasons[1:]) + ". See 'hosts' and 'check'.")

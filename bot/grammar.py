@@ -98,8 +98,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # -- templates, create/delete, resources, change management ------------------
     CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
     CommandSpec("create", ("create {vm}", "create {vm} from {template}",
-                           "create {vm} from {template} on {host}"),
-                "Create and start a VM from its cluster's template (or a named one) on a host with room.",
+                           "create {vm} from {template} on {host}",
+                           "create {vm} from {template} on {host} {force:force}"),
+                "Create and start a VM from its cluster's template (or a named one) on a host with room. "
+                "A named host must keep the placement rules, as for 'migrate', unless you add 'force'.",
                 ("create ldap6", "create test1 from web on host03"), role="admin", changes=True),
     CommandSpec("delete", ("delete {vm}",),
                 "Remove a shut-off VM: its definition and the disks only it uses.",
