@@ -83,7 +83,11 @@ def template_named(ctx: Context, name: str) -> Template:
     for template in ctx.config.templates.values():
         if template.name.lower() == name.lower():
             return template
-    raise lookup.unknown("template", name, ctx.config.templates)
+    if lookup.suggest(name, ctx.config.templates) or not ctx.config.templates:
+        raise lookup.unknown("template", name, ctx.config.templates)
+    # No close name: the templates are few, so list them all.
+    raise UnknownName(f"No template named '{name}'. The templates: {', '.join(ctx.config.templates)} "
+                      "('templates' describes them).")
 
 
 def network_named(ctx: Context, text: str) -> Network:

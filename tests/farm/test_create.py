@@ -181,3 +181,12 @@ def test_delete_keeps_disks_that_are_not_its_own_pool_volumes(chat):
     reply = chat.send("delete ci-twin")
     assert reply.outcome is Outcome.OK, chat.transcript
     assert ci.disks[0].source in volumes(chat, ci.host)
+
+
+def test_a_template_name_like_none_lists_the_templates(chat):
+    reply = chat.send("create foo1 from nosuch")
+    assert reply.outcome is Outcome.FAILED
+    names = ", ".join(chat.engine.config.templates)
+    listed = f"The templates: {names} ('templates' describes them)."
+    assert chat.transcript == f"No template named 'nosuch'. {listed}"
+    _nothing_created(chat, "foo1")
