@@ -80,10 +80,10 @@ def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
     return f"{pieces[0]}\n… and {rest} more lines"
 
 
-def text_blocks(text: str, *, code: bool) -> list[Block]:
-    """Text as sections (code blocks keep table columns), summarized past Slack's block limit."""
+def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS) -> list[Block]:
+    """Text as sections (code blocks keep table columns), summarized past `limit` blocks."""
     pieces = chunks(escape(text))
-    shown = pieces[:MAX_BLOCKS]
+    shown = pieces[:limit]
     blocks = [section(f"```{piece}```" if code else piece) for piece in shown]
     if len(pieces) > len(shown):
         rest = sum(len(piece.splitlines()) for piece in pieces[len(shown):])

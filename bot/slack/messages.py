@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.engine import Pending
 from bot.results import Outcome, Reply
-from bot.slack.blocks import Block, context, escape, reply_message, section
+from bot.slack.blocks import MAX_BLOCKS, Block, context, escape, reply_message, section, text_blocks
 
 CONFIRM = "granja_confirm"
 CANCEL = "granja_cancel"
@@ -26,30 +26,46 @@ def slack_date(moment: datetime) -> str:
 
 def preview(pending: Pending, *, expires: datetime) -> tuple[str, list[Block]]:
     """What will happen, who may confirm it, until when, and the Confirm/Cancel buttons."""
-    who, what = pending.event.who, escape(pending.plan.preview)
+    who = pending.event.who
     text = f"{who} asked to {pending.plan.preview}. Confirm or cancel."
     confirm: Block = {"type": "button", "action_id": CONFIRM, "value": pending.id,
                       "text": {"type": "plain_text", "text": "Confirm"},
                       "style": "danger" if pending.plan.destructive else "primary"}
     if pending.plan.destructive:
         confirm["confirm"] = {"title": {"type": "plain_text", "text": "Are you sure?"},
-                              "text": {"type": "plain_text", "text": pending.plan.preview[:300]},
+                              "text": {"type": "plain_text", "text": _dialog(pending.plan.preview)},
                               "confirm": {"type": "plain_text", "text": "Yes, do it"},
                               "deny": {"type": "plain_text", "text": "No"}}
     cancel: Block = {"type": "button", "action_id": CANCEL, "value": pending.id,
                      "text": {"type": "plain_text", "text": "Cancel"}}
-    blocks = [section(f":question: {who} asked to *{what}*"),
+    blocks = [*_asked(pending, icon=":question: "),
               context(f"Only {who} or an admin can confirm. Expires {slack_date(expires)}; "
                       "nothing happens until then."),
               {"type": "actions", "block_id": f"granja_{pending.id}", "elements": [confirm, cancel]}]
     return text, blocks
 
 
+def _asked(pending: Pending, *, icon: str = "") -> list[Block]:
+    """Who asked for what: the preview's first line in bold, the rest (an evacuation's moves) as lines.
+
+    mrkdwn bold does not span lines, and a host's moves can pass a section's 3,000 characters.
+    """
+    first, _, rest = pending.plan.preview.partition("\n")
+    head = section(f"{icon}{pending.event.who} asked to *{escape(first)}*")
+    return [head, *(text_blocks(rest, code=False, limit=MAX_BLOCKS - 4) if rest else [])]
+
+
+def _dialog(preview: str) -> str:
+    """The 'Are you sure?' text: the preview's first line, cut at a word to Slack's 300 characters."""
+    first = preview.partition("\n")[0]
+    return first if len(first) <= 300 else first[:298].rsplit(" ", 1)[0] + " …"
+
+
 def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Block]]:
     """The preview once decided: the buttons are gone, and it says who decided."""
     verb = "Confirmed" if confirmed else "Cancelled"
     text = f"{pending.event.who} asked to {pending.plan.preview}. {verb} by <@{by}>."
-    return text, [section(f"{pending.event.who} asked to *{escape(pending.plan.preview)}*"),
+    return text, [*_asked(pending),
                   context(f"{verb} by <@{by}>" + (": running, progress below." if confirmed else "."))]
 
 
@@ -58,10 +74,17 @@ def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
     """The result of a decided change, readable on its own: who, what, where, when, how long, outcome."""
     verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
     decider = f" ({verb} by <@{by}>)" if by != pending.event.user else ""
-    hosts = " → ".join(reply.hosts or pending.plan.hosts)
-    where = f"VM {pending.plan.vm}" + (f" · hosts {hosts}" if hosts else "")
+    where = _where(pending, reply)
     line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for `{pending.command.canonical()}`"
             f"{decider} · {where} · {slack_date(begun)} · took {seconds:.1f} s")
     _, body = reply_message(reply)
     text = f"{line}\n{reply.summary}"
     return text, [section(line), *body]
+
+
+def _where(pending: Pending, reply: Reply) -> str:
+    """The VM and its hosts (from → to); a command on a host names it, then where its VMs went."""
+    hosts = reply.hosts or pending.plan.hosts
+    if pending.plan.vm:
+        return f"VM {pending.plan.vm}" + (f" · hosts {' → '.join(hosts)}" if hosts else "")
+    return f"host {hosts[0]}" + (f" → {', '.join(hosts[1:])}" if hosts[1:] else "") if hosts else ""
