@@ -109,14 +109,20 @@ def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callab
     moved: list[Migrated] = []
     for number, move in enumerate(plan.moves, 1):
         progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
+        step = f"{number}/{len(plan.moves)} {move.vm.name}: "  # the migration's own lines say only what
         try:
             done = migrate(farm, plan_migration(farm, _as_now(farm, plan.host, move.vm), move.target),
-                           progress)
+                           _prefixed(progress, step))
         except HypervisorError as exc:
             return Carried(tuple(moved), (move, exc), plan.moves[number:])
         record(done.vm)
         moved.append(done)
     return Carried(tuple(moved), None, ())
+
+
+def _prefixed(progress: Progress, step: str) -> Progress:
+    """Progress whose every line starts with `step`."""
+    return lambda line: progress(step + line)
 
 
 def _as_now(farm: Farm, host: str, vm: VM) -> VM:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.engine import ChatEvent, Pending
 from bot.results import Outcome
 from hypervisor.domain_build import build_domain
@@ -110,3 +112,17 @@ def test_a_pinned_vm_stays_and_the_plan_says_so(chat, pinned_host):
     assert f"stays      backup: pinned to {pinned_host} in the fleet config" in chat.transcript  # result
     assert live_vms(chat.engine)["backup"].host == pinned_host
     assert [name for name, vm in live_vms(chat.engine).items() if vm.host == pinned_host] == ["backup"]
+
+
+def test_every_progress_line_of_an_evacuation_says_which_vm_of_how_many(engine):
+    host = busiest_ldap_host(engine)
+    pending = engine.prepare(ChatEvent(user="carol", text=f"evacuate {host}"))
+    assert isinstance(pending, Pending), pending
+    lines: list[str] = []
+    reply = engine.confirm(pending, by="carol", progress=lines.append)
+    assert reply.outcome is Outcome.OK, reply.summary
+    total = len(reply.body.moved)
+    assert total > 1
+    assert len(lines) > total  # each move's own steps are shown too
+    for line in lines:  # a live migration's "migrating, 37 MiB left" must still say whose
+        assert re.match(rf"[1-9][0-9]*/{total}[: ]", line), line
