@@ -11,7 +11,7 @@ from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
 from bot.farm_ops import FORCEABLE, load_of
 from bot.parser import Command
-from bot.results import Done, Outcome, Reply, failed
+from bot.results import Done, Outcome, Reply, failed, refused
 from granja.config import Template
 from hypervisor import provision
 from hypervisor.domain_build import domain_type
@@ -44,6 +44,10 @@ def create(ctx: Context, cmd: Command) -> Plan:
 
     def run(progress: Progress) -> Reply:
         begun = time.monotonic()
+        try:  # another 'create' of this name may have been confirmed since this preview
+            _check_free(ctx, name)
+        except Refused as exc:
+            return refused(str(exc), vm=name, hosts=(host,))
         try:
             vm = ctx.farm.call(host, lambda d: provision.create_vm(
                 d, name, template, cluster=cluster_name, bridges=bridges, macs=macs, kind=kind),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.engine import ChatEvent, Pending
 from bot.results import Outcome
 from hypervisor.domain_build import build_domain
 from hypervisor.model import Disk, VMState
@@ -190,3 +191,18 @@ def test_a_template_name_like_none_lists_the_templates(chat):
     listed = f"The templates: {names} ('templates' describes them)."
     assert chat.transcript == f"No template named 'nosuch'. {listed}"
     _nothing_created(chat, "foo1")
+
+
+def test_two_waiting_creates_of_one_name_make_one_vm(engine):
+    first = engine.prepare(ChatEvent(user="carol", text="create ldap6"))
+    second = engine.prepare(ChatEvent(user="root", text="create ldap6 from ldap on host02 force"))
+    assert isinstance(first, Pending)
+    assert isinstance(second, Pending)
+    assert engine.confirm(first, by="carol").outcome is Outcome.OK
+    host = engine.inventory.vm("ldap6").vm.host
+    assert sum(engine.farm.driver(h).find_vm("ldap6") is not None for h in engine.farm.host_names) == 1
+    reply = engine.confirm(second, by="root")
+    assert reply.outcome is Outcome.REFUSED, reply.summary
+    assert reply.summary.startswith(f"A VM named ldap6 already exists (on {host}); choose another name.")
+    assert sum(engine.farm.driver(h).find_vm("ldap6") is not None for h in engine.farm.host_names) == 1
+    assert engine.farm.driver(host).find_vm("ldap6").state.value == "running"
