@@ -148,13 +148,16 @@ def _new_macs(ctx: Context, count: int) -> list[str]:
 def delete(ctx: Context, cmd: Command) -> Plan:
     """Plan removing a shut-off VM: its definition and the disk volumes only it uses."""
     vm = current_vm(ctx, cmd)
-    if vm.state is not VMState.SHUTOFF:
-        hint = (f"It has a saved memory image: 'start {vm.name}', then 'shutdown {vm.name}'."
-                if vm.state is VMState.SAVED else f"Use 'shutdown {vm.name}' first.")
-        raise WrongState(vm.name, vm.state.value, "delete", hint)
+    _check_shut_off(vm)
     remove, keep = disk_fate(ctx, vm)
 
     def run(progress: Progress) -> Reply:
+        # Someone may have started it since the preview: its disks must not go from under it.
+        now = ctx.farm.call(vm.host, lambda d: d.find_vm(vm.name))
+        if now is None:
+            return refused(f"{vm.name} is no longer on {vm.host}; nothing was deleted. "
+                           f"'where is {vm.name}' finds it.", vm=vm.name, hosts=(vm.host,))
+        _check_shut_off(now)
         try:
             ctx.farm.call(vm.host, lambda d: d.undefine(vm.name))
         except HypervisorError as exc:
@@ -178,6 +181,14 @@ def delete(ctx: Context, cmd: Command) -> Plan:
     preview = (f"delete {vm.name} on {vm.host} (shut off): undefine it, remove disks: {removing}; "
                f"keep disks: {keeping}")
     return Plan(preview=preview, vm=vm.name, hosts=(vm.host,), run=run, destructive=True)
+
+
+def _check_shut_off(vm: VM) -> None:
+    """Only a shut-off VM may be deleted; raises WrongState saying how to get there."""
+    if vm.state is not VMState.SHUTOFF:
+        hint = (f"It has a saved memory image: 'start {vm.name}', then 'shutdown {vm.name}'."
+                if vm.state is VMState.SAVED else f"Use 'shutdown {vm.name}' first.")
+        raise WrongState(vm.name, vm.state.value, "delete", hint)
 
 
 def _delete_volume(ctx: Context, host: str, path: str) -> None:

@@ -206,3 +206,20 @@ def test_two_waiting_creates_of_one_name_make_one_vm(engine):
     assert reply.summary.startswith(f"A VM named ldap6 already exists (on {host}); choose another name.")
     assert sum(engine.farm.driver(h).find_vm("ldap6") is not None for h in engine.farm.host_names) == 1
     assert engine.farm.driver(host).find_vm("ldap6").state.value == "running"
+
+
+def test_delete_of_a_vm_started_since_the_preview_is_refused_and_keeps_its_disks(engine):
+    record = engine.inventory.vm("ftp1")
+    driver = engine.farm.driver(record.vm.host)
+    if record.vm.state.active:
+        driver.lifecycle("ftp1", "destroy")
+    pending = engine.prepare(ChatEvent(user="carol", text="delete ftp1"))
+    assert isinstance(pending, Pending), pending
+    driver.lifecycle("ftp1", "start")  # someone starts it before the confirmation
+    reply = engine.confirm(pending, by="carol")
+    assert reply.outcome is Outcome.REFUSED, reply.summary
+    assert reply.summary == "Cannot delete ftp1: it is running. Use 'shutdown ftp1' first."
+    vm = driver.find_vm("ftp1")
+    assert vm is not None
+    assert vm.state.value == "running"
+    assert engine.inventory.vm("ftp1") is not None
