@@ -128,6 +128,9 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
                        hosts=(host,))
 
     def run(progress: Progress) -> Reply:
+        if _answers(ctx, host):  # it came back while the preview waited: its VMs may be running there
+            return refused(f"{host} answers again: nothing was started elsewhere. Its VMs may be running "
+                           f"there; 'refresh' shows them, and 'evacuate {host}' empties it.", hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
         done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
         names = ", ".join(m.vm.name for m in done.moved)
@@ -140,6 +143,15 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
                f"disks.\n" + _plan_lines(plan, "start"))
     return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True, holds=_holds(plan))
+
+
+def _answers(ctx: Context, host: str) -> bool:
+    """Whether the host answers now."""
+    try:
+        ctx.farm.call(host, lambda d: d.describe())
+    except HostUnreachable:
+        return False
+    return True
 
 
 def check(ctx: Context, cmd: Command) -> Reply:

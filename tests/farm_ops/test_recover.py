@@ -92,3 +92,20 @@ def test_a_failed_start_stops_the_recovery_and_says_what_was_not_tried(state):
     assert f"{name} is not running anywhere: host02 is down" in reply.body.failed[1]
     assert len(reply.body.not_tried) == len(pending.plan.preview.splitlines()) - 2 - len(reply.body.stays)
     assert reply.summary.startswith("Recovery of host02 stopped at a failure: 0 started")
+
+
+def test_recover_of_a_host_that_answers_again_before_the_confirmation_starts_nothing(state, pinned_host):
+    engine = open_engine(config=None, state=str(state))
+    working = engine.farm.driver(pinned_host)
+    uri = engine.config.hosts[pinned_host].uri
+    break_hosts(state, **{pinned_host: f"test:///nonexistent/{pinned_host}.xml"})
+    broken = open_engine(config=None, state=str(state))
+    pending = broken.prepare(ChatEvent(user="carol", text=f"recover {pinned_host}"))
+    assert isinstance(pending, Pending), pending
+    broken.farm._drivers[pinned_host] = working  # the host boots again while the preview waits
+    break_hosts(state, **{pinned_host: uri})
+    before = live_vms(broken)
+    reply = broken.confirm(pending, by="carol")
+    assert reply.outcome is Outcome.REFUSED, reply.summary
+    assert reply.summary.startswith(f"{pinned_host} answers again: nothing was started elsewhere.")
+    assert live_vms(broken) == before
