@@ -67,7 +67,8 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{host} is already {state}; nothing to do."
         return ok(Text(text), text, hosts=(host,))
     held = len(ctx.inventory.vms_on(host))
-    effect = (f"new placements avoid {host}; its {held} VMs stay until 'evacuate {host}'" if on
+    vms = "its 1 VM stays" if held == 1 else f"its {held} VMs stay"
+    effect = (f"new placements avoid {host}; {vms} until 'evacuate {host}'" if on
               else f"{host} may receive VMs again")
     preview = f"maintenance {host} {'on' if on else 'off'}: {effect}"
 
