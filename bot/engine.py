@@ -190,7 +190,7 @@ class Engine:
         self.waiting.settle(pending.id,
                             f"That request was already confirmed by {confirmer}; nothing more was done.")
         try:
-            done = self._guarded(pending.command, lambda: pending.plan.run(progress or (lambda _m: None)))
+            done = self._guarded(pending.command, lambda: pending.plan.run(_harmless(progress)))
         finally:
             self.busy.release_all(held)
         assert isinstance(done, Reply)
@@ -271,3 +271,20 @@ class Engine:
         except Exception:  # the answer still matters more than its record
             log.exception("could not write the audit entry for %r", event.text)
         return reply
+
+
+def _harmless(progress: Progress | None) -> Progress:
+    """A progress callback that cannot break the change it reports on.
+
+    A closed console pipe or a failing chat.update must not stop a migration
+    half-way (defined on the target, still running on the source).
+    """
+    def report(line: str) -> None:
+        if progress is None:
+            return
+        try:
+            progress(line)
+        except Exception:
+            log.warning("could not report progress %r", line, exc_info=True)
+
+    return report

@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from bot.engine import ChatEvent, Pending
 from bot.results import Outcome
+from granja.app import local_user
+from tests.conftest import Chat
 
 
 def other_host(chat, vm: str) -> str:
@@ -81,3 +84,19 @@ def test_migrate_refusals_leave_the_vm_where_it_was(chat):
     assert reply.outcome is Outcome.FAILED
     assert chat.engine.inventory.vm("ldap1").vm.host == host
     assert chat.engine.farm.driver(host).find_vm("ldap1").state.value == "running"
+
+
+def test_a_front_end_that_cannot_show_progress_does_not_break_the_move(engine):
+    # A console whose pipe closed, or a Slack status update that fails: the move still completes.
+    source = engine.inventory.vm("imap2").vm.host
+    target = other_host(Chat(engine), "imap2")
+    pending = engine.prepare(ChatEvent(user=local_user(), text=f"migrate imap2 to {target}"))
+    assert isinstance(pending, Pending)
+
+    def broken_pipe(_line: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    reply = engine.confirm(pending, by=local_user(), progress=broken_pipe)
+    assert reply.outcome is Outcome.OK, reply.summary
+    assert engine.farm.driver(target).find_vm("imap2") is not None
+    assert engine.farm.driver(source).find_vm("imap2") is None
