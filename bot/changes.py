@@ -11,7 +11,7 @@ from hypervisor import lifecycle as rules
 from hypervisor.errors import HypervisorError, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
-from hypervisor.model import VM
+from hypervisor.model import VM, gib
 
 _PAST = {"start": "started", "shutdown": "shut down", "destroy": "forced off", "reboot": "rebooted",
          "suspend": "paused", "resume": "resumed", "save": "saved to disk"}
@@ -83,8 +83,8 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
         done = Done(vm=moved.vm, action="migrate", summary=summary, seconds=moved.seconds, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(plan.source, target))
 
-    memory = f"{vm.memory_mib / 1024:g} GiB RAM"
+    memory = f"{gib(vm.memory_mib)} RAM"
     preview = (f"migrate {vm.name} {plan.source} → {target}, {plan.method} ({plan.reason}), "
-               f"{memory}; {target} has {plan.target_free_mib / 1024:.1f} GiB free"
+               f"{memory}; {target} has {gib(plan.target_free_mib)} free"
                + "".join(f"\n  {line}" for line in why))
     return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run)

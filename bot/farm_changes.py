@@ -16,9 +16,9 @@ from granja.config import Template
 from hypervisor import provision
 from hypervisor.domain_build import domain_type
 from hypervisor.errors import HypervisorError, WrongState
-from hypervisor.model import VM, Disk, VMState
+from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
-from hypervisor.resources import check_new_vm, gib
+from hypervisor.resources import check_new_vm
 
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CREATE_SECONDS = 600.0  # cloning an image on a real host takes minutes, not the usual call timeout

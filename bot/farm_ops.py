@@ -12,7 +12,7 @@ from bot.vmlocks import host_key
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
-from hypervisor.model import VM
+from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from inventory.health import findings
@@ -171,7 +171,7 @@ def _record(ctx: Context, cmd: Command, vm: VM) -> None:
 
 
 def _plan_lines(plan: Evacuation, verb: str) -> str:
-    lines = [f"  {verb} {m.vm.name} ({m.vm.state.value}, {m.vm.memory_mib / 1024:g} GiB) → {m.target}"
+    lines = [f"  {verb} {m.vm.name} ({m.vm.state.value}, {gib(m.vm.memory_mib)}) → {m.target}"
              + (f" ({m.method})" if m.method != "restart" else "") for m in plan.moves]
     lines += [f"  stays {s.vm.name}: {s.reason}" for s in plan.stuck]
     return "\n".join(lines)

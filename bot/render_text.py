@@ -24,7 +24,7 @@ from bot.results import (
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM
+from hypervisor.model import VM, gib
 from inventory import Change
 
 
@@ -41,11 +41,6 @@ def when(moment: datetime | None, now: datetime | None = None) -> str:
     minutes = int((now - moment).total_seconds() // 60)
     ago = "just now" if minutes < 1 else f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({ago})"
-
-
-def gib(mib: int) -> str:
-    """Memory in GiB, as people say it."""
-    return f"{mib / 1024:g} GiB"
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -20,8 +20,8 @@ from hypervisor import provision
 from hypervisor.domain_build import device_xml
 from hypervisor.errors import HostUnreachable, HypervisorError
 from hypervisor.interface import Applied, HostDriver
-from hypervisor.model import NIC, VM
-from hypervisor.resources import check_memory, check_vcpus, gib
+from hypervisor.model import NIC, VM, gib
+from hypervisor.resources import check_memory, check_vcpus
 
 MIN_MEMORY_MIB = 128
 GIB_BYTES = 1024**3

@@ -267,3 +267,10 @@ def host_from_dict(data: dict[str, Any]) -> Host:
             ),
         }
     )
+
+
+def gib(mib: float) -> str:
+    """Memory as every message writes it: 4 GiB, 20.5 GiB, or 512 MiB below one GiB."""
+    if mib < 1024:
+        return f"{mib:.0f} MiB"
+    return f"{mib / 1024:.1f}".removesuffix(".0") + " GiB"

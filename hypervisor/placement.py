@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from hypervisor.model import VM, Host
+from hypervisor.model import VM, Host, gib
 
 
 @dataclass(frozen=True)
@@ -156,11 +156,6 @@ class FarmLoad:
         limits = self.limits
         return (room.memory_used_mib + guest.memory_mib <= limits.memory_mib(room)
                 and room.vcpus_used + guest.vcpus <= limits.vcpus(room))
-
-
-def gib(mib: int) -> str:
-    """Memory in GiB, one decimal."""
-    return f"{mib / 1024:.1f} GiB"
 
 
 def _after(guest: Guest, room: Room) -> tuple[float, float, str]:

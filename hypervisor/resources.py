@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hypervisor.errors import InsufficientCapacity
+from hypervisor.model import gib
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,6 @@ class Limits:
     template: str = ""
     vcpus: int = 0
     memory_mib: int = 0
-
-
-def gib(mib: float) -> str:
-    """Memory for messages: 4 GiB, 20.5 GiB, or 512 MiB below one GiB."""
-    if mib < 1024:
-        return f"{mib:.0f} MiB"
-    return f"{mib / 1024:.1f}".removesuffix(".0") + " GiB"
 
 
 def check_new_vm(room: Room, *, name: str, memory_mib: int, others: Sequence[Room]) -> None:

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hypervisor.placement import FarmLoad, Limits, gib
+from hypervisor.model import gib
+from hypervisor.placement import FarmLoad, Limits
 from inventory.errors import NoBaseline
 from inventory.load import farm_load
 from inventory.maintenance import MaintenanceMark

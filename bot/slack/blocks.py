@@ -15,7 +15,7 @@ from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
-from bot.render_text import change_what, gib, render, when
+from bot.render_text import change_what, render, when
 from bot.results import (
     AuditTable,
     Done,
@@ -28,6 +28,7 @@ from bot.results import (
     Text,
     VMCard,
 )
+from hypervisor.model import gib
 
 Block = dict[str, Any]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")

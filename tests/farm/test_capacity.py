@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hypervisor.errors import InsufficientCapacity
-from hypervisor.resources import Limits, Room, check_memory, check_vcpus, gib
+from hypervisor.model import gib
+from hypervisor.resources import Limits, Room, check_memory, check_vcpus
 
 ROOMS = [
     Room("host01", cpus=16, memory_mib=65536, used_memory_mib=61440, clusters=frozenset()),

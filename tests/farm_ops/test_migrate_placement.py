@@ -48,7 +48,7 @@ def test_migrate_that_would_overcommit_memory_needs_force(state):
     reply = chat.send(f"migrate db1 to {full}")
     assert reply.outcome is Outcome.REFUSED
     assert f"{full} has " in chat.transcript
-    assert "of memory free and db1 needs 16.0 GiB" in chat.transcript
+    assert "of memory free and db1 needs 16 GiB" in chat.transcript
     assert f"'migrate db1 to {full} force'" in chat.transcript
     assert chat.send(f"migrate db1 to {full} force").outcome is Outcome.OK
     assert live_vms(chat.engine)["db1"].host == full

@@ -11,7 +11,7 @@ import time
 import libvirt
 
 from bot.results import Outcome
-from hypervisor.placement import gib
+from hypervisor.model import gib
 from tests.real.conftest import HOST_TIMEOUT, define_guest
 
 
