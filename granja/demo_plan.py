@@ -135,10 +135,10 @@ def _vm(member: Member, host: str, rng: random.Random, macs: Iterator[int]) -> V
     """The VM dataclass of one member, with its own UUID, MACs and disk images."""
     shape = member.spec.shape
     disks = [Disk(target="xvda", source=f"{IMAGE_DIR}/{member.name}.img", bus="xen",
-                  size_bytes=shape.disk_gib * GIB)]
+                  size_bytes=shape.disk_gib * GIB, kind="file", driver="qemu", format="raw")]
     if shape.data_disk_gib:
-        disks.append(Disk(target="xvdb", source=f"{IMAGE_DIR}/{member.name}-data.img",
-                          bus="xen", size_bytes=shape.data_disk_gib * GIB))
+        disks.append(Disk(target="xvdb", source=f"{IMAGE_DIR}/{member.name}-data.img", bus="xen",
+                          size_bytes=shape.data_disk_gib * GIB, kind="file", driver="qemu", format="raw"))
     nics = tuple(NIC(mac=_mac(next(macs)), bridge=_BRIDGES[net]) for net in shape.networks)
     template = shape.name if member.cluster else ""
     return VM(

@@ -36,33 +36,76 @@ ACTIVE_STATES = frozenset(
 
 
 class Virt(enum.Enum):
-    """How a guest is virtualized: Xen paravirtualized or hardware-assisted."""
+    """How a guest is virtualized: Xen paravirtualized, PVH (PV in a hardware container) or HVM."""
 
     PV = "pv"
+    PVH = "pvh"
     HVM = "hvm"
 
 
 @dataclass(frozen=True)
 class Disk:
-    """One block device of a VM."""
+    """One block device of a VM: where its data is, in which format, and how the guest sees it."""
 
     target: str  # guest device name: xvda, sda, vda
-    source: str  # file path, block device or pool/volume
+    source: str  # file path, block device, volume name or network image name ("" for an empty CD-ROM)
     bus: str = ""
-    device: str = "disk"  # disk | cdrom
+    device: str = "disk"  # disk | cdrom | floppy | lun
     pool: str = ""
     size_bytes: int | None = None
     readonly: bool = False
+    kind: str = ""  # libvirt's <disk type>: file | block | volume | network | dir; "" = from the source
+    format: str = ""  # <driver type>: raw, qcow2, qed, aio…; "" = not given
+    driver: str = ""  # <driver name>: qemu, phy, tap, tap2, file; "" = not given
+    protocol: str = ""  # network disks: rbd, nbd, iscsi, gluster…
+    hosts: tuple[str, ...] = ()  # network disks: "name:port" of each server, or a unix socket path
+
+    @property
+    def text(self) -> str:
+        """Its data as a person reads it: `/a.qcow2 (qcow2)`, `rbd pool/img on mon1:6321`, `cdrom, empty`."""
+        if self.kind == "network":
+            servers = f" on {', '.join(self.hosts)}" if self.hosts else ""
+            where = f"{self.protocol} {self.source}".rstrip() + servers
+        else:
+            where = self.source or "empty"
+        device = f"{self.device}, " if self.device != "disk" else ""
+        fmt = f" ({self.format})" if self.format and self.format != "raw" else ""
+        return f"{device}{where}{fmt}"
 
 
 @dataclass(frozen=True)
 class NIC:
-    """One network interface of a VM: its MAC and the bridge it plugs into."""
+    """One network interface of a VM: its MAC, what it plugs into, and how its traffic is tagged."""
 
     mac: str
-    bridge: str
+    bridge: str  # the host bridge of a bridge NIC; "" for every other type
     model: str = ""
-    vlan: int | None = None  # tagged in the domain XML itself (Open vSwitch)
+    vlan: int | None = None  # the one access VLAN tagged in the domain XML itself (Open vSwitch)
+    type: str = "bridge"  # libvirt's <interface type>: bridge, network, direct, ethernet, hostdev, user…
+    source: str = ""  # what it plugs into: bridge, network name, host device or PCI address
+    source_mode: str = ""  # direct (macvtap) NICs: vepa, bridge, private, passthrough
+    vlans: tuple[int, ...] = ()  # every <vlan><tag> id, in order
+    trunk: bool = False  # <vlan trunk='yes'>: the guest sees tagged frames of every tag
+    native_vlan: int | None = None  # the tag given nativeMode, if any
+    native_mode: str = ""  # tagged | untagged
+    script: str = ""  # the vif script Xen runs for it
+
+    @property
+    def kind_text(self) -> str:
+        """What it plugs into, as a person reads it: `bridge br0`, `network default`, `direct eth0 (vepa)`."""
+        where = self.source or self.bridge
+        mode = f" ({self.source_mode})" if self.source_mode else ""
+        return f"{self.type} {where}{mode}".rstrip()
+
+    @property
+    def vlan_text(self) -> str:
+        """Its VLAN tagging as a person reads it: `VLAN 42`, `trunk 42,43 (native 42 untagged)`, or ""."""
+        if not self.vlans:
+            return ""
+        native = f" (native {self.native_vlan} {self.native_mode})" if self.native_vlan is not None else ""
+        if self.trunk or len(self.vlans) > 1:
+            return "trunk " + ",".join(str(v) for v in self.vlans) + native
+        return f"VLAN {self.vlans[0]}{native}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +132,10 @@ class VM:
     kernel: str = ""
     bootloader: str = ""
     max_memory_mib: int = 0
+    initrd: str = ""
+    cmdline: str = ""
+    bootloader_args: str = ""
+    max_vcpus: int = 0  # <vcpu> itself when `current` is lower; 0 = the same as `vcpus`
     disks: tuple[Disk, ...] = ()
     nics: tuple[NIC, ...] = ()
     autostart: bool = False
@@ -97,6 +144,9 @@ class VM:
     on_reboot: str = "restart"
     on_crash: str = "destroy"
     meta: GranjaMeta = field(default_factory=GranjaMeta)
+    # The domain XML as the host reported it at the last sighting (graphics passwords stripped):
+    # what `recover` defines elsewhere. Not configuration in itself: drift reads the fields above.
+    definition: str = field(default="", repr=False, compare=False)
 
     def with_state(self, state: VMState) -> VM:
         """Return a copy of this VM in another state."""
@@ -105,14 +155,22 @@ class VM:
     def config(self) -> dict[str, Any]:
         """The VM's configuration without placement or state: what drift is measured on."""
         data: dict[str, Any] = to_dict(self)
-        for volatile in ("host", "state", "persistent"):
+        for volatile in ("host", "state", "persistent", "definition"):
             data.pop(volatile)
         data["meta"].pop("baseline_id")
-        # A disk's pool and size are what the host's storage says of the file, not the domain's own
-        # configuration: an offline move to a host that names its storage differently is no drift.
-        for disk in data["disks"]:
+        # What libvirt treats as the same is written one way: `linux` (old xend) is `xen` for a PV
+        # guest, a missing bus is the one the device name implies, a maximum of vCPUs equal to the
+        # count is none (0): changing the count then changes one field, as it does for the guest.
+        if self.os_type == "linux":
+            data["os_type"] = "xen"
+        data["max_vcpus"] = self.max_vcpus if self.max_vcpus > self.vcpus else 0
+        for disk, model in zip(data["disks"], self.disks, strict=True):
+            # A disk's pool and size are what the host's storage says of the file, not the domain's own
+            # configuration: an offline move to a host that names its storage differently is no drift.
             disk.pop("pool", None)
             disk.pop("size_bytes", None)
+            disk["bus"] = model.bus or default_bus(model.target)
+            disk["kind"] = model.kind or disk_kind(model)
         return data
 
 
@@ -230,6 +288,27 @@ def _shape_of(obj: Any) -> str | tuple[str, ...]:
     return "leaf"
 
 
+# The bus libvirt gives a disk whose <target> names none, by the device name's prefix.
+_BUS_OF_PREFIX = (("xvd", "xen"), ("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("fd", "fdc"),
+                  ("ubd", "uml"))
+
+
+def default_bus(target: str) -> str:
+    """The bus libvirt assumes for a disk target without one: xvd* xen, hd* ide, sd* scsi, vd* virtio."""
+    return next((bus for prefix, bus in _BUS_OF_PREFIX if target.startswith(prefix)), "")
+
+
+def disk_kind(disk: Disk) -> str:
+    """A disk's libvirt type: the one it was read with, else what its source implies."""
+    if disk.kind:
+        return disk.kind
+    if disk.source.startswith("/dev/"):
+        return "block"
+    if disk.pool and not disk.source.startswith("/"):
+        return "volume"
+    return "file"
+
+
 def vm_from_dict(data: dict[str, Any]) -> VM:
     """Rebuild a VM from `to_dict` output, as the inventory stores it."""
     return VM(
@@ -237,8 +316,8 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             **data,
             "state": VMState(data["state"]),
             "virt": Virt(data["virt"]),
-            "disks": tuple(Disk(**d) for d in data.get("disks", ())),
-            "nics": tuple(NIC(**n) for n in data.get("nics", ())),
+            "disks": tuple(Disk(**{**d, "hosts": tuple(d.get("hosts", ()))}) for d in data.get("disks", ())),
+            "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
         }
     )

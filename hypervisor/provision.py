@@ -20,7 +20,6 @@ from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 
 GIB = 1024**3
 XEN_OUI = "00:16:3e"  # the MAC prefix reserved for Xen guests
-# libvirt's name for the hypervisor (Host.driver) -> the domain type its XML needs.
 @dataclass(frozen=True)
 class VolumeSpec:
     """One disk volume a new VM needs: its name in the pool, size, what it is cloned from, guest device."""
@@ -63,7 +62,8 @@ def vm_from_template(
     """The VM a template describes, with the given volumes and MACs, shut off, ready to define."""
     specs = volumes_for(name, template)
     disks = tuple(Disk(target=spec.target, source=path, bus="xen", pool=template.pool,
-                       size_bytes=spec.size_bytes) for spec, path in zip(specs, disk_paths, strict=True))
+                       size_bytes=spec.size_bytes, kind="file", driver="qemu", format="raw")
+                  for spec, path in zip(specs, disk_paths, strict=True))
     nics = tuple(NIC(mac=mac, bridge=bridge) for mac, bridge in zip(macs, bridges, strict=True))
     return VM(
         name=name, uuid="", host=host, state=VMState.SHUTOFF, vcpus=template.vcpus,
@@ -122,7 +122,8 @@ def add_disk(
 ) -> Applied:
     """Create an empty volume and attach it to a VM; the volume is removed again if attaching fails."""
     path = driver.create_volume(pool, volume, size_bytes)
-    disk = Disk(target=target, source=path, bus=bus, pool=pool, size_bytes=size_bytes)
+    disk = Disk(target=target, source=path, bus=bus, pool=pool, size_bytes=size_bytes,
+                kind="file", driver="qemu", format="raw")  # create_volume makes raw files
     try:
         return driver.attach_device(name, device_xml(disk))
     except HypervisorError:

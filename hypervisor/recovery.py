@@ -1,13 +1,17 @@
 """Starting a crashed host's VMs elsewhere: those whose disks other hosts reach, placed by the rules.
 
-The down host cannot be asked for anything, so each VM is rebuilt from its last recorded
-configuration, defined on the chosen host and started there. A VM with a disk outside the
-shared pools, or pinned to its host, stays and is listed with the reason.
+The down host cannot be asked for anything, so each VM is defined on the chosen host from
+the full domain XML its host last reported (kept at every refresh), changed only where the
+target must differ (the domain type of another hypervisor driver), and started there. Only a
+VM recorded before granja kept definitions is rebuilt from its summary. A VM with a disk
+outside the shared pools, or pinned to its host, stays and is listed with the reason. A
+network disk (rbd, iscsi, nbd…) is reached over the network, so it does not keep a VM back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 
@@ -21,7 +25,6 @@ from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
 
 
-# libvirt's domain type for each driver name a host reports.
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
                   pinned: Collection[str] = ()) -> Evacuation:
     """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
@@ -35,7 +38,8 @@ def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools:
 
 
 def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
-    local = [d for d in vm.disks if d.device == "disk" and d.pool not in shared_pools]
+    local = [d for d in vm.disks if d.device in ("disk", "lun") and d.kind != "network"
+             and d.pool not in shared_pools]
     if not local:
         return ""
     disk = local[0]
@@ -65,7 +69,7 @@ def _start_on(farm: Farm, move: Move) -> VM:
     """Define the VM from its record on the target, start it, restore autostart; undo on failure."""
     target, name = move.target, move.vm.name
     driver = farm.call(target, lambda d: d.describe()).driver
-    xml = build_domain(move.vm, domain_type=domain_type(driver))
+    xml = definition_for(move.vm, domain_type=domain_type(driver))
     farm.call(target, lambda d: d.define(xml))
     try:
         started = farm.lifecycle(target, name, "start")
@@ -76,3 +80,15 @@ def _start_on(farm: Farm, move: Move) -> VM:
         with contextlib.suppress(HypervisorError):
             farm.call(target, lambda d: d.undefine(name))
         raise
+
+
+_DOMAIN_TYPE = re.compile(r"""(<domain\b[^>]*?\btype\s*=\s*)(["'])[^"']*\2""")
+
+
+def definition_for(vm: VM, *, domain_type: str) -> str:
+    """The XML to define `vm` with on a host whose driver wants `domain_type`: its recorded definition."""
+    if not vm.definition:
+        return build_domain(vm, domain_type=domain_type)
+    # Only the root's type attribute is rewritten, as text: everything else stays byte for byte.
+    return _DOMAIN_TYPE.sub(lambda m: f"{m.group(1)}{m.group(2)}{domain_type}{m.group(2)}", vm.definition,
+                            count=1)
