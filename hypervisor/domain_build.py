@@ -34,14 +34,14 @@ _TEST_RUNSTATES = {
 }
 
 
-def build_domain(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_CMDLINE) -> str:
-    """Return libvirt domain XML describing `vm` (Xen PV or HVM) for `defineXML`."""
-    element = domain_element(vm, domain_type=domain_type, cmdline=cmdline)
+def build_domain(vm: VM, *, domain_type: str = "xen") -> str:
+    """Return libvirt domain XML describing `vm` (Xen PV, PVH or HVM) for `defineXML`."""
+    element = domain_element(vm, domain_type=domain_type)
     ET.indent(element)
     return ET.tostring(element, encoding="unicode")
 
 
-def domain_element(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_CMDLINE) -> ET.Element:
+def domain_element(vm: VM, *, domain_type: str = "xen") -> ET.Element:
     """Return the <domain> element for `vm`, to embed in a larger document such as a node file."""
     root = ET.Element("domain", type=domain_type)
     _text(root, "name", vm.name)
@@ -55,7 +55,7 @@ def domain_element(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_C
         _text(root, "vcpu", str(most), current=str(vm.vcpus))
     else:
         _text(root, "vcpu", str(vm.vcpus))
-    _boot(root, vm, cmdline)
+    _boot(root, vm)
     _text(root, "on_poweroff", vm.on_poweroff)
     _text(root, "on_reboot", vm.on_reboot)
     _text(root, "on_crash", vm.on_crash)
@@ -89,7 +89,7 @@ def _metadata(root: ET.Element, meta: GranjaMeta) -> None:
 _OS_TYPES = {Virt.PV: "xen", Virt.PVH: "xenpvh", Virt.HVM: "hvm"}
 
 
-def _boot(root: ET.Element, vm: VM, cmdline: str) -> None:
+def _boot(root: ET.Element, vm: VM) -> None:
     # A new PV guest without a kernel of its own gets pygrub from its template (provision); a VM
     # read from a host is written as it was, without adding a bootloader it did not have.
     if vm.bootloader:
@@ -102,9 +102,8 @@ def _boot(root: ET.Element, vm: VM, cmdline: str) -> None:
         _text(os_element, "kernel", vm.kernel)
         if vm.initrd:
             _text(os_element, "initrd", vm.initrd)
-        # A VM read from a host keeps its own command line; `cmdline` is for a new one from a template.
-        if vm.cmdline or cmdline:
-            _text(os_element, "cmdline", vm.cmdline or cmdline)
+        if vm.cmdline:
+            _text(os_element, "cmdline", vm.cmdline)
     if vm.virt is Virt.HVM:
         ET.SubElement(os_element, "boot", dev="hd")
 
@@ -147,10 +146,11 @@ def _nic(devices: ET.Element, nic: NIC) -> None:
     source = _nic_source(nic)
     if source is not None:
         element.append(source)
-    if nic.vlans:
+    tags = (nic.vlan,) if nic.vlan is not None else nic.vlans
+    if tags:
         # libvirt tags a guest port itself only on an Open vSwitch bridge.
         vlan = ET.SubElement(element, "vlan", trunk="yes") if nic.trunk else ET.SubElement(element, "vlan")
-        for tag in nic.vlans:
+        for tag in tags:
             attrs = {"id": str(tag)}
             if tag == nic.native_vlan and nic.native_mode:
                 attrs["nativeMode"] = nic.native_mode
@@ -164,7 +164,7 @@ def _nic(devices: ET.Element, nic: NIC) -> None:
 
 def _nic_source(nic: NIC) -> ET.Element | None:
     where = nic.source or nic.bridge
-    if nic.type == "bridge":
+    if nic.type == "bridge":  # NICs made by granja name only their bridge
         return ET.Element("source", bridge=where)
     if nic.type == "network":
         return ET.Element("source", network=where)

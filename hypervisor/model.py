@@ -82,9 +82,9 @@ class NIC:
     model: str = ""
     vlan: int | None = None  # the one access VLAN tagged in the domain XML itself (Open vSwitch)
     type: str = "bridge"  # libvirt's <interface type>: bridge, network, direct, ethernet, hostdev, user…
-    source: str = ""  # what it plugs into: bridge, network name, host device or PCI address
+    source: str = ""  # what a NIC of another type plugs into: network name, host device, PCI address
     source_mode: str = ""  # direct (macvtap) NICs: vepa, bridge, private, passthrough
-    vlans: tuple[int, ...] = ()  # every <vlan><tag> id, in order
+    vlans: tuple[int, ...] = ()  # a trunk's <vlan><tag> ids, in order (an access VLAN is `vlan`)
     trunk: bool = False  # <vlan trunk='yes'>: the guest sees tagged frames of every tag
     native_vlan: int | None = None  # the tag given nativeMode, if any
     native_mode: str = ""  # tagged | untagged
@@ -100,12 +100,12 @@ class NIC:
     @property
     def vlan_text(self) -> str:
         """Its VLAN tagging as a person reads it: `VLAN 42`, `trunk 42,43 (native 42 untagged)`, or ""."""
+        if self.vlan is not None:
+            return f"VLAN {self.vlan}"
         if not self.vlans:
             return ""
         native = f" (native {self.native_vlan} {self.native_mode})" if self.native_vlan is not None else ""
-        if self.trunk or len(self.vlans) > 1:
-            return "trunk " + ",".join(str(v) for v in self.vlans) + native
-        return f"VLAN {self.vlans[0]}{native}"
+        return "trunk " + ",".join(str(v) for v in self.vlans) + native
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class VM:
     initrd: str = ""
     cmdline: str = ""
     bootloader_args: str = ""
-    max_vcpus: int = 0  # <vcpu> itself when `current` is lower; 0 = the same as `vcpus`
+    max_vcpus: int = 0  # <vcpu> itself when `current` is lower (hot-plug room); 0 = no more than `vcpus`
     disks: tuple[Disk, ...] = ()
     nics: tuple[NIC, ...] = ()
     autostart: bool = False
@@ -159,8 +159,8 @@ class VM:
             data.pop(volatile)
         data["meta"].pop("baseline_id")
         # What libvirt treats as the same is written one way: `linux` (old xend) is `xen` for a PV
-        # guest, a missing bus is the one the device name implies, a maximum of vCPUs equal to the
-        # count is none (0): changing the count then changes one field, as it does for the guest.
+        # guest, a missing bus is the one the device name implies, a maximum of vCPUs no higher
+        # than the count is none (0).
         if self.os_type == "linux":
             data["os_type"] = "xen"
         data["max_vcpus"] = self.max_vcpus if self.max_vcpus > self.vcpus else 0

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from granja.config import Template
-from hypervisor.domain_build import PYGRUB, build_domain, device_xml
+from hypervisor.domain_build import DEFAULT_CMDLINE, PYGRUB, build_domain, device_xml
 from hypervisor.errors import HypervisorError, OperationFailed
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
@@ -68,7 +68,7 @@ def vm_from_template(
     return VM(
         name=name, uuid="", host=host, state=VMState.SHUTOFF, vcpus=template.vcpus,
         memory_mib=template.memory_mib, max_memory_mib=template.memory_limit_mib, virt=Virt.PV,
-        os_type="xen", kernel=template.kernel,
+        os_type="xen", kernel=template.kernel, cmdline=DEFAULT_CMDLINE if template.kernel else "",
         bootloader="" if template.kernel else (template.bootloader or PYGRUB),
         disks=disks, nics=nics, autostart=template.autostart, on_crash=template.on_crash,
         meta=GranjaMeta(cluster=cluster, template=template.name),
