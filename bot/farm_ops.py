@@ -133,7 +133,9 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
             return refused(f"{host} answers again: nothing was started elsewhere. Its VMs may be running "
                            f"there; 'refresh' shows them, and 'evacuate {host}' empties it.", hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
-        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        last_known = ctx.inventory.host(host)
+        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                                 pools=last_known.host.pools if last_known else ())
         names = ", ".join(m.vm.name for m in done.moved)
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",

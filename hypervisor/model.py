@@ -183,6 +183,7 @@ class Pool:
     allocation_bytes: int
     available_bytes: int
     active: bool = True
+    path: str = ""  # where the host mounts it (<target><path>); shared storage may differ per host
 
 
 @dataclass(frozen=True)

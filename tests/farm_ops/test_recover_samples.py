@@ -162,3 +162,37 @@ def test_a_real_definition_comes_back_the_same_after_recover(recovered, path):
     assert reply.outcome is Outcome.OK
     assert re.fullmatch(rf"{name} against its baseline of .*: no differences\.", chat.transcript), \
         chat.transcript
+
+
+def test_a_shared_pool_mounted_elsewhere_on_the_target_moves_only_the_disk_paths(state):
+    """The demo's `local` stands for NFS: mounted at /srv/nfs/images on every host but the down one."""
+    down = "host02"
+    for node in (state / "demo").glob("host*.xml"):
+        if node.stem != down:
+            node.write_text(node.read_text().replace("<path>/var/lib/xen/images</path>",
+                                                     "<path>/srv/nfs/images</path>"))
+    chat = Chat(open_engine(config=None, state=str(state)))
+    chat.send("refresh")
+    running = [r.vm for r in chat.engine.inventory.vms_on(down) if r.vm.state.active]
+    assert running
+    recorded = {vm.name: ET.fromstring(vm.definition) for vm in running}
+    break_hosts(state, **{down: f"test:///nonexistent/{down}.xml"})
+    chat = Chat(open_engine(config=None, state=str(state)))
+    assert chat.send(f"recover {down}").outcome is Outcome.OK, chat.transcript
+    for name, before in recorded.items():
+        host = chat.engine.inventory.vm(name).vm.host
+        conn = libvirt.open(chat.engine.farm.driver(host).uri)
+        try:
+            after = ET.fromstring(conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        finally:
+            conn.close()
+        sources = [d.find("source").get("file") for d in before.findall("devices/disk")]
+        assert sources
+        assert all(s.startswith("/var/lib/xen/images/") for s in sources)
+        assert [d.find("source").get("file") for d in after.findall("devices/disk")] == [
+            s.replace("/var/lib/xen/images/", "/srv/nfs/images/") for s in sources]
+        for disk in after.findall("devices/disk"):
+            disk.find("source").set("file", disk.find("source").get("file").replace(
+                "/srv/nfs/images/", "/var/lib/xen/images/"))
+        as_text = [ET.tostring(root, encoding="unicode") for root in (after, before)]
+        assert _parts(as_text[0]) == _parts(as_text[1])
