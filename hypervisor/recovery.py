@@ -120,7 +120,7 @@ def definition_for(vm: VM, *, domain_type: str, paths: Mapping[str, str] | None 
         for source in root.iterfind("devices/disk/source"):
             for attr in ("file", "dev"):
                 old = source.get(attr)
-                if old in paths:
+                if old is not None and old in paths:
                     source.set(attr, paths[old])
         xml = ET.tostring(root, encoding="unicode")
     # The root's type attribute is rewritten as text: everything else stays as it was.
