@@ -196,3 +196,27 @@ def test_a_shared_pool_mounted_elsewhere_on_the_target_moves_only_the_disk_paths
                 "/srv/nfs/images/", "/var/lib/xen/images/"))
         as_text = [ET.tostring(root, encoding="unicode") for root in (after, before)]
         assert _parts(as_text[0]) == _parts(as_text[1])
+
+
+def test_a_network_disk_keeps_no_vm_back_and_a_local_one_does():
+    """An iSCSI LUN (or rbd, nbd) reached over the network is on every host; a local file is not."""
+    from dataclasses import replace
+
+    from hypervisor.model import Disk
+    from hypervisor.placement import FarmLoad, Guest
+    from hypervisor.recovery import plan_recovery
+    from tests.farm_ops.test_placement import small_host
+    from tests.inventory.builders import make_vm
+
+    lun = Disk("xvda", "iqn.2026-11.farm.example:store/1", "xen", kind="network", protocol="iscsi",
+               hosts=("127.0.0.42:3260",), driver="qemu", format="raw")
+    cdrom = Disk("xvdc", "", "xen", device="cdrom", kind="file")
+    local = Disk("xvda", "/srv/local/a.img", "xen", kind="file", pool="scratch")
+    vms = [replace(make_vm("on-lun", "h1"), disks=(lun, cdrom)),
+           replace(make_vm("on-local", "h1"), disks=(local,))]
+    load = FarmLoad.build([small_host("h1"), small_host("h2")], map(Guest.of, vms))
+    plan = plan_recovery("h1", vms, load, shared_pools=set())
+    assert [(m.vm.name, m.target) for m in plan.moves] == [("on-lun", "h2")]
+    assert [(s.vm.name, s.reason) for s in plan.stuck] == [
+        ("on-local", "its disk xvda (/srv/local/a.img) is in pool scratch, which is not shared: "
+                     "only h1 reaches it")]
