@@ -123,5 +123,16 @@ def definition_for(vm: VM, *, domain_type: str, paths: Mapping[str, str] | None 
                 if old is not None and old in paths:
                     source.set(attr, paths[old])
         xml = ET.tostring(root, encoding="unicode")
-    # The root's type attribute is rewritten as text: everything else stays as it was.
-    return _DOMAIN_TYPE.sub(lambda m: f"{m.group(1)}{m.group(2)}{domain_type}{m.group(2)}", xml, count=1)
+    # The root's type attribute is rewritten as text, and only for another driver: a `kvm` guest
+    # stays `kvm` on a QEMU host (`qemu` would run it without acceleration).
+    def retyped(match: re.Match[str]) -> str:
+        recorded = match.group(0)[len(match.group(1)) + 1:-1]
+        if _FAMILY.get(recorded, recorded) == _FAMILY.get(domain_type, domain_type):
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{domain_type}{match.group(2)}"
+
+    return _DOMAIN_TYPE.sub(retyped, xml, count=1)
+
+
+# Domain types one libvirt driver runs: a QEMU host runs both.
+_FAMILY = {"kvm": "qemu"}

@@ -191,3 +191,13 @@ def test_graphics_passwords_are_not_kept_in_the_definition():
     vm = parse_domain(xml, host="h", state=VMState.SHUTOFF)
     assert "123poi" not in vm.definition
     assert "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>" in vm.definition
+
+
+@pytest.mark.parametrize(("recorded", "driver_type", "defined"),
+                         [("kvm", "qemu", "kvm"), ("qemu", "qemu", "qemu"), ("xen", "test", "test"),
+                          ("test", "xen", "xen"), ("xen", "xen", "xen")])
+def test_recovery_changes_the_domain_type_only_for_another_driver(recorded, driver_type, defined):
+    xml = (SAMPLES / "libvirt-libxl-basic-pv.xml").read_text().replace("<domain type='xen'>",
+                                                                       f"<domain type='{recorded}'>")
+    vm = parse_domain(xml, host="h", state=VMState.RUNNING)
+    assert ET.fromstring(definition_for(vm, domain_type=driver_type)).get("type") == defined
