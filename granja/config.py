@@ -1,27 +1,33 @@
 """The fleet configuration: hosts, networks, clusters, templates, users and chat channels, from one TOML file.
 
-This file is the one place each of these facts lives. Errors name the file,
-the key (and the line, for syntax errors) and what is wrong, so that a typo in
-production config is a one-line fix rather than a stack trace.
+This file is the one place each of these facts lives. The file is checked
+against the schema (granja/schema.py), then the values the rest of granja uses
+are built from it, with the checks a schema cannot express (references between
+sections, sizes, regular expressions). Every error is one line naming the
+file, the key (and the line, for syntax errors), what is wrong and the fix.
+Regular expressions are compiled with RE2, which runs in time linear in the
+text, so no pattern in the config can hang a site build or a `create`.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
-from granja.access import Access, read_access
+import msgspec
+import re2
+
+from granja import schema
+from granja.access import Access
 from hypervisor.placement import Limits
 
-ON_CRASH = ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart")
-FACT_SOURCES = ("ssh", "node", "none")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -32,6 +38,19 @@ class ConfigError(Exception):
         self.where = where
         self.problem = problem
         super().__init__(f"{path}: {where}: {problem}")
+
+
+class Pattern(Protocol):
+    """A compiled regular expression (RE2's): what granja asks of one."""
+
+    def fullmatch(self, text: str) -> object:
+        """A match if the whole text matches, else None."""
+
+    def search(self, text: str) -> object:
+        """A match anywhere in the text, else None."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        """The text with every match replaced."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +110,7 @@ class Cluster:
     """A server group: replicated VMs that provide one service."""
 
     name: str
-    pattern: re.Pattern[str]
+    pattern: Pattern
     template: str = ""
     description: str = ""
 
@@ -116,7 +135,7 @@ class SiteConfig:
 
     title: str = ""  # "" means the farm's name
     out: str = ""  # the site folder; set, it also makes the bot republish after each change
-    secrets: tuple[re.Pattern[str], ...] = ()  # text matching any of these is masked everywhere
+    secrets: tuple[Pattern, ...] = ()  # text matching any of these is masked everywhere
 
 
 @dataclass(frozen=True)
@@ -165,6 +184,7 @@ class FleetConfig:
         return self.access.role_of(user)
 
 
+
 def parse_size_mib(text: str) -> int:
     """Parse a size such as '4G', '512M' or '2GiB' into MiB."""
     match = _SIZE.match(str(text))
@@ -176,196 +196,227 @@ def parse_size_mib(text: str) -> int:
 
 
 def load_config(path: Path) -> FleetConfig:
-    """Read and check a fleet configuration file."""
+    """Read and check a fleet configuration file; any fault is a ConfigError of one line."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "file", "not found") from None
+        raise ConfigError(path, "file", "not found (give the fleet config with --config)") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "file", "is a directory, not a TOML file (give the file inside it)") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "is not UTF-8 text (save the file as UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(path, "file", f"cannot be read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "syntax", str(exc)) from None
-    reader = _Reader(path)
-    return reader.fleet(raw)
+    return _Builder(path, raw).fleet()
 
 
-class _Reader:
-    """Checks one parsed TOML document section by section, naming the key at fault."""
+def compile_pattern(source: str) -> Pattern:
+    """Compile a regular expression with RE2 (linear time); ValueError says what RE2 cannot take."""
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(source, options)  # type: ignore[no-any-return]
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"bad regular expression ({detail}); granja takes RE2 syntax, which has no "
+                         "backreferences or lookaround, so that no pattern can run for ever") from None
 
-    def __init__(self, path: Path) -> None:
+
+_TYPE_NAMES = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
+               "array": "a list", "object": "a table", "null": "a value"}
+_LOCATION = re.compile(r" - at `\$(.*)`$")
+
+
+class _Builder:
+    """Checks one parsed TOML document against the schema and builds the fleet's values from it."""
+
+    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
         self.path = path
+        self.raw = raw
 
     def fail(self, where: str, problem: str) -> ConfigError:
         return ConfigError(self.path, where, problem)
 
-    def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels", "site"}
-        for key in raw:
-            if key not in known:
-                raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
-        farm = self.table(raw, "farm", required=False)
-        hosts = self.section(raw, "hosts", self.host)
-        if not hosts:
-            raise self.fail("hosts", "no hosts defined (add a [hosts.NAME] table with a uri)")
-        networks = self.section(raw, "networks", self.network)
-        templates = self.section(raw, "templates", lambda n, t: self.template(n, t, networks))
-        clusters = self.section(raw, "clusters", lambda n, t: self.cluster(n, t, templates))
-        access = read_access(raw, fail=self.fail, section=self.section, value=self.value)
-        return FleetConfig(
-            path=self.path,
-            name=self.value(farm, "farm.name", str, "granja farm"),
-            host_timeout=float(self.value(farm, "farm.host_timeout", (int, float), 10.0)),
-            workers=self.value(farm, "farm.workers", int, 32),
-            hosts=hosts,
-            networks=networks,
-            clusters=clusters,
-            templates=templates,
-            access=access,
-            placement=self.placement(farm),
-            site=self.site(self.table(raw, "site", required=False)),
-            ssh_key=self.value(farm, "farm.ssh_key", str, ""),
-            known_hosts=self.value(farm, "farm.known_hosts", str, ""),
-        )
+    def check(self, value: Any, kind: type[schema.Section], where: str) -> Any:
+        """`value` as a `kind` Struct, or a ConfigError naming the key at fault and the fix."""
+        try:
+            return msgspec.convert(value, kind)
+        except msgspec.ValidationError as exc:
+            raise self._explain(str(exc), kind, where) from None
 
-    def placement(self, farm: Mapping[str, Any]) -> Placement:
-        ratios = {}
-        for key in ("cpu_ratio", "memory_ratio"):
-            ratio = float(self.value(farm, f"farm.{key}", (int, float), getattr(Placement, key)))
-            if ratio <= 0:
-                raise self.fail(f"farm.{key}", f"must be more than 0, not {ratio:g}")
-            ratios[key] = ratio
-        pools = self.value(farm, "farm.shared_pools", list, [])
-        if not all(isinstance(pool, str) for pool in pools):
-            raise self.fail("farm.shared_pools", "must be a list of pool names")
-        return Placement(**ratios, shared_pools=tuple(pools))
+    def _explain(self, message: str, kind: type[schema.Section], where: str) -> ConfigError:
+        located = _LOCATION.search(message)
+        rest = located.group(1) if located else ""
+        message = message[: located.start()] if located else message
+        at = (where + rest) if where else rest.lstrip(".")
+        parent, _, key = re.sub(r"\[\d+\]$", "", rest).rpartition(".")
+        declared = schema.field_type(_struct_at(kind, parent), key)
+        if unknown := re.match(r"Object contains unknown field `(.*)`", message):
+            name = unknown.group(1)
+            allowed = schema.keys_of(_struct_at(kind, rest))
+            near = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            what = "section" if not at else "key"
+            return self.fail(f"{at}.{name}" if at else name,
+                             f"unknown {what} ({hint}expected one of {', '.join(allowed)})")
+        if missing := re.match(r"Object missing required field `(.*)`", message):
+            return self.fail(f"{at}.{missing.group(1)}" if at else missing.group(1), "is required")
+        value = _lookup(self.raw, at)
+        shown = f", not {value!r}" if value is not _ABSENT else ""
+        if message.startswith("Invalid enum value") and declared is not None:
+            choices = [c for c in typing.get_args(declared) if c]
+            return self.fail(at, f"must be one of {', '.join(choices)}{shown}")
+        if kind_of := re.match(r"Expected `(\w+)`, got `(\w+)`", message):
+            return self.fail(at, f"must be {_TYPE_NAMES.get(kind_of.group(1), kind_of.group(1))}{shown}")
+        if "matching regex" in message:
+            return self.fail(at, f"names may hold letters, digits, '.', '_' and '-', starting with a "
+                                 f"letter or digit{shown}")
+        if "of length >=" in message:
+            return self.fail(at, "must not be empty")
+        bounds = _bounds(declared)
+        if bounds:
+            return self.fail(at, f"must be {bounds}{shown}")
+        return self.fail(at, message[0].lower() + message[1:])
 
-    def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
-        value = raw.get(key, None if required else {})
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table" + (" and is missing" if value is None else ""))
-        return value
-
-    def section(
-        self, raw: Mapping[str, Any], key: str, build: Callable[[str, dict[str, Any]], T]
-    ) -> dict[str, T]:
-        result: dict[str, T] = {}
-        for name, body in self.table(raw, key, required=False).items():
-            where = f"{key}.{name}"
+    def entries(self, section: str) -> dict[str, Any]:
+        """Each [section.NAME] table checked against its Struct, by name."""
+        kind = schema.ENTRIES[section]
+        result = {}
+        for name, body in getattr(self.document, section).items():
+            where = f"{section}.{name}"
             if not _NAME.match(name):
-                raise self.fail(where, "names may hold letters, digits, '.', '_' and '-'")
+                raise self.fail(where, "names may hold letters, digits, '.', '_' and '-', starting with a "
+                                       "letter or digit")
             if not isinstance(body, dict):
                 raise self.fail(where, f"must be a table ([{where}])")
-            result[name] = build(name, body)
+            result[name] = self.check(body, kind, where)
         return result
 
-    def value(self, table: Mapping[str, Any], where: str, kind: Any, default: Any = ...) -> Any:
-        key = where.rsplit(".", 1)[-1]
-        if key not in table:
-            if default is ...:
-                raise self.fail(where, "is required")
-            return default
-        value = table[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else "number"
-            raise self.fail(where, f"must be a {names.replace('str', 'string')}, not {value!r}")
-        return value
-
-    def host(self, name: str, body: dict[str, Any]) -> HostConfig:
-        where = f"hosts.{name}"
-        uri = self.value(body, f"{where}.uri", str)
-        if "://" not in uri and ":///" not in uri:
-            raise self.fail(f"{where}.uri", f"'{uri}' is not a libvirt URI (e.g. xen+ssh://root@{name}/system)")
-        ssh = self.value(body, f"{where}.ssh", str, "")
-        facts = self.value(body, f"{where}.facts", str, "ssh" if ssh else "none")
-        if facts not in FACT_SOURCES:
-            raise self.fail(f"{where}.facts", f"must be one of {', '.join(FACT_SOURCES)}, not '{facts}'")
-        pinned = self.value(body, f"{where}.pinned", list, [])
-        if not all(isinstance(vm, str) for vm in pinned):
-            raise self.fail(f"{where}.pinned", "must be a list of VM names")
-        return HostConfig(name=name, uri=uri, ssh=ssh, facts=facts, pinned=tuple(pinned))
-
-    def network(self, name: str, body: dict[str, Any]) -> Network:
-        where = f"networks.{name}"
-        vlan = self.value(body, f"{where}.vlan", int)
-        if not 1 <= vlan <= 4094:
-            raise self.fail(f"{where}.vlan", f"VLAN ids run from 1 to 4094, not {vlan}")
-        return Network(
-            name=name,
-            vlan=vlan,
-            bridge=self.value(body, f"{where}.bridge", str),
-            bond=self.value(body, f"{where}.bond", str, ""),
-            description=self.value(body, f"{where}.description", str, ""),
+    def fleet(self) -> FleetConfig:
+        self.document: schema.Document = self.check(self.raw, schema.Document, "")
+        farm = self.document.farm
+        hosts = {name: self.host(name, body) for name, body in self.entries("hosts").items()}
+        if not hosts:
+            raise self.fail("hosts", "no hosts defined (add a [hosts.NAME] table with a uri)")
+        networks = {name: Network(name=name, vlan=n.vlan, bridge=n.bridge, bond=n.bond,
+                                  description=n.description)
+                    for name, n in self.entries("networks").items()}
+        templates = {name: self.template(name, t, networks) for name, t in self.entries("templates").items()}
+        clusters = {name: self.cluster(name, c, templates) for name, c in self.entries("clusters").items()}
+        roles = {kind: {name: entry.role for name, entry in self.entries(kind).items()}
+                 for kind in ("users", "groups", "channels")}
+        return FleetConfig(
+            path=self.path, name=farm.name, host_timeout=farm.host_timeout, workers=farm.workers,
+            hosts=hosts, networks=networks, clusters=clusters, templates=templates,
+            access=Access(users=roles["users"], groups=roles["groups"], channels=roles["channels"],
+                          confirm_seconds=farm.confirm_timeout),
+            placement=Placement(cpu_ratio=farm.cpu_ratio, memory_ratio=farm.memory_ratio,
+                                shared_pools=tuple(farm.shared_pools)),
+            site=self.site(self.document.site), ssh_key=farm.ssh_key, known_hosts=farm.known_hosts,
         )
 
-    def template(self, name: str, body: dict[str, Any], networks: Mapping[str, Network]) -> Template:
-        where = f"templates.{name}"
-        nets = tuple(self.value(body, f"{where}.networks", list, []))
-        for net in nets:
-            if net not in networks:
-                raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
-        memory = self.size(body, f"{where}.memory")
-        vcpus = self.value(body, f"{where}.vcpus", int)
-        template = Template(
-            name=name, vcpus=vcpus, memory_mib=memory,
-            disk_gib=self.size(body, f"{where}.disk", "10G") // 1024, networks=nets,
-            pool=self.value(body, f"{where}.pool", str, "local"),
-            image=self.value(body, f"{where}.image", str, ""),
-            data_disk_gib=self.size(body, f"{where}.data_disk", "0G") // 1024,
-            kernel=self.value(body, f"{where}.kernel", str, ""),
-            bootloader=self.value(body, f"{where}.bootloader", str, ""),
-            autostart=self.value(body, f"{where}.autostart", bool, True),
-            on_crash=self.value(body, f"{where}.on_crash", str, "restart"),
-            max_vcpus=self.value(body, f"{where}.max_vcpus", int, 0),
-            max_memory_mib=self.size(body, f"{where}.max_memory", "0M"),
-        )
-        self.check_template(where, template)
-        return template
+    def host(self, name: str, body: schema.Host) -> HostConfig:
+        if "://" not in body.uri:
+            raise self.fail(f"hosts.{name}.uri",
+                            f"'{body.uri}' is not a libvirt URI (e.g. xen+ssh://root@{name}/system)")
+        facts = body.facts or ("ssh" if body.ssh else "none")
+        return HostConfig(name=name, uri=body.uri, ssh=body.ssh, facts=facts, pinned=tuple(body.pinned))
 
-    def size(self, table: Mapping[str, Any], where: str, default: str | None = None) -> int:
+    def size(self, where: str, text: str) -> int:
         """A size in MiB such as '4G'; the key is named in the error."""
         try:
-            return parse_size_mib(self.value(table, where, str, ... if default is None else default))
+            return parse_size_mib(text)
         except ValueError as exc:
             raise self.fail(where, str(exc)) from None
 
-    def check_template(self, where: str, template: Template) -> None:
-        """Limits at least the template's own size, a known on_crash, one way to boot."""
-        if template.on_crash not in ON_CRASH:
-            raise self.fail(f"{where}.on_crash", f"must be one of {', '.join(ON_CRASH)}")
+    def template(self, name: str, body: schema.Template, networks: Mapping[str, Network]) -> Template:
+        where = f"templates.{name}"
+        for net in body.networks:
+            if net not in networks:
+                raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
+        template = Template(
+            name=name, vcpus=body.vcpus, memory_mib=self.size(f"{where}.memory", body.memory),
+            disk_gib=self.size(f"{where}.disk", body.disk) // 1024, networks=tuple(body.networks),
+            pool=body.pool, image=body.image,
+            data_disk_gib=self.size(f"{where}.data_disk", body.data_disk) // 1024,
+            kernel=body.kernel, bootloader=body.bootloader, autostart=body.autostart,
+            on_crash=body.on_crash, max_vcpus=body.max_vcpus,
+            max_memory_mib=self.size(f"{where}.max_memory", body.max_memory),
+        )
+        if template.memory_mib < 1:
+            raise self.fail(f"{where}.memory", f"must be at least 1M, not '{body.memory}'")
         if template.kernel and template.bootloader:
             raise self.fail(where, "give a kernel or a bootloader, not both")
         if template.vcpu_limit < template.vcpus:
             raise self.fail(f"{where}.max_vcpus", f"is below vcpus ({template.vcpus})")
         if template.memory_limit_mib < template.memory_mib:
             raise self.fail(f"{where}.max_memory", "is below memory")
+        return template
 
-    def cluster(self, name: str, body: dict[str, Any], templates: Mapping[str, Template]) -> Cluster:
-        where = f"clusters.{name}"
-        source = self.value(body, f"{where}.pattern", str, rf"{re.escape(name)}[0-9]+")
+    def pattern(self, where: str, source: str) -> Pattern:
         try:
-            pattern = re.compile(source)
-        except re.error as exc:
-            raise self.fail(f"{where}.pattern", f"bad regular expression: {exc}") from None
-        template = self.value(body, f"{where}.template", str, "")
-        if template and template not in templates:
-            problem = f"unknown template '{template}' (declare [templates.{template}])"
-            raise self.fail(f"{where}.template", problem)
-        return Cluster(
-            name=name,
-            pattern=pattern,
-            template=template,
-            description=self.value(body, f"{where}.description", str, ""),
-        )
+            return compile_pattern(source)
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
 
-    def site(self, body: dict[str, Any]) -> SiteConfig:
-        for key in body:
-            if key not in ("title", "out", "secrets"):
-                raise self.fail(f"site.{key}", "unknown key (expected title, out or secrets)")
-        patterns = []
-        for number, source in enumerate(self.value(body, "site.secrets", list, [])):
-            if not isinstance(source, str) or not source:
-                raise self.fail(f"site.secrets[{number}]", "must be a non-empty regular expression string")
-            try:
-                patterns.append(re.compile(source))
-            except re.error as exc:
-                raise self.fail(f"site.secrets[{number}]", f"bad regular expression: {exc}") from None
-        return SiteConfig(title=self.value(body, "site.title", str, ""),
-                          out=self.value(body, "site.out", str, ""), secrets=tuple(patterns))
+    def cluster(self, name: str, body: schema.Cluster, templates: Mapping[str, Template]) -> Cluster:
+        where = f"clusters.{name}"
+        source = body.pattern if body.pattern is not None else rf"{re.escape(name)}[0-9]+"
+        if body.template and body.template not in templates:
+            problem = f"unknown template '{body.template}' (declare [templates.{body.template}])"
+            raise self.fail(f"{where}.template", problem)
+        return Cluster(name=name, pattern=self.pattern(f"{where}.pattern", source),
+                       template=body.template, description=body.description)
+
+    def site(self, body: schema.Site) -> SiteConfig:
+        secrets = tuple(self.pattern(f"site.secrets[{number}]", source)
+                        for number, source in enumerate(body.secrets))
+        return SiteConfig(title=body.title, out=body.out, secrets=secrets)
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ABSENT = object()
+
+
+def _struct_at(kind: type[schema.Section], rest: str) -> type[schema.Section]:
+    """The Struct that the msgspec path `rest` (".farm" or "") leads to inside `kind`."""
+    for part in [p for p in rest.split(".") if p]:
+        declared = schema.field_type(kind, part)
+        if not (isinstance(declared, type) and issubclass(declared, schema.Section)):
+            break
+        kind = declared
+    return kind
+
+
+def _lookup(raw: Mapping[str, Any], where: str) -> Any:
+    """The raw value at a dotted key such as 'farm.shared_pools[0]', or _ABSENT."""
+    value: Any = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        if part.startswith("[") and isinstance(value, list) and int(part[1:-1]) < len(value):
+            value = value[int(part[1:-1])]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return _ABSENT
+    return value
+
+
+def _bounds(declared: Any) -> str:
+    """'from 1 to 4094', 'more than 0 and at most 3600': the range an Annotated number must lie in."""
+    meta = next((m for m in typing.get_args(declared)[1:] if isinstance(m, msgspec.Meta)), None)
+    if meta is None:
+        return ""
+    low = ""
+    if meta.gt is not None:
+        low = f"more than {meta.gt:g}"
+    elif meta.ge is not None:
+        low = f"at least {meta.ge:g}"
+    high = f"at most {meta.le:g}" if meta.le is not None else ""
+    if meta.ge is not None and meta.le is not None:
+        return f"a number from {meta.ge:g} to {meta.le:g}"
+    return " and ".join(part for part in (low, high) if part)
