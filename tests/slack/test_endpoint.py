@@ -89,6 +89,7 @@ def test_a_stale_signature_is_refused_at_the_windows_edge(bot):
     body = bot.event_body({"type": "app_mention", "user": "UVIEWER", "text": "where is ldap3",
                            "channel": "COPS", "ts": "1.1", "event_ts": "1.1"})
     assert bot.post(body, "application/json", timestamp=int(time.time()) - 6 * 60).status == 401
+    assert bot.post(body, "application/json", timestamp=int(time.time()) + 6 * 60).status == 401
     assert bot.post(body, "application/json", timestamp=int(time.time()) - 4 * 60).status == 200
 
 
