@@ -1,8 +1,9 @@
 """The fleet configuration: hosts, networks, clusters, templates, users and chat channels, from one TOML file.
 
-This file is the one place each of these facts lives. The file is checked
-against the schema (granja/schema.py), then the values the rest of granja uses
-are built from it, with the checks a schema cannot express (references between
+The file is the one place each of these facts lives. It is checked against
+the schema (granja/schema.py), then the values the rest of granja uses
+(defined where they are used: bot/fleet.py, bot/access.py,
+hypervisor/template.py) are built from it, with the checks a schema cannot express (references between
 sections, sizes, regular expressions). Every error is one line naming the
 file, the key (and the line, for syntax errors), what is wrong and the fix.
 Regular expressions are compiled with RE2, which runs in time linear in the
@@ -16,18 +17,20 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 import re2
 
+from bot.access import Access
+from bot.fleet import Cluster, FleetConfig, HostConfig, Network, Pattern, Placement, SiteConfig
 from granja import schema
-from granja.access import Access
-from hypervisor.placement import Limits
+from hypervisor.sizes import parse_size_mib
+from hypervisor.template import Template
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+__all__ = ["Cluster", "ConfigError", "FleetConfig", "HostConfig", "Network", "Pattern", "Placement",
+           "SiteConfig", "Template", "compile_pattern", "load_config", "parse_size_mib"]
 
 
 class ConfigError(Exception):
@@ -38,161 +41,6 @@ class ConfigError(Exception):
         self.where = where
         self.problem = problem
         super().__init__(f"{path}: {where}: {problem}")
-
-
-class Pattern(Protocol):
-    """A compiled regular expression (RE2's): what granja asks of one."""
-
-    def fullmatch(self, text: str) -> object:
-        """A match if the whole text matches, else None."""
-
-    def search(self, text: str) -> object:
-        """A match anywhere in the text, else None."""
-
-    def sub(self, replacement: str, text: str) -> str:
-        """The text with every match replaced."""
-
-
-@dataclass(frozen=True)
-class HostConfig:
-    """One hypervisor host: how to reach its libvirt and its OS."""
-
-    name: str
-    uri: str
-    ssh: str = ""
-    facts: str = "ssh"
-    pinned: tuple[str, ...] = ()  # VMs that must stay on this host (local disk, licence dongle)
-
-
-@dataclass(frozen=True)
-class Network:
-    """A VLAN with the host bridge its guests plug into and the bond it rides on."""
-
-    name: str
-    vlan: int
-    bridge: str
-    bond: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Template:
-    """The shape of a new VM of a server group."""
-
-    name: str
-    vcpus: int
-    memory_mib: int
-    disk_gib: int = 10
-    networks: tuple[str, ...] = ()
-    pool: str = "local"
-    image: str = ""  # volume in `pool` cloned for the system disk; "" creates an empty one
-    data_disk_gib: int = 0  # a second, empty disk; 0 for none
-    kernel: str = ""  # a PV kernel on the host; "" boots through `bootloader`
-    bootloader: str = ""  # "" means pygrub for PV guests
-    autostart: bool = True
-    on_crash: str = "restart"
-    max_vcpus: int = 0  # the most `set VM vcpus` may give a member; 0 means twice `vcpus`
-    max_memory_mib: int = 0  # likewise for memory; also the guest's maximum (balloon) memory
-
-    @property
-    def vcpu_limit(self) -> int:
-        """The most vCPUs a VM of this template may have."""
-        return self.max_vcpus or 2 * self.vcpus
-
-    @property
-    def memory_limit_mib(self) -> int:
-        """The most memory a VM of this template may have."""
-        return self.max_memory_mib or 2 * self.memory_mib
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A server group: replicated VMs that provide one service."""
-
-    name: str
-    pattern: Pattern
-    template: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Placement:
-    """How far hosts may be committed, and which storage pools every host reaches (shared)."""
-
-    cpu_ratio: float = Limits.cpu_ratio  # vCPUs of active VMs per host core
-    memory_ratio: float = Limits.memory_ratio  # Xen does not overcommit memory
-    shared_pools: tuple[str, ...] = ()  # a pool of this name is the same storage on every host
-
-    @property
-    def limits(self) -> Limits:
-        """The commitment limits placement works to."""
-        return Limits(cpu_ratio=self.cpu_ratio, memory_ratio=self.memory_ratio)
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    """The inventory site: where it is published and what must never appear in it."""
-
-    title: str = ""  # "" means the farm's name
-    out: str = ""  # the site folder; set, it also makes the bot republish after each change
-    secrets: tuple[Pattern, ...] = ()  # text matching any of these is masked everywhere
-
-
-@dataclass(frozen=True)
-class FleetConfig:
-    """The whole fleet configuration."""
-
-    path: Path
-    name: str
-    host_timeout: float
-    workers: int
-    hosts: Mapping[str, HostConfig]
-    networks: Mapping[str, Network]
-    clusters: Mapping[str, Cluster]
-    templates: Mapping[str, Template]
-    access: Access  # roles of users and chat user groups, chat channels allowed
-    placement: Placement = field(default_factory=Placement)
-    site: SiteConfig = field(default_factory=SiteConfig)
-    ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
-    known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
-    _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
-
-    def network_for_bridge(self, bridge: str) -> Network | None:
-        """The network whose bridge is `bridge`, if the config declares one."""
-        if not self._by_bridge:
-            self._by_bridge.update({n.bridge: n for n in self.networks.values()})
-        return self._by_bridge.get(bridge)
-
-    def cluster_for_name(self, vm_name: str) -> Cluster | None:
-        """The cluster whose member-name pattern matches `vm_name`, if any."""
-        for cluster in self.clusters.values():
-            if cluster.pattern.fullmatch(vm_name):
-                return cluster
-        return None
-
-    def pinned_host(self, vm: str) -> str:
-        """The host a VM is pinned to (`pinned` in its host's table), or ""."""
-        return next((h.name for h in self.hosts.values() if vm in h.pinned), "")
-
-    @property
-    def users(self) -> Mapping[str, str]:
-        """User name or chat user ID -> role (the [users] table)."""
-        return self.access.users
-
-    def role_of(self, user: str) -> str | None:
-        """The role the config gives a user, or None: unknown users may do nothing."""
-        return self.access.role_of(user)
-
-
-
-def parse_size_mib(text: str) -> int:
-    """Parse a size such as '4G', '512M' or '2GiB' into MiB."""
-    match = _SIZE.match(str(text))
-    if not match:
-        raise ValueError(f"'{text}' is not a size (try 512M, 4G or 2GiB)")
-    number, unit = float(match.group(1)), (match.group(2) or "M")[0].upper()
-    factor = {"B": 1 / 2**20, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}[unit]
-    return int(number * factor)
 
 
 def load_config(path: Path) -> FleetConfig:
