@@ -115,7 +115,7 @@ class _Builder:
         if missing := re.match(r"Object missing required field `(.*)`", message):
             return self.fail(f"{at}.{missing.group(1)}" if at else missing.group(1), "is required")
         value = _lookup(self.raw, at)
-        shown = f", not {value!r}" if value is not _ABSENT else ""
+        shown = f", not {_toml(value)}" if value is not _ABSENT else ""
         if message.startswith("Invalid enum value") and declared is not None:
             choices = [c for c in typing.get_args(declared) if c]
             return self.fail(at, f"must be one of {', '.join(choices)}{shown}")
@@ -252,6 +252,13 @@ def _lookup(raw: Mapping[str, Any], where: str) -> Any:
         else:
             return _ABSENT
     return value
+
+
+def _toml(value: Any) -> str:
+    """A value as it would be written in the file: true, 'text', [1, 2]."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _bounds(declared: Any) -> str:
