@@ -113,7 +113,8 @@ class _Builder:
             return self.fail(f"{at}.{name}" if at else name,
                              f"unknown {what} ({hint}expected one of {', '.join(allowed)})")
         if missing := re.match(r"Object missing required field `(.*)`", message):
-            return self.fail(f"{at}.{missing.group(1)}" if at else missing.group(1), "is required")
+            key = missing.group(1)
+            return self.fail(f"{at}.{key}" if at else key, f"is required (add {key} = … to [{at}])")
         value = _lookup(self.raw, at)
         shown = f", not {_toml(value)}" if value is not _ABSENT else ""
         if message.startswith("Invalid enum value") and declared is not None:

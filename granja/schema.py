@@ -22,6 +22,7 @@ Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Role = Literal["viewer", "operator", "admin"]
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 Ratio = Annotated[float, Meta(gt=0, le=1000)]
+Text = Annotated[str, Meta(min_length=1)]  # a non-empty string (VM and pool names: libvirt's rules)
 Size = Annotated[str, Meta(min_length=1)]  # "4G", "512M", "2GiB": read by parse_size_mib
 OnCrash = Literal["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"]
 
@@ -39,7 +40,7 @@ class Farm(Section):
     confirm_timeout: Seconds = 300.0  # a preview expires after this
     cpu_ratio: Ratio = 4.0  # vCPUs of active VMs per host core
     memory_ratio: Ratio = 1.0  # Xen does not overcommit memory
-    shared_pools: list[Name] = field(default_factory=list)
+    shared_pools: list[Text] = field(default_factory=list)
     ssh_key: str = ""
     known_hosts: str = ""
 
@@ -50,7 +51,7 @@ class Host(Section):
     uri: Annotated[str, Meta(min_length=1)]
     ssh: str = ""
     facts: Literal["ssh", "node", "none", ""] = ""  # "" means ssh when `ssh` is set, else none
-    pinned: list[Name] = field(default_factory=list)
+    pinned: list[Text] = field(default_factory=list)
 
 
 class Network(Section):
@@ -69,7 +70,7 @@ class Template(Section):
     memory: Size
     disk: Size = "10G"
     networks: list[Name] = field(default_factory=list)
-    pool: Name = "local"
+    pool: Text = "local"
     image: str = ""
     data_disk: Size = "0G"
     kernel: str = ""
