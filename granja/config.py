@@ -60,7 +60,7 @@ def load_config(path: Path) -> FleetConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "syntax", str(exc)) from None
-    return _Builder(path, raw).fleet()
+    return _Builder(path, raw, text).fleet()
 
 
 def compile_pattern(source: str) -> Pattern:
@@ -83,12 +83,15 @@ _LOCATION = re.compile(r" - at `\$(.*)`$")
 class _Builder:
     """Checks one parsed TOML document against the schema and builds the fleet's values from it."""
 
-    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
+    def __init__(self, path: Path, raw: dict[str, Any], text: str) -> None:
         self.path = path
         self.raw = raw
+        self.text = text
 
     def fail(self, where: str, problem: str) -> ConfigError:
-        return ConfigError(self.path, where, problem)
+        """The error for a key, with the line it is on when the file shows it plainly."""
+        line = _line_of(self.text, where)
+        return ConfigError(self.path, where, problem + (f" (line {line})" if line else ""))
 
     def check(self, value: Any, kind: type[schema.Section], where: str) -> Any:
         """`value` as a `kind` Struct, or a ConfigError naming the key at fault and the fix."""
@@ -253,6 +256,39 @@ def _lookup(raw: Mapping[str, Any], where: str) -> Any:
         else:
             return _ABSENT
     return value
+
+
+def _line_of(text: str, where: str) -> int | None:
+    """The line of a dotted key ('hosts.h1.uri') in TOML text: its [table] header, or `key =` in a table.
+
+    Best effort for the plain layouts (tables with key = value lines, inline tables on one
+    line); None when unsure, since TOML's parser gives lines only for syntax errors.
+    """
+    parts = [re.escape(part) for part in re.sub(r"\[\d+\]", "", where).split(".") if part]
+    lines = text.splitlines()
+
+    def header(names: list[str]) -> re.Pattern[str]:
+        keys = r"\s*\.\s*".join(rf"(?:{n}|\"{n}\"|'{n}')" for n in names)
+        return re.compile(rf"^\s*\[\s*{keys}\s*\]\s*(?:#.*)?$")
+
+    whole = header(parts)
+    for number, line in enumerate(lines, 1):
+        if whole.match(line):
+            return number
+    for split in range(len(parts) - 1, -1, -1):
+        table, key = parts[:split], parts[split]
+        start = 0
+        if table:
+            start = next((n for n, line in enumerate(lines, 1) if header(table).match(line)), -1)
+            if start < 0:
+                continue
+        assignment = re.compile(rf"^\s*(?:{key}|\"{key}\"|'{key}')\s*=")
+        for number in range(start + 1, len(lines) + 1):
+            if lines[number - 1].lstrip().startswith("["):
+                break
+            if assignment.match(lines[number - 1]):
+                return number
+    return None
 
 
 def _toml(value: Any) -> str:

@@ -219,3 +219,18 @@ def test_a_config_that_is_no_toml_file_is_one_line_and_exit_2(tmp_path, make, pr
     assert run.stderr == f"granja: configuration error: {path}: {problem}" + run.stderr.split(problem, 1)[1]
     assert run.stderr.count("\n") == 1, run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("line", "instead", "number"), [
+    ("host_timeout = 2", "host_timeout = 0", 3),
+    ('ssh = "root@host07"', 'ssh = "root@host07"\nport = 22', 15),
+    ("[farm]", "[farms]", 1),
+    ('role = "operator"', 'role = "god"', 44),
+])
+def test_the_error_gives_the_line_of_the_key(tmp_path, line, instead, number):
+    text = FULL.replace(line, instead, 1)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert str(caught.value).endswith(f" (line {number})")
+    where = str(caught.value).split(": ")[1]
+    assert where.rsplit(".", 1)[-1] in text.splitlines()[number - 1]
