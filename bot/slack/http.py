@@ -44,7 +44,9 @@ class ServerLimits:
     connections: int = 1000  # open sockets at once, idle ones included
     request_seconds: float = 10.0  # to send a request's headers and body, whatever the pace
     idle_seconds: int = 30  # a keep-alive connection with nothing to say is closed after this
-    max_body: int = 256 * 1024  # Slack's payloads are a few KiB; a message's blocks stay far below
+    # Slack's payloads are a few KiB; the largest, a button click, carries the whole message it was
+    # on (at most 50 blocks of 3,000 characters), URL-encoded: under 1 MiB.
+    max_body: int = 1024 * 1024
     max_header: int = 16 * 1024
 
 
