@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.access import Standing
 from bot.actions import ACTIONS, Context, Plan, UnknownName
+from bot.fleet import FleetConfig
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
 from bot.results import Outcome, Reply, Text, refused
 from bot.vmlocks import Busy, Holder
-from granja.access import Standing
-from granja.config import FleetConfig
 from hypervisor.errors import (
     HostUnreachable,
     HypervisorError,

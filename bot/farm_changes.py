@@ -12,13 +12,13 @@ from bot.context import Context, Plan, Progress
 from bot.farm_ops import FORCEABLE, load_of
 from bot.parser import Command
 from bot.results import Done, Outcome, Reply, failed, refused
-from granja.config import Template
 from hypervisor import provision
 from hypervisor.domain_build import domain_type
 from hypervisor.errors import HypervisorError, WrongState
 from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
 from hypervisor.resources import check_new_vm
+from hypervisor.template import Template
 
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CREATE_SECONDS = 600.0  # cloning an image on a real host takes minutes, not the usual call timeout
