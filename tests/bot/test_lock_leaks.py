@@ -39,7 +39,7 @@ class FullDisk:
             os.close(fd)
         fd = os.open(self.folder / "probe", os.O_WRONLY | os.O_CREAT)
         try:
-            with pytest.raises(OSError) as full:
+            with pytest.raises(OSError, match="No space left") as full:
                 os.write(fd, b"x")
         finally:
             os.close(fd)
