@@ -1,4 +1,4 @@
-"""Two granja processes with open previews on one host, confirmed at the same moment: one wins, one is told why."""
+"""Two granja processes with previews on one host, confirmed at one moment: one runs, one is told why not."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ class ChatProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self.output = b""
         self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -61,6 +62,10 @@ class ChatProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        self._reader.join(10)  # it ends at the end of the output
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.mark.parametrize("pair", [("migrate ldap1", "migrate ldap2"), ("create ldap6", "create ldap7")],
@@ -86,7 +91,8 @@ def test_two_processes_confirming_at_once_keep_the_cluster_apart(state, pair):
     done = [r for r in results if " moved from " in r or " created on " in r]
     refused = [r for r in results if r.startswith(("Nothing was done: since the preview",))
                or " is busy: root is running " in r]
-    assert len(done) == 1 and len(refused) == 1, results
+    assert len(done) == 1, results
+    assert len(refused) == 1, results
     engine = open_engine(config=None, state=str(state))
     assert spread_and_capacity_problems(engine) == []
     vms = live_vms(engine)

@@ -50,7 +50,8 @@ def test_two_previews_on_one_host_cannot_both_put_a_cluster_member_there(engine,
                                     "of cluster ldap.")
     verb = second.command.name
     assert f"Say '{second.command.canonical()}' again to let granja choose (" in reply.summary
-    assert f"'{verb} {late_vm}" in reply.summary and f"{host} force'" in reply.summary
+    assert f"'{verb} {late_vm}" in reply.summary
+    assert f"{host} force'" in reply.summary
     assert where(engine, late_vm) == was  # not moved, not created
     assert spread_and_capacity_problems(engine) == []
     audit = engine.inventory.audit(limit=1)[0]
@@ -103,7 +104,8 @@ def test_a_vm_shut_down_or_moved_since_the_preview_is_not_migrated(engine):
     assert engine.confirm(preview(engine, "shutdown ldap1"), by="root").outcome is Outcome.OK
     reply = engine.confirm(stale, by="root")
     assert reply.outcome is Outcome.REFUSED, reply.summary
-    assert reply.summary.startswith("Nothing was done: since the preview, ldap1 is shut off (it was running).")
+    assert reply.summary.startswith("Nothing was done: since the preview, ldap1 is shut off "
+                                    "(it was running).")
     assert "Say 'migrate ldap1' again for a new preview." in reply.summary
     source = stale.plan.hosts[0]
     assert where(engine, "ldap1") == source
