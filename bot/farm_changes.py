@@ -82,17 +82,10 @@ def _guest(name: str, template: Template, cluster: str) -> Guest:
 def _placement_changed(ctx: Context, cmd: Command, guest: Guest, template: Template, host: str,
                        forced: Collection[str]) -> str:
     """What changed on the host since a create's preview, with what to say instead; "" when nothing did."""
-    problems = rechecks.placement_problems(ctx, guest, host, allowed=forced)
-    if not problems:
-        return ""
-    choice = choose_host(guest, load_of(ctx))
     choose = f"create {guest.name}" + (f" from {template.name}" if "template" in cmd.args else "")
-    again = " again" if "host" not in cmd.args else ""
-    ways = [f"'{choose}'{again} to let granja choose ({choice.host} now)"] if choice.host else []
-    if rechecks.forceable(problems):
-        ways.append(f"'create {guest.name} from {template.name} on {host} force' to create it there anyway")
-    instead = ("Say " + ", or ".join(ways) + ".") if ways else "See 'hosts' and 'check'."
-    return rechecks.changed([text for _, text in problems], instead)
+    return rechecks.placement_changed(ctx, guest, host, forced=forced, choose=choose,
+                                      again="host" not in cmd.args, verb="create",
+                                      force=f"create {guest.name} from {template.name} on {host} force")
 
 
 def describe(template: Template, ctx: Context) -> str:

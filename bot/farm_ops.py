@@ -65,16 +65,9 @@ def _migration_changed(ctx: Context, cmd: Command, vm: VM, target: str, forced: 
     what = rechecks.vm_moved_or_changed(ctx, vm)
     if what:
         return rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new preview.")
-    problems = rechecks.placement_problems(ctx, Guest.of(vm), target, allowed=forced)
-    if not problems:
-        return ""
-    choice = choose_host(Guest.of(vm), load_of(ctx))
-    again = " again" if "host" not in cmd.args else ""
-    ways = [f"'migrate {vm.name}'{again} to let granja choose ({choice.host} now)"] if choice.host else []
-    if rechecks.forceable(problems):
-        ways.append(f"'migrate {vm.name} to {target} force' to move it there anyway")
-    instead = ("Say " + ", or ".join(ways) + ".") if ways else "See 'hosts' and 'check'."
-    return rechecks.changed([text for _, text in problems], instead)
+    return rechecks.placement_changed(ctx, Guest.of(vm), target, forced=forced, choose=f"migrate {vm.name}",
+                                      again="host" not in cmd.args, verb="move",
+                                      force=f"migrate {vm.name} to {target} force")
 
 
 def _suggestion(vm: VM, load: FarmLoad) -> str:

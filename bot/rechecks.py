@@ -17,7 +17,7 @@ from bot.context import Context
 from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Evacuation
 from hypervisor.model import VM
-from hypervisor.placement import FarmLoad, Guest
+from hypervisor.placement import FarmLoad, Guest, choose_host
 from inventory.load import farm_load
 
 # Placement rules an operator may overrule with 'force'; an unreachable host is not one of them.
@@ -60,9 +60,22 @@ def placement_problems(ctx: Context, guest: Guest, host: str, *,
     return [(kind, text) for kind, text in load.problems(guest, host) if kind not in allowed]
 
 
-def forceable(problems: Sequence[tuple[str, str]]) -> bool:
-    """Whether 'force' would overrule every one of these problems."""
-    return all(kind in FORCEABLE for kind, _ in problems)
+def placement_changed(ctx: Context, guest: Guest, host: str, *, forced: Collection[str], choose: str,
+                      again: bool, force: str, verb: str) -> str:
+    """Why `guest` may no longer go to `host` as previewed, and what to say instead; "" if it still may.
+
+    `choose` lets granja choose a host (said `again` when the preview did choose), `force` overrules
+    the rules that 'force' may overrule, and `verb` says what it does ("move").
+    """
+    problems = placement_problems(ctx, guest, host, allowed=forced)
+    if not problems:
+        return ""
+    choice = choose_host(guest, load_of(ctx))
+    ways = [f"'{choose}'{' again' * again} to let granja choose ({choice.host} now)"] if choice.host else []
+    if all(kind in FORCEABLE for kind, _ in problems):
+        ways.append(f"'{force}' to {verb} it there anyway")
+    instead = ("Say " + ", or ".join(ways) + ".") if ways else "See 'hosts' and 'check'."
+    return changed([text for _, text in problems], instead)
 
 
 def moves_changed(ctx: Context, plan: Evacuation, *, need_pools: bool = False) -> list[str]:
