@@ -121,6 +121,11 @@ class FleetConfig:
         return next((h.name for h in self.hosts.values() if vm in h.pinned), "")
 
     @property
+    def pinned(self) -> dict[str, str]:
+        """Every pinned VM, with the host it is pinned to."""
+        return {vm: h.name for h in self.hosts.values() for vm in h.pinned}
+
+    @property
     def users(self) -> Mapping[str, str]:
         """User name or chat user ID -> role (the [users] table)."""
         return self.access.users
