@@ -15,7 +15,7 @@ from typing import Any
 import paramiko
 
 from hypervisor.errors import HostKeyMismatch, HostUnreachable, OperationFailed
-from hypervisor.facts_parse import FACTS_SCRIPT, parse_facts
+from hypervisor.facts_script import FACTS_SCRIPT, parse_facts
 from hypervisor.model import HostFacts
 
 
