@@ -64,6 +64,14 @@ def split_sections(output: str) -> dict[str, str]:
     return {key: "\n".join(lines) for key, lines in sections.items()}
 
 
+# Unreadable says why; the others are a parser meeting output of a shape it did not expect.
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def _why(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, Unreadable) else f"unexpected output ({type(exc).__name__}: {exc})"
+
+
 class _Reader:
     """Reads each section of one script output, noting what was unknown or read from a fallback."""
 
@@ -89,13 +97,13 @@ class _Reader:
               fallback: Callable[[], T] | None = None) -> T | None:
         try:
             return primary()
-        except Unreadable as exc:
-            reason = str(exc)
+        except _PARSE_ERRORS as exc:
+            reason = _why(exc)
         if fallback is not None:
             try:
                 value = fallback()
-            except Unreadable as exc:
-                reason = f"{reason} ({source}: {exc})"
+            except _PARSE_ERRORS as exc:
+                reason = f"{reason} ({source}: {_why(exc)})"
             else:
                 self.fallback.append(FactsNote(section, f"read from {source}: {reason}"))
                 return value

@@ -121,3 +121,16 @@ def test_a_bond_stored_before_aggregators_were_read_still_loads():
     facts = host_from_dict(data).facts
     assert facts is not None
     assert facts.bonds == (Bond("bond0", "balance-rr", ("eno1", "eno2"), ("eno1", "eno2")),)
+
+
+def test_output_of_an_unexpected_shape_loses_only_its_section():
+    xl = sample("xl-info-alpine-xen-4.19.1.txt").replace("total_memory           : 7933",
+                                                          "total_memory : lots")
+    ip = '[{"ifname": "eth0.7", "linkinfo": {"info_kind": "vlan", "info_data": {"id": "seven"}}}]'
+    df = sample("df-B1-debian12-coreutils.txt")
+    facts = parse_facts(f"@@ip\n{ip}\n@@exit ip 0\n@@vlan\n@@xl\n{xl}\n@@df\n{df}")
+    assert facts.node is None
+    assert facts.unknown[-1] == FactsNote(
+        "hypervisor", "unexpected output (ValueError: invalid literal for int() with base 10: 'lots')")
+    assert facts.fallback[0].section == "links"
+    assert len(facts.storage) == 3
