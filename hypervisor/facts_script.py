@@ -9,6 +9,7 @@ which every kernel of that age has; the facts then say which sections were read 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from hypervisor.facts_parse import (
     parse_sysfs_bridges,
     parse_xl_info,
 )
-from hypervisor.model import Bond, Bridge, FactsNote, HostFacts, NodeView
+from hypervisor.model import Bond, Bridge, FactsNote, HostFacts, NodeView, VlanIf
 
 STORAGE_PATHS = ("/var/lib/libvirt/images", "/var/lib/xen/images")
 # One command, one round trip (each SSH exec costs 0.2-0.3 s): every fact under its own "@@" marker,
@@ -84,7 +85,7 @@ class _Reader:
 
     def facts(self) -> HostFacts:
         bonds = self._read("bonds", self._bonds)
-        vlans = self._read("links", lambda: parse_ip_links(self._iproute("ip", "ip -j -d link", "4.14"))[0],
+        vlans = self._read("links", lambda: self._ip_links[0],
                            "/proc/net/vlan/config", lambda: parse_proc_vlans(self._listing("vlan")))
         bridges = self._read("bridges", self._bridges,
                              "/sys/class/net/*/brif", lambda: parse_sysfs_bridges(self._listing("sysfs")))
@@ -114,9 +115,13 @@ class _Reader:
         return tuple(parse_bonding(key.split(" ", 1)[1], text)
                      for key, text in self.sections.items() if key.startswith("bond "))
 
+    @functools.cached_property
+    def _ip_links(self) -> tuple[tuple[VlanIf, ...], tuple[str, ...]]:
+        """VLANs and bridge names from `ip -j -d link` (parsed once: a dom0's list can be long)."""
+        return parse_ip_links(self._iproute("ip", "ip -j -d link", "4.14", lists_lo=True))
+
     def _bridges(self) -> tuple[Bridge, ...]:
-        _vlans, names = parse_ip_links(self._iproute("ip", "ip -j -d link", "4.14"))
-        return parse_bridge_ports(self._iproute("bridge", "bridge -j link", "4.17"), names)
+        return parse_bridge_ports(self._iproute("bridge", "bridge -j link", "4.17"), self._ip_links[1])
 
     def _node(self) -> NodeView:
         xl, nodeinfo = self.sections.get("xl", ""), self.sections.get("nodeinfo", "")
@@ -126,12 +131,15 @@ class _Reader:
             return parse_nodeinfo(nodeinfo)
         raise Unreadable("neither `xl info` nor `virsh nodeinfo` answered")
 
-    def _iproute(self, key: str, command: str, since: str) -> str:
-        """An iproute2 command's output; one that printed nothing and failed says how."""
+    def _iproute(self, key: str, command: str, since: str, *, lists_lo: bool = False) -> str:
+        """An iproute2 command's output; one that printed nothing and failed says how.
+
+        `lists_lo`: the command always lists the loopback, so printing nothing means it did not run.
+        """
         text = self._listing(key)
         status = self.status.get(key, 0)
         if text.strip() or status == 0:
-            if key == "ip" and not text.strip():  # ip lists at least lo: nothing means it did not run
+            if lists_lo and not text.strip():
                 raise Unreadable(f"`{command}` printed nothing")
             return text
         if status == 127:
