@@ -5,7 +5,9 @@ committed beyond its limits), `autostart` (a running VM a host restart would lea
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
 holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet config runs on
-another), `stray` (a VM also defined on another host, as a recovered VM is on its old host).
+another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
+`bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
+aggregator).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *_spread(load),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
+        *_bonds(hosts),
         *_maintenance(load, inventory.maintenance()),
         *_pinned(inventory, pinned or {}),
         *_autostart(vms),
@@ -85,6 +88,15 @@ def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -
             hours = (now - record.last_seen).total_seconds() / 3600
             yield Finding("stale", record.name, f"{record.name} was last asked {hours:.0f} h ago; "
                                                 "run 'refresh' for current data")
+
+
+def _bonds(hosts: Iterable[HostRecord]) -> Iterable[Finding]:
+    for record in hosts:
+        for bond in record.host.facts.bonds if record.host.facts else ():
+            if bond.degraded_slaves:
+                why = ", ".join(f"{s} ({bond.slave_problem(s)})" for s in bond.degraded_slaves)
+                yield Finding("bond", record.name,
+                              f"{record.name}: {bond.name} ({bond.mode}) carries no traffic on {why}")
 
 
 def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
