@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from bot import checks, lookup
+from bot import checks, lookup, resilience
 from bot.changes import current_vm
 from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
@@ -18,6 +18,7 @@ from hypervisor.domain_build import domain_type
 from hypervisor.errors import HypervisorError, WrongState
 from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
+from hypervisor.resilience import Proposal
 from hypervisor.resources import check_new_vm
 
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -63,7 +64,10 @@ def create(ctx: Context, cmd: Command) -> Plan:
         done = Done(vm=vm, action="create", summary=summary, seconds=time.monotonic() - begun, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=name, hosts=(host,))
 
-    preview = f"create {name} on {host} ({why}): {describe(template, ctx)}"
+    newcomer = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster_name,
+                     host=host, pools=frozenset({template.pool}))
+    preview = (f"create {name} on {host} ({why}): {describe(template, ctx)}"
+               + resilience.what_if(ctx, Proposal(guest=newcomer)))
     return Plan(preview=preview, vm=name, hosts=(host,), run=run)
 
 

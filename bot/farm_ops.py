@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import changes, lookup
+from bot import changes, lookup, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
@@ -15,6 +15,7 @@ from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
+from hypervisor.resilience import Proposal
 from inventory.health import findings
 from inventory.load import farm_load
 
@@ -71,6 +72,8 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
     effect = (f"new placements avoid {host}; {vms} until 'evacuate {host}'" if on
               else f"{host} may receive VMs again")
     preview = f"maintenance {host} {'on' if on else 'off'}: {effect}"
+    if on:
+        preview += resilience.what_if(ctx, Proposal(maintenance=host))
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.set_maintenance(host, on=on, at=ctx.now(), user=ctx.user)
@@ -157,7 +160,9 @@ def _answers(ctx: Context, host: str) -> bool:
 
 def check(ctx: Context, cmd: Command) -> Reply:
     """Report what needs attention in the farm, from the inventory."""
-    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now()))
+    placement = ctx.config.placement
+    found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(),
+                           shared_pools=placement.shared_pools, pinned_host=ctx.config.pinned_host))
     return ok(FindingList(found), f"{len(found)} findings")
 
 

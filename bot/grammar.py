@@ -95,6 +95,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),
+    CommandSpec("resilience", ("resilience", "resilience {host}"),
+                "Tell how many host failures the farm survives, or what one host's failure would do now.",
+                ("resilience", "resilience host07")),
     # -- templates, create/delete, resources, change management ------------------
     CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
     CommandSpec("create", ("create {vm}", "create {vm} from {template}",
