@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from granja.access import Access, read_access
 from hypervisor.placement import Limits
+from hypervisor.rolling import Health
 
 ON_CRASH = ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart")
 FACT_SOURCES = ("ssh", "node", "none")
@@ -94,6 +95,8 @@ class Cluster:
     pattern: re.Pattern[str]
     template: str = ""
     description: str = ""
+    min_running: int | None = None  # members that must run; None: all (a rolling run takes 1 down)
+    health: Health | None = None  # a member is up when this TCP port accepts a connection
 
 
 @dataclass(frozen=True)
@@ -348,11 +351,25 @@ class _Reader:
         if template and template not in templates:
             problem = f"unknown template '{template}' (declare [templates.{template}])"
             raise self.fail(f"{where}.template", problem)
+        min_running = self.value(body, f"{where}.min_running", int, None)
+        if min_running is not None and min_running < 0:
+            raise self.fail(f"{where}.min_running", f"must be 0 or more, not {min_running}")
+        health_timeout = float(self.value(body, f"{where}.health_timeout", (int, float), 120.0))
+        if not 0 < health_timeout < float("inf"):
+            raise self.fail(f"{where}.health_timeout", f"must be seconds above 0, not {health_timeout}")
+        health = None
+        if "health" in body:
+            try:
+                health = Health.parse(self.value(body, f"{where}.health", str), health_timeout)
+            except ValueError as exc:
+                raise self.fail(f"{where}.health", str(exc)) from None
         return Cluster(
             name=name,
             pattern=pattern,
             template=template,
             description=self.value(body, f"{where}.description", str, ""),
+            min_running=min_running,
+            health=health,
         )
 
     def site(self, body: dict[str, Any]) -> SiteConfig:
