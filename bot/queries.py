@@ -110,7 +110,7 @@ def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:
     for nic in vm.nics:
         net = ctx.config.network_for_bridge(nic.bridge) if nic.bridge else None
         # A trunk carries several VLANs: the host's own wiring (the fleet config) still says the rest.
-        views.append(NicView(mac=nic.mac, bridge=nic.bridge if nic.type == "bridge" else nic.kind_text,
+        views.append(NicView(mac=nic.mac, bridge=nic.connection,
                              vlan=nic.vlan if nic.vlan is not None else (net.vlan if net else None),
                              network=net.name if net else "", bond=net.bond if net else "",
                              trunk=nic.vlan_text if nic.vlan is None else ""))

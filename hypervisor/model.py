@@ -98,6 +98,11 @@ class NIC:
         return f"{self.type} {where}{mode}".rstrip()
 
     @property
+    def connection(self) -> str:
+        """What it plugs into, short: a bridge NIC's bridge, else its type and source (`network default`)."""
+        return self.bridge if self.type == "bridge" else self.kind_text
+
+    @property
     def vlan_text(self) -> str:
         """Its VLAN tagging as a person reads it: `VLAN 42`, `trunk 42,43 (native 42 untagged)`, or ""."""
         if self.vlan is not None:
