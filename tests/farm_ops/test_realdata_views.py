@@ -19,7 +19,8 @@ from granja.app import open_engine
 from sitegen.render import render_pages, static_files, vm_page
 from sitegen.snapshot import gather
 from tests.conftest import Chat
-from tests.farm_ops.test_recover_samples import SAMPLES, _adjusted
+from tests.farm_ops.test_recover_samples import _adjusted
+from tests.hypervisor.test_domxml_samples import SAMPLES
 
 HOST = "host05"
 NAMES = ("libvirt-xl-test-fullvirt-ovswitch-trunked", "libvirt-xl-test-pvh-type",

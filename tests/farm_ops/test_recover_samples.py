@@ -27,10 +27,9 @@ import pytest
 from bot.results import Outcome
 from granja.app import open_engine
 from tests.conftest import Chat
+from tests.hypervisor.test_domxml_samples import PATHS
 from tests.scenarios.test_unreachable import break_hosts
 
-SAMPLES = Path("/work/shared/realdata/domxml")
-PATHS = sorted(SAMPLES.glob("*.xml"))
 DOWN = "host03"
 
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 from hypervisor.domain_xml import parse_domain
 from hypervisor.model import VMState
 from inventory.drift import diff_configs
 from inventory.store import Inventory
+from tests.hypervisor.test_domxml_samples import SAMPLES
 from tests.inventory.builders import T0, at, make_host, make_vm
-
-SAMPLES = Path("/work/shared/realdata/domxml")
 
 
 def _read(xml: str):
