@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -343,8 +344,9 @@ def _state(dom: Any) -> VMState:
 
 def _pool(pool: Any) -> Pool:
     _state, capacity, allocation, available = pool.info()
+    path = ET.fromstring(pool.XMLDesc(0)).findtext("target/path", "").strip()
     return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
-                available_bytes=available, active=bool(pool.isActive()))
+                available_bytes=available, active=bool(pool.isActive()), path=path)
 
 
 def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
