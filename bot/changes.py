@@ -8,7 +8,7 @@ from bot.parser import Command
 from bot.queries import live_vm, remember
 from bot.results import Done, Outcome, Reply, Text
 from hypervisor import lifecycle as rules
-from hypervisor.errors import HypervisorError, MigrationFailed
+from hypervisor.errors import HypervisorError, Interrupted, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM, gib
@@ -72,7 +72,9 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
 
     def run(progress: Progress) -> Reply:
         try:
-            moved = carry_out(ctx.farm, plan, progress)
+            moved = carry_out(ctx.farm, plan, progress, should_stop=ctx.should_stop)
+        except Interrupted as exc:
+            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm.name, hosts=(plan.source, target))
         except MigrationFailed as exc:
             message = f"{exc} {state_after_failure(ctx, vm, exc)}"
             return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(plan.source, target))

@@ -98,12 +98,13 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.set_maintenance(host, on=True, at=ctx.now(), user=ctx.user)
-        done = carry_out(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        done = carry_out(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                         should_stop=ctx.should_stop)
         return _emptied(ctx, plan, done, verb="moved", what="Evacuation")
 
     preview = (f"evacuate {host}: mark it in maintenance, then move {len(plan.moves)} of its "
                f"{len(vms)} VMs one at a time\n" + _plan_lines(plan, "move"))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run, holds=_holds(plan))
+    return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, holds=_holds(plan))
 
 
 def recover(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -133,7 +134,8 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
             return refused(f"{host} answers again: nothing was started elsewhere. Its VMs may be running "
                            f"there; 'refresh' shows them, and 'evacuate {host}' empties it.", hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
-        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                                 should_stop=ctx.should_stop)
         names = ", ".join(m.vm.name for m in done.moved)
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",
@@ -143,7 +145,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
                f"disks.\n" + _plan_lines(plan, "start"))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True, holds=_holds(plan))
+    return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 
 def _answers(ctx: Context, host: str) -> bool:
@@ -166,6 +168,11 @@ def _holds(plan: Evacuation) -> tuple[str, ...]:
     return (host_key(plan.host), *(move.vm.name for move in plan.moves))
 
 
+def _touched(plan: Evacuation) -> tuple[str, ...]:
+    """The host being emptied first, then every host the plan puts a VM on."""
+    return (plan.host, *sorted({m.target for m in plan.moves} - {plan.host}))
+
+
 def _record(ctx: Context, cmd: Command, vm: VM) -> None:
     ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
 
@@ -186,7 +193,7 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
                  f"{move.vm.name} is not running anywhere: {plan.host} is down, and granja left no "
                  f"definition of it on {move.target}.")
         failed = (move.vm.name, f"{error} {where}")
-    ended = "stopped at a failure" if failed else "done"
+    ended = "stopped at a failure" if failed else "interrupted" if done.interrupted else "done"
     title = (f"{what} of {plan.host} {ended}: {len(done.moved)} {verb}, "
              f"{len(done.not_tried)} not tried, {len(plan.stuck)} staying.")
     body = HostEmptied(
@@ -195,7 +202,7 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
         not_tried=tuple(m.vm.name for m in done.not_tried),
         stays=tuple((s.vm.name, s.reason) for s in plan.stuck), notes=notes,
     )
-    outcome = Outcome.FAILED if failed else Outcome.OK
+    outcome = Outcome.FAILED if failed else Outcome.INTERRUPTED if done.interrupted else Outcome.OK
     # Each VM that left (or failed to) finds this entry under 'audit VM'.
     touched = [m.vm.name for m in done.moved] + ([failed[0]] if failed else [])
     return Reply(outcome, body, title, hosts=(plan.host, *sorted({m.target for m in plan.moves})),

@@ -29,6 +29,11 @@ def host_key(host: str) -> str:
     return _HOST + host
 
 
+def is_host_key(name: str) -> bool:
+    """Whether a held name is a host's key rather than a VM's name."""
+    return name.startswith(_HOST)
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who runs an operation on a VM, and since when (seconds since the epoch)."""

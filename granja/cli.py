@@ -65,6 +65,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "slack":
         return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():  # a change a killed granja left unfinished: say so first
+        print(found)
     if args.command == "ask":
         ask = input if console.interactive() else None
         reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
@@ -121,4 +123,6 @@ def _slack(args: argparse.Namespace) -> int:
     from granja.app import open_engine
 
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():
+        print(f"granja slack: {found}", flush=True)
     return serve(engine, settings, host=args.host, port=args.port)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from hypervisor import lifecycle
-from hypervisor.errors import HypervisorError, VMNotFound, WrongState
+from hypervisor.errors import HypervisorError, Interrupted, VMNotFound, WrongState
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
-from hypervisor.migration import Migrated, migrate, plan_migration
+from hypervisor.migration import Migrated, ShouldStop, migrate, never, plan_migration
 from hypervisor.model import VM, VMState
 from hypervisor.placement import FarmLoad, Guest, choose_host
 
@@ -54,6 +54,7 @@ class Carried:
     moved: tuple[Migrated, ...]
     failed: tuple[Move, HypervisorError] | None
     not_tried: tuple[Move, ...]
+    interrupted: bool = False  # asked to stop: the move in progress finished or was undone, no other began
 
 
 def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[[VM], str],
@@ -104,15 +105,23 @@ def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bo
     return ""
 
 
-def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
-    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home."""
+def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None],
+             should_stop: ShouldStop = never) -> Carried:
+    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home.
+
+    When `should_stop` says so, the move in progress finishes (or is undone) and no other begins.
+    """
     moved: list[Migrated] = []
     for number, move in enumerate(plan.moves, 1):
+        if should_stop():
+            return Carried(tuple(moved), None, plan.moves[number - 1:], interrupted=True)
         progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
         step = f"{number}/{len(plan.moves)} {move.vm.name}: "  # the migration's own lines say only what
         try:
             done = migrate(farm, plan_migration(farm, _as_now(farm, plan.host, move.vm), move.target),
-                           _prefixed(progress, step))
+                           _prefixed(progress, step), should_stop=should_stop)
+        except Interrupted:
+            return Carried(tuple(moved), None, plan.moves[number - 1:], interrupted=True)
         except HypervisorError as exc:
             return Carried(tuple(moved), (move, exc), plan.moves[number:])
         record(done.vm)
