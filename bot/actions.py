@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, farm_changes, farm_ops, history, queries, resource_changes, settings
+from bot import changes, farm_changes, farm_ops, history, queries, resource_changes, settings, strays
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -29,6 +29,7 @@ ACTIONS: dict[str, Action] = {
     "maintenance": farm_ops.maintenance,
     "recover": farm_ops.recover,
     "check": farm_ops.check,
+    "repair": strays.repair,
     # templates, create/delete, resources, change management
     "templates": history.templates,
     "create": farm_changes.create,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import lookup
+from bot import lookup, strays
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import live_vm, remember
@@ -23,9 +23,11 @@ def current_vm(ctx: Context, cmd: Command) -> VM:
     vm, error = live_vm(ctx, record)
     if error is not None:
         raise error
-    if vm is None or not vm.state.active:
-        found = ctx.farm.find(record.vm.name, hint=record.vm.host)
-        vm = found.vm if found.vm is not None else vm
+    if vm is None or not vm.state.active:  # it may run elsewhere, or be defined on two hosts
+        copies, _silent = ctx.farm.definitions(record.vm.name)
+        strays.refuse_strays(record.vm.name, copies, cmd.name)
+        settled = sorted(copies, key=lambda v: (not v.state.active, v.host != record.vm.host))
+        vm = settled[0] if settled else vm
     if vm is None:
         raise lookup.unknown("VM", cmd.args["vm"], ctx.inventory.vm_names())
     remember(ctx, vm, cmd)

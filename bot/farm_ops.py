@@ -92,7 +92,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{host} holds no VMs; nothing to move."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned)
+    plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned, strays=strays_among(ctx, vms))
     if not plan.moves:
         return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move"), hosts=(host,))
 
@@ -166,6 +166,21 @@ def check(ctx: Context, cmd: Command) -> Reply:
 def _holds(plan: Evacuation) -> tuple[str, ...]:
     """The host and every VM the plan moves: no other operation may touch them while it runs."""
     return (host_key(plan.host), *(move.vm.name for move in plan.moves))
+
+
+def strays_among(ctx: Context, vms: list[VM]) -> dict[str, str]:
+    """Of a host's shut-off VMs, those also defined on another host, with why they must not move."""
+    reasons = {}
+    for vm in vms:
+        if vm.state.active:
+            continue  # a running copy is the current one, wherever else the VM is defined
+        copies, _silent = ctx.farm.definitions(vm.name)
+        others = [c for c in copies if c.host != vm.host]
+        if others:
+            where = ", ".join(f"{c.state.value} on {c.host}" for c in others)
+            reasons[vm.name] = (f"also defined ({where}): a stray copy is never moved; "
+                                f"'repair {vm.name}' keeps one definition")
+    return reasons
 
 
 def _touched(plan: Evacuation) -> tuple[str, ...]:

@@ -8,8 +8,9 @@ leaving that VM where it was, and says what moved and what was not tried.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from hypervisor import lifecycle
 from hypervisor.errors import HypervisorError, Interrupted, VMNotFound, WrongState
@@ -77,8 +78,11 @@ def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[
 
 
 def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
-                    pinned: Collection[str] = ()) -> Evacuation:
-    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated."""
+                    pinned: Collection[str] = (), strays: Mapping[str, str] = MappingProxyType({})) -> Evacuation:
+    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated.
+
+    `strays` maps the VMs also defined elsewhere to why they stay: a stray copy is never moved.
+    """
     source_live = load.rooms[host].live_migration
     not_live = {r.name for r in load.rooms.values() if not r.live_migration}
 
@@ -88,7 +92,7 @@ def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
 
     return place_each(
         host, vms, load, method_of=method,
-        stays=lambda vm: _why_it_stays(vm, host, pinned, source_live=source_live),
+        stays=lambda vm: strays.get(vm.name) or _why_it_stays(vm, host, pinned, source_live=source_live),
         exclude_of=lambda vm: not_live if vm.state is VMState.PAUSED else set(),  # paused: live only
     )
 
