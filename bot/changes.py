@@ -76,7 +76,8 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
         try:
             moved = carry_out(ctx.farm, plan, progress, should_stop=ctx.should_stop)
         except Interrupted as exc:
-            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm.name, hosts=(plan.source, target))
+            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm.name,
+                         hosts=(plan.source, target))
         except MigrationFailed as exc:
             message = f"{exc} {state_after_failure(ctx, vm, exc)}"
             return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(plan.source, target))

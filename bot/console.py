@@ -44,8 +44,9 @@ def _agrees(ask: Ask) -> bool:
 
 @contextlib.contextmanager
 def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: int) -> Iterator[None]:
-    """While a change runs: the first signal asks it to stop after its current step; later ones say
-    what it still waits for. Outside the main thread (no signals there) this does nothing.
+    """While a change runs, the first signal asks it to stop after its current step.
+
+    Later signals say what it still waits for. Outside the main thread (no signals there) this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield

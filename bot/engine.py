@@ -107,6 +107,8 @@ class Engine:
         """Set by a front end's signal handler: running changes stop after their current step."""
         self._doing: dict[str, str] = {}  # running change -> its latest step, for 'what are we waiting for'
         self._idle = threading.Condition()
+        self.interrupted = False
+        """Whether a change of this engine was cut short by `stopping` (a front end's exit code says so)."""
 
     def standing(self, event: ChatEvent) -> Standing:
         """The role the event's user may act with where they wrote, and why."""
@@ -214,6 +216,7 @@ class Engine:
         command, plan = pending.command.canonical(), pending.plan
         if self.stopping.is_set():
             message = f"granja is stopping; nothing was done. Ask again: {command}"
+            self.interrupted = True
             return Reply(Outcome.INTERRUPTED, Text(message), message, vm=plan.vm, hosts=plan.hosts)
         try:
             running = self.journal.begin(command=command, user=pending.event.user, plan=plan.preview,
@@ -236,6 +239,7 @@ class Engine:
         try:
             done = self._guarded(pending.command, lambda: plan.run(_harmless(step)))
             assert isinstance(done, Reply)
+            self.interrupted = self.interrupted or done.outcome is Outcome.INTERRUPTED
             try:
                 self.journal.settle(running, outcome=done.outcome.value, at=self.clock())
             except OSError:

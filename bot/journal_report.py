@@ -68,7 +68,8 @@ def describe(operation: Operation, copies: dict[str, list[VM]] | None) -> str:
         held = sorted(copies.get(name, []), key=lambda v: (not v.state.active, v.host))
         if len(held) > 1:
             others = ", ".join(f"{v.state.value}, on {v.host}" for v in held[1:])
-            twice.append((name, f"{name} is {held[0].state.value} on {held[0].host} and also defined, {others}"))
+            first = held[0]
+            twice.append((name, f"{name} is {first.state.value} on {first.host} and also defined, {others}"))
         elif not held:
             nowhere.append(name)
         elif len(operation.hosts) == 1:

@@ -37,7 +37,8 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
     if not copies:
         raise Refused(f"No answering host holds a definition of {name}; nothing to repair.{silent}")
     if len(copies) == 1:
-        text = f"{name} is defined only on {copies[0].host} ({copies[0].state.value}); nothing to repair.{silent}"
+        only = copies[0]
+        text = f"{name} is defined only on {only.host} ({only.state.value}); nothing to repair.{silent}"
         return Reply(Outcome.OK, Done(vm=copies[0], action="repair", summary=text, seconds=0.0), text,
                      vm=name, hosts=(copies[0].host,))
     keep, why = _current(ctx, name, copies)
@@ -51,13 +52,13 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
 
     def run(progress: Progress) -> Reply:
         now, _silent = ctx.farm.definitions(name)
-        if sorted((vm.host, vm.state.active) for vm in now) != sorted((vm.host, vm.state.active) for vm in copies):
+        if _shape(now) != _shape(copies):
             return refused(f"{name}'s definitions changed since the preview (now: {_where(now) or 'none'}); "
                            f"nothing was done. Say 'repair {name}' again.", vm=name)
-        removed = []
+        removed: list[str] = []
         for vm in drop:
             try:
-                ctx.farm.call(vm.host, lambda d, vm=vm: d.undefine(vm.name))
+                ctx.farm.call(vm.host, lambda d: d.undefine(name))
             except HypervisorError as exc:
                 return _partly(ctx, cmd, keep, removed, f"{exc} Its copy on {vm.host} is still defined.")
             removed.append(vm.host)
@@ -104,6 +105,11 @@ def _partly(ctx: Context, cmd: Command, keep: VM, removed: list[str], problem: s
     done = f" Undefined so far: the copies on {', '.join(removed)}." if removed else " Nothing was undefined."
     return failed(f"Repair of {keep.name} stopped: {problem}{done} Say 'repair {keep.name}' again.",
                   vm=keep.name, hosts=(keep.host, *removed))
+
+
+def _shape(copies: list[VM]) -> list[tuple[str, bool]]:
+    """Where a VM is defined and whether each copy runs: what a repair's preview relied on."""
+    return sorted((vm.host, vm.state.active) for vm in copies)
 
 
 def _where(copies: list[VM]) -> str:

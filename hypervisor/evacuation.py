@@ -78,7 +78,8 @@ def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[
 
 
 def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
-                    pinned: Collection[str] = (), strays: Mapping[str, str] = MappingProxyType({})) -> Evacuation:
+                    pinned: Collection[str] = (),
+                    strays: Mapping[str, str] = MappingProxyType({})) -> Evacuation:
     """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated.
 
     `strays` maps the VMs also defined elsewhere to why they stay: a stray copy is never moved.

@@ -90,8 +90,8 @@ def migrate(farm: Farm, plan: MigrationPlan, progress: Progress, *,
     """
     begun = time.monotonic()
     if should_stop():
-        raise Interrupted(f"Stopped before moving {plan.vm.name}: it stays {plan.vm.state.value} "
-                          f"on {plan.source}.")
+        raise Interrupted(f"Migration of {plan.vm.name} interrupted before it began: it stays "
+                          f"{plan.vm.state.value} on {plan.source}.")
     if plan.method == "live":
         vm = _live(farm, plan, progress)
         warning = ""
@@ -129,8 +129,8 @@ def _offline(farm: Farm, plan: MigrationPlan, progress: Progress, should_stop: S
     progress(f"defined {name} on {target}")
     if should_stop():  # nothing has left the source yet: undo the definition and stop here
         _put_back(farm, plan)
-        raise Interrupted(f"Stopped before moving {name}: its new definition on {target} was removed; "
-                          f"it stays {plan.vm.state.value} on {source}.")
+        raise Interrupted(f"Migration of {name} interrupted before it left {source}: its new definition on "
+                          f"{target} was removed; it stays {plan.vm.state.value} on {source}.")
     was_running = plan.vm.state.active
     try:
         if was_running:

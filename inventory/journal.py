@@ -122,7 +122,8 @@ class Journal:
         with contextlib.suppress(OSError):
             self._lock_path(operation.id).unlink()
 
-    def involved(self, vm: str, *, now: datetime, within: timedelta = timedelta(minutes=5)) -> Operation | None:
+    def involved(self, vm: str, *, now: datetime,
+                 within: timedelta = timedelta(minutes=5)) -> Operation | None:
         """The operation `vm` is part of, running now or settled within `within` of `now`; else None.
 
         For telling granja's own changes from outside events: a VM that changed host or state
@@ -159,7 +160,8 @@ class Journal:
     def _prune(self, now: datetime) -> None:
         for path in self.directory.glob("*.json"):
             operation = _read(path)
-            if operation is not None and operation.settled is not None and now - operation.settled > KEEP_SETTLED:
+            settled = operation.settled if operation is not None else None
+            if settled is not None and now - settled > KEEP_SETTLED:
                 with contextlib.suppress(OSError):
                     path.unlink()
 

@@ -78,7 +78,8 @@ def test_repair_keeps_the_running_copy_and_restores_autostart_history_true(chat)
     assert engine.farm.driver("host15").find_vm("webmail3").autostart
     chat.send("history webmail3")
     newest = chat.transcript.splitlines()[2]
-    assert "repair webmail3" in newest and "host15" in newest, chat.transcript
+    assert "repair webmail3" in newest, chat.transcript
+    assert "host15" in newest, chat.transcript
 
 
 def test_repair_of_a_vm_defined_once_changes_nothing(chat):
