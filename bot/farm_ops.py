@@ -119,6 +119,11 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
                        f"To empty a running host, use 'evacuate {host}'.", hosts=(host,))
     records = ctx.inventory.vms_on(host)
     running = [r.vm for r in records if r.vm.state.active]
+    # A VM already defined on an answering host (recovered before, or moved) is never started twice.
+    elsewhere = {vm.name: vm for vm in ctx.farm.survey().copies if vm.host != host}
+    already = [f"  stays {vm.name}: already {elsewhere[vm.name].state.value} on {elsewhere[vm.name].host}"
+               for vm in running if vm.name in elsewhere]
+    running = [vm for vm in running if vm.name not in elsewhere]
     if not running:
         text = f"No VM was running on {host} when it was last seen; nothing to recover."
         return ok(Text(text), text, hosts=(host,))
@@ -144,7 +149,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
 
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
-               f"disks.\n" + _plan_lines(plan, "start"))
+               f"disks.\n" + "\n".join([_plan_lines(plan, "start"), *already]))
     return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 

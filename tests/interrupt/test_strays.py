@@ -96,3 +96,18 @@ def test_repair_refuses_two_running_copies(chat: Chat):
     assert reply.outcome is Outcome.REFUSED
     assert "ci is running on host03, host09" in chat.transcript
     assert hosts_of(chat.engine, "ci") == [("host03", "running"), ("host09", "running")]
+
+
+def test_recover_never_starts_a_vm_already_defined_on_an_answering_host(state):
+    from granja.app import open_engine
+    from tests.scenarios.test_unreachable import break_hosts
+
+    engine = open_engine(config=None, state=str(state))
+    stray(engine, "ldap2", "host01")  # ldap2 (host13) was already brought up elsewhere by hand
+    engine.farm.lifecycle("host01", "ldap2", "start")
+    break_hosts(state, host13="test:///nonexistent/host13.xml")
+    chat = Chat(open_engine(config=None, state=str(state)))
+    reply = chat.send("recover host13")
+    assert reply.outcome is Outcome.OK, chat.transcript
+    assert "stays ldap2: already running on host01" in chat.transcript
+    assert [h for h, _s in hosts_of(chat.engine, "ldap2")] == ["host01"]
