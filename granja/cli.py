@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         return _dispatch(args)
+    except KeyboardInterrupt:  # outside a confirmed change (which stops between steps): nothing was changed
+        print("\ngranja: interrupted; nothing was changed.", file=sys.stderr)
+        return 4
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
         return 2

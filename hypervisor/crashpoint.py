@@ -3,8 +3,8 @@
 Every change to a simulated host (before it and after it is written) and every
 journal write is a step. With GRANJA_CRASH_AT=N the process ends at its Nth step
 at once, as `kill -9` would (os._exit: no cleanup, nothing flushed); with
-GRANJA_SIGNAL_AT=N:INT (or N:TERM) it sends itself that signal there instead, so
-the front end's real handler runs. GRANJA_CRASH_LOG=FILE appends one line per step
+GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it sends itself that
+signal there instead, so the front end's real handler runs. GRANJA_CRASH_LOG=FILE appends one line per step
 ("N what"), which tells a test how many steps an operation has. Unset, as outside
 tests, a step costs one dictionary lookup.
 """
@@ -34,6 +34,7 @@ def reached(what: str) -> None:
             handle.write(f"{number} {what}\n")
     if crash and int(crash) == number:
         os._exit(137)
-    at, _, name = send.partition(":")
-    if at and int(at) == number:
-        os.kill(os.getpid(), getattr(signal, f"SIG{name or 'INT'}"))
+    for one in filter(None, send.split(",")):
+        at, _, name = one.partition(":")
+        if int(at) == number:
+            os.kill(os.getpid(), getattr(signal, f"SIG{name or 'INT'}"))

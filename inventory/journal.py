@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,8 @@ class Running:
 
     operation: Operation
     lock: IO[str] = field(repr=False)
+    writing: threading.Lock = field(default_factory=threading.Lock, repr=False)  # progress may come
+    # from another thread (a live migration's job watcher)
 
 
 class Journal:
@@ -88,16 +91,18 @@ class Journal:
 
     def step(self, running: Running, text: str) -> None:
         """Add a step done to a running operation."""
-        running.operation = replace(running.operation, steps=(*running.operation.steps, text))
-        self._write(running.operation)
+        with running.writing:
+            running.operation = replace(running.operation, steps=(*running.operation.steps, text))
+            self._write(running.operation)
 
     def settle(self, running: Running, *, outcome: str, at: datetime) -> None:
         """Record how a running operation ended and release it."""
-        running.operation = replace(running.operation, outcome=outcome, settled=at)
-        try:
-            self._write(running.operation)
-        finally:
-            self._release(running.operation.id, running.lock)
+        with running.writing:
+            running.operation = replace(running.operation, outcome=outcome, settled=at)
+            try:
+                self._write(running.operation)
+            finally:
+                self._release(running.operation.id, running.lock)
 
     def orphans(self) -> list[Operation]:
         """Unsettled operations whose process is gone (crashed, killed), oldest first."""
@@ -145,7 +150,7 @@ class Journal:
     def _write(self, operation: Operation) -> None:
         crashpoint.reached(f"journal {operation.id} {operation.outcome or 'step'}")
         path = self.directory / f"{operation.id}.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(_doc(operation), handle)
             handle.flush()

@@ -104,3 +104,14 @@ def test_sigterm_to_the_bot_mid_evacuation_finishes_the_step_and_exits_4(state):
     assert {n: [s for _h, s in w] for n, w in after.items()} == {
         n: [s for _h, s in w] for n, w in before.items()}
     assert Journal(state / "journal").orphans() == []
+
+
+def test_a_second_ctrl_c_says_what_the_wind_down_waits_for(state, tmp_path):
+    steps = step_count(state, tmp_path, "ask", "--yes", "evacuate host12")
+    first = next(n for n, what in enumerate(steps, 1) if "before shutdown" in what)
+    twice = f"{first}:INT,{first + 1}:INT"  # Ctrl-C while the first VM shuts down, and again
+    run = granja(state, "ask", "--yes", "evacuate host12", env={"GRANJA_SIGNAL_AT": twice})
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "… stopping: the step in progress finishes (or is undone); no further step starts." in run.stdout
+    assert "… still stopping, waiting for: evacuate host12: 1/2 " in run.stdout, run.stdout
+    assert "Evacuation of host12 interrupted: 1 moved, 1 not tried" in run.stdout
