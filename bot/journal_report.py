@@ -23,20 +23,22 @@ log = logging.getLogger("granja.journal")
 
 def report_orphans(farm: Farm, inventory: Inventory, journal: Journal, *, now: datetime) -> list[str]:
     """One plain report per change left unfinished; each is audited and settled."""
-    reports = []
-    for operation in journal.orphans():
+    reports: list[str] = []
+
+    def report(operation: Operation) -> None:
         text = describe(operation, _copies(farm, operation))
-        try:
-            inventory.record_audit(AuditEntry(
-                at=now, user=operation.user, channel="journal", text=operation.command,
-                command=operation.command, vm=operation.vms[0] if len(operation.vms) == 1 else "",
-                hosts=operation.hosts, outcome="interrupted", detail=text,
-                extra={"journal": operation.id, "vms": ",".join(operation.vms)},
-            ))
-            journal.close(operation, outcome="interrupted", at=now)
-        except OSError:
-            log.exception("could not settle the journal entry %s", operation.id)
+        inventory.record_audit(AuditEntry(
+            at=now, user=operation.user, channel="journal", text=operation.command,
+            command=operation.command, vm=operation.vms[0] if len(operation.vms) == 1 else "",
+            hosts=operation.hosts, outcome="interrupted", detail=text,
+            extra={"journal": operation.id, "vms": ",".join(operation.vms)},
+        ))
         reports.append(text)
+
+    try:
+        journal.settle_orphans(report, outcome="interrupted", at=now)
+    except Exception:  # a report must never keep granja from starting; the next start tries again
+        log.exception("could not report or settle an interrupted operation's journal")
     return reports
 
 

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -106,7 +107,25 @@ class Journal:
 
     def orphans(self) -> list[Operation]:
         """Unsettled operations whose process is gone (crashed, killed), oldest first."""
-        found = []
+        found: list[Operation] = []
+        self._each_orphan(found.append)
+        return found
+
+    def settle_orphans(self, report: Callable[[Operation], None], *, outcome: str, at: datetime) -> int:
+        """Hand each orphan to `report`, then settle it; returns how many were settled.
+
+        Its lock is held meanwhile, so each orphan is reported by one process only, once.
+        """
+        def settle(operation: Operation) -> None:
+            report(operation)
+            self._write(replace(operation, outcome=outcome, settled=at))
+            with contextlib.suppress(OSError):
+                self._lock_path(operation.id).unlink()
+
+        return self._each_orphan(settle)
+
+    def _each_orphan(self, handle: Callable[[Operation], None]) -> int:
+        count = 0
         for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else ():
             operation = _read(path)
             if operation is None or not operation.open:
@@ -115,17 +134,12 @@ class Journal:
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    continue  # its process is still carrying it out
+                    continue  # its process is still carrying it out, or another is reporting it
                 again = _read(path)  # it may have been settled while we looked
                 if again is not None and again.open:
-                    found.append(again)
-        return found
-
-    def close(self, operation: Operation, *, outcome: str, at: datetime) -> None:
-        """Settle an orphaned operation once it has been reported, so it is reported once."""
-        self._write(replace(operation, outcome=outcome, settled=at))
-        with contextlib.suppress(OSError):
-            self._lock_path(operation.id).unlink()
+                    handle(again)
+                    count += 1
+        return count
 
     def involved(self, vm: str, *, now: datetime,
                  within: timedelta = timedelta(minutes=5)) -> Operation | None:

@@ -40,8 +40,11 @@ def test_an_operation_whose_owner_is_gone_is_an_orphan_until_closed(tmp_path):
     found = Journal(tmp_path / "journal").orphans()
     assert [(op.command, op.user, op.vms) for op in found] == [
         ("evacuate host07", "root", ("web1", "webmail3"))]
-    journal.close(found[0], outcome="interrupted", at=AT + timedelta(minutes=1))
+    seen: list[str] = []
+    assert journal.settle_orphans(lambda op: seen.append(op.id), outcome="interrupted", at=AT) == 1
+    assert seen == [found[0].id]
     assert journal.orphans() == []
+    assert journal.settle_orphans(seen.append, outcome="interrupted", at=AT) == 0
 
 
 def test_settled_operations_are_pruned_after_a_day(tmp_path):
