@@ -41,7 +41,9 @@ def test_start_refuses_a_vm_shut_off_on_two_hosts_and_repair_resolves_it(chat):
     assert "Cannot start ci: it is defined on host03 (shut off), host09 (shut off)" in chat.transcript
     assert "say 'repair ci' first" in chat.transcript
     assert hosts_of(chat.engine, "ci") == before
-    assert chat.send("migrate ci to host05").outcome is Outcome.REFUSED
+    for command in ("migrate ci to host05", "set ci memory 4G", "attach disk ci 10G", "autostart ci on"):
+        assert chat.send(command).outcome is Outcome.REFUSED, command
+        assert "say 'repair ci' first" in chat.transcript, chat.transcript
     assert hosts_of(chat.engine, "ci") == before
     chat.send("refresh")
     chat.send("check")
