@@ -40,14 +40,14 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
             stop.wait()
             handler.close()  # type: ignore[no-untyped-call]
         else:
-            server = SlackServer(app, host=host, port=port)
+            server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
+            # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
+            server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
-            thread = server.start_in_thread()
+            server.start_in_thread()
             stop.wait()
-            server.shutdown()
-            thread.join()
-            server.server_close()
+            server.stop()  # stops taking requests; running changes wind down below
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
