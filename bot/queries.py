@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import lookup
 from bot.context import Context
 from bot.grammar import BY_NAME, COMMANDS, role_allows
+from bot.journal_report import report_orphans
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
@@ -25,6 +26,7 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, VMState
 from inventory import VMRecord
+from inventory.journal import Journal
 
 _STATE_WORDS = {
     "running": {VMState.RUNNING},
@@ -198,4 +200,7 @@ def refresh(ctx: Context, cmd: Command) -> Reply:
             f"{summary.changed} changed, {summary.removed} gone.")
     if unreachable:
         text += " Not answering: " + "; ".join(f"{h} ({r})" for h, r in sorted(unreachable.items())) + "."
-    return ok(Text(text), text, hosts=tuple(sorted(unreachable)))
+    journal = Journal(ctx.inventory.directory / "journal")
+    found = report_orphans(ctx.farm, ctx.inventory, journal, now=ctx.now())
+    text += "".join(f"\n{line}" for line in found)
+    return ok(Text(text), text.split("\n")[0], hosts=tuple(sorted(unreachable)))

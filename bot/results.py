@@ -20,6 +20,7 @@ class Outcome(enum.Enum):
     FAILED = "failed"  # tried and did not work
     USAGE = "usage"  # not a command
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # stopped between steps when asked to (Ctrl-C, the bot stopping)
     ERROR = "error"  # granja itself failed
 
 

@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         return _dispatch(args)
+    except KeyboardInterrupt:  # outside a confirmed change (which stops between steps): nothing was changed
+        print("\ngranja: interrupted; nothing was changed.", file=sys.stderr)
+        return 4
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +72,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "slack":
         return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():  # a change a killed granja left unfinished: say so first
+        print(found)
     if args.command == "ask":
         ask = input if console.interactive() else None
         reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
@@ -125,4 +130,6 @@ def _slack(args: argparse.Namespace) -> int:
     from granja.app import open_engine
 
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():
+        print(f"granja slack: {found}", flush=True)
     return serve(engine, settings, host=args.host, port=args.port)

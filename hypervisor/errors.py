@@ -98,6 +98,13 @@ class OperationFailed(HypervisorError):
         super().__init__(f"{action} failed on {host}: {detail}")
 
 
+class Interrupted(HypervisorError):
+    """A change stopped because it was asked to (Ctrl-C, the bot stopping) before its next step.
+
+    The message says where the VM is: the step in progress was finished or undone.
+    """
+
+
 class MigrationFailed(OperationFailed):
     """A migration failed; the VM stayed (or was put back) on `where`."""
 

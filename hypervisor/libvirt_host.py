@@ -19,7 +19,7 @@ from typing import Any
 
 import libvirt
 
-from hypervisor import libvirt_devices, lifecycle, testnode
+from hypervisor import crashpoint, libvirt_devices, lifecycle, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
     HostKeyMismatch,
@@ -123,6 +123,7 @@ class LibvirtHost:
             if self._node is None:
                 yield self.connection()
                 return
+            crashpoint.reached(f"{self.name}: before {action} {vm}".rstrip())
             with testnode.locked(self._node), self._lock:
                 conn = self.connection()
                 try:
@@ -130,6 +131,7 @@ class LibvirtHost:
                 finally:
                     testnode.save(conn, self._node)
                     self._signature = testnode.signature(self._node)
+            crashpoint.reached(f"{self.name}: after {action} {vm}".rstrip())
 
     @contextlib.contextmanager
     def _edge(self, action: str, vm: str = "") -> Iterator[None]:

@@ -22,7 +22,7 @@ from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Carried, Evacuation, Move, place_each
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
-from hypervisor.migration import Migrated
+from hypervisor.migration import Migrated, ShouldStop, never
 from hypervisor.model import VM, Pool
 from hypervisor.placement import FarmLoad, Guest
 
@@ -51,14 +51,18 @@ def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
 
 
 def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
-                      record: Callable[[VM], None], pools: Sequence[Pool] = ()) -> Carried:
+                      record: Callable[[VM], None], pools: Sequence[Pool] = (),
+                      should_stop: ShouldStop = never) -> Carried:
     """Define and start each planned VM on its new host, one by one; stop at the first failure.
 
     `pools` are the down host's pools as last recorded: a shared pool the target mounts at
-    another path gets its disks' paths moved there.
+    another path gets its disks' paths moved there. When `should_stop` says so, the VM being
+    started is finished and no other begins.
     """
     started: list[Migrated] = []
     for number, move in enumerate(plan.moves, 1):
+        if should_stop():
+            return Carried(tuple(started), None, plan.moves[number - 1:], interrupted=True)
         progress(f"{number}/{len(plan.moves)}: starting {move.vm.name} on {move.target}")
         begun = time.monotonic()
         try:

@@ -39,7 +39,7 @@ MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a 
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
 _ICON = {Outcome.OK: ":white_check_mark:", Outcome.REFUSED: ":no_entry:", Outcome.FAILED: ":x:",
          Outcome.USAGE: ":grey_question:", Outcome.CANCELLED: ":heavy_multiplication_x:",
-         Outcome.ERROR: ":warning:"}
+         Outcome.ERROR: ":warning:", Outcome.INTERRUPTED: ":octagonal_sign:"}
 
 
 def escape(text: str) -> str:
