@@ -24,6 +24,7 @@ class Context:
     user: str
     role: str
     now: Callable[[], datetime]
+    channel: str = "console"  # where the person asked (who may see private audit entries)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from hypervisor.errors import (
 )
 from hypervisor.farm import Farm
 from inventory import AuditEntry, Inventory
+from inventory.disclosure import redact_entry, truncated
 
 log = logging.getLogger("granja.engine")
 Progress = Callable[[str], None]
@@ -112,6 +113,12 @@ class Engine:
         self.expire()
         standing = self.standing(event)
         role = standing.role
+        if not role:  # a stranger: one refusal, no parsing feedback, no echo; the audit keeps little
+            message = f"Not allowed here: {standing.why}."
+            reply = Reply(Outcome.REFUSED, Text(message), message, extra={"stranger": "yes"})
+            kept = ChatEvent(user=event.user, text=truncated(event.text), channel=event.channel,
+                             extra=event.extra)
+            return self._finish(kept, None, role, begun, reply)
         try:
             command = parse(event.text)
         except ParseError as exc:
@@ -155,6 +162,11 @@ class Engine:
             self._finish(by, pending.command, clicker.role, time.monotonic(),
                          refused(message, vm=pending.plan.vm), {"request": pending.id})
             raise ClaimRefused(message, over=False)
+        # Settled at once: a simultaneous second click is told the truth, not "no longer waiting".
+        verb = "confirmed" if confirming else "cancelled"
+        decider = self._name(pending.event, by.user)
+        self.waiting.settle(pending_id,
+                            f"That request was already {verb} by {decider}; nothing more was done.")
         return pending
 
     def expire(self) -> list[Pending]:
@@ -227,7 +239,7 @@ class Engine:
 
     def _context(self, event: ChatEvent, role: str) -> Context:
         return Context(config=self.config, farm=self.farm, inventory=self.inventory,
-                       user=event.user, role=role, now=self.clock)
+                       user=event.user, role=role, now=self.clock, channel=event.channel)
 
     def _guarded(self, command: Command, step: Callable[[], Reply | Plan]) -> Reply | Plan:
         """Run a step, turning every error into a Reply a person can read."""
@@ -266,10 +278,11 @@ class Engine:
             duration_ms=(time.monotonic() - begun) * 1000, role=role,
             extra={**event.extra, **reply.extra, **(extra or {})},
         )
+        entry = redact_entry(entry, self.config.site.secrets)  # stored, logged and shown without secrets
         try:
             self.inventory.record_audit(entry)
         except Exception:  # the answer still matters more than its record
-            log.exception("could not write the audit entry for %r", event.text)
+            log.exception("could not write the audit entry for %r", entry.text)
         return reply
 
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from bot.engine import Pending
 from bot.results import Outcome, Reply
-from bot.slack.blocks import MAX_BLOCKS, Block, context, escape, reply_message, section, text_blocks
+from bot.slack.blocks import MAX_BLOCKS, Block, context, reply_message, section, text_blocks
+from bot.slack.safe import slack_code, slack_escape
 
 CONFIRM = "granja_confirm"
 CANCEL = "granja_cancel"
@@ -27,7 +28,7 @@ def slack_date(moment: datetime) -> str:
 def preview(pending: Pending, *, expires: datetime) -> tuple[str, list[Block]]:
     """What will happen, who may confirm it, until when, and the Confirm/Cancel buttons."""
     who = pending.event.who
-    text = f"{who} asked to {pending.plan.preview}. Confirm or cancel."
+    text = f"{who} asked to {slack_escape(pending.plan.preview)}. Confirm or cancel."
     confirm: Block = {"type": "button", "action_id": CONFIRM, "value": pending.id,
                       "text": {"type": "plain_text", "text": "Confirm"},
                       "style": "danger" if pending.plan.destructive else "primary"}
@@ -51,7 +52,7 @@ def _asked(pending: Pending, *, icon: str = "") -> list[Block]:
     mrkdwn bold does not span lines, and a host's moves can pass a section's 3,000 characters.
     """
     first, _, rest = pending.plan.preview.partition("\n")
-    head = section(f"{icon}{pending.event.who} asked to *{escape(first)}*")
+    head = section(f"{icon}{pending.event.who} asked to *{slack_escape(first)}*")
     return [head, *(text_blocks(rest, code=False, limit=MAX_BLOCKS - 4) if rest else [])]
 
 
@@ -64,7 +65,7 @@ def _dialog(preview: str) -> str:
 def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Block]]:
     """The preview once decided: the buttons are gone, and it says who decided."""
     verb = "Confirmed" if confirmed else "Cancelled"
-    text = f"{pending.event.who} asked to {pending.plan.preview}. {verb} by <@{by}>."
+    text = f"{pending.event.who} asked to {slack_escape(pending.plan.preview)}. {verb} by <@{by}>."
     return text, [*_asked(pending),
                   context(f"{verb} by <@{by}>" + (": running, progress below." if confirmed else "."))]
 
@@ -75,10 +76,11 @@ def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
     verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
     decider = f" ({verb} by <@{by}>)" if by != pending.event.user else ""
     where = _where(pending, reply)
-    line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for `{pending.command.canonical()}`"
-            f"{decider} · {where} · {slack_date(begun)} · took {seconds:.1f} s")
+    line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for "
+            f"{slack_code(pending.command.canonical())}{decider} · {slack_escape(where)} · "
+            f"{slack_date(begun)} · took {seconds:.1f} s")
     _, body = reply_message(reply)
-    text = f"{line}\n{reply.summary}"
+    text = f"{line}\n{slack_escape(reply.summary)}"
     return text, [section(line), *body]
 
 
