@@ -9,8 +9,9 @@ inside it. What it does:
 - `&`, `<`, `>` become entities, so `<!channel>`, `<!here>`, `<@U…>`,
   `<#C…>`, `<!subteam^…>` and `<https://evil|click>` show as typed and do
   nothing;
-- a bare URL scheme (`https://`, `mailto:`) and `www.` get an invisible
-  word joiner, so Slack does not turn them into links;
+- a bare URL scheme (`https://`, `mailto:`), `www.` and a plain
+  `@channel`/`@here`/`@everyone` get an invisible word joiner, so Slack
+  turns none of them into a link or a ping;
 - control and bidirectional-override characters become `�` (a message
   cannot rewrite itself on screen or hide text);
 - `slack_code` and `slack_code_block` also replace backticks, so text
@@ -28,7 +29,8 @@ from collections.abc import Iterable
 
 JOINER = "\u2060"  # WORD JOINER: invisible, and breaks Slack's link detection
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_AUTOLINK = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}:)(//)|\b(mailto|tel|sms|slack):|\b(www)\.")
+_AUTOLINK = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}:)(//)|\b(mailto|tel|sms|slack):|\b(www)\.|"
+                       r"(@)(channel|here|everyone)\b")
 _BACKTICK = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT: looks like ` and closes nothing
 
 
@@ -61,7 +63,9 @@ def _unlinked(match: re.Match[str]) -> str:
         return f"{match.group(1)}{JOINER}{match.group(2)}"
     if match.group(3):
         return f"{match.group(3)}{JOINER}:"
-    return f"{match.group(4)}{JOINER}."
+    if match.group(4):
+        return f"{match.group(4)}{JOINER}."
+    return f"@{JOINER}{match.group(6)}"  # plain @channel is no ping today; kept so if link_names is ever on
 
 
 def no_backticks(text: str) -> str:
