@@ -11,6 +11,7 @@ MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC
 from functools import singledispatch
 from typing import Any
@@ -80,9 +81,12 @@ def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
     return f"{pieces[0]}\n… and {rest} more lines"
 
 
-def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS) -> list[Block]:
-    """Text as sections (code blocks keep table columns), summarized past `limit` blocks."""
-    pieces = chunks(escape(text))
+def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, keep: Iterable[str] = ()) -> list[Block]:
+    """Text as sections (code blocks keep table columns), summarized past `limit` blocks.
+
+    `keep`: mentions granja wrote itself, left live outside code blocks (see bot.slack.safe).
+    """
+    pieces = chunks(escape(text, keep=() if code else keep))
     shown = pieces[:limit]
     blocks = [section(f"```{no_backticks(piece)}```" if code else piece) for piece in shown]
     if len(pieces) > len(shown):
@@ -92,20 +96,23 @@ def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS) -> list[Block
     return blocks
 
 
-def reply_message(reply: Reply) -> tuple[str, list[Block]]:
-    """A reply as (fallback text, blocks)."""
-    return fallback(escape(render(reply))), _blocks(reply.body, reply)
+def reply_message(reply: Reply, *, keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
+    """A reply as (fallback text, blocks); `keep`: mentions granja itself wrote in a text reply."""
+    people = tuple(keep) if isinstance(reply.body, Text) else ()
+    blocks = text_message(reply, people) if isinstance(reply.body, Text) else _blocks(reply.body, reply)
+    return fallback(escape(render(reply), keep=people)), blocks
+
+
+def text_message(reply: Reply, keep: Iterable[str]) -> list[Block]:
+    """A one-text reply (an answer, a refusal, a busy VM) with its outcome's icon."""
+    assert isinstance(reply.body, Text)
+    icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
+    return text_blocks(icon + reply.body.text, code=False, keep=keep)
 
 
 @singledispatch
 def _blocks(body: object, reply: Reply) -> list[Block]:
     return text_blocks(render(reply), code=True)  # tables and any body without a card of its own
-
-
-@_blocks.register
-def _(body: Text, reply: Reply) -> list[Block]:
-    icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
-    return text_blocks(icon + body.text, code=False)
 
 
 @_blocks.register

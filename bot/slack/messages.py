@@ -8,10 +8,11 @@ long it took and how it ended.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.engine import Pending
-from bot.results import Outcome, Reply
+from bot.results import Outcome, Reply, Text
 from bot.slack.blocks import MAX_BLOCKS, Block, context, reply_message, section, text_blocks
 from bot.slack.safe import slack_code, slack_escape
 
@@ -70,8 +71,8 @@ def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Bl
                   context(f"{verb} by <@{by}>" + (": running, progress below." if confirmed else "."))]
 
 
-def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
-          seconds: float) -> tuple[str, list[Block]]:
+def final(pending: Pending, reply: Reply, *, by: str, begun: datetime, seconds: float,
+          keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
     """The result of a decided change, readable on its own: who, what, where, when, how long, outcome."""
     verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
     decider = f" ({verb} by <@{by}>)" if by != pending.event.user else ""
@@ -79,8 +80,8 @@ def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
     line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for "
             f"{slack_code(pending.command.canonical())}{decider} · {slack_escape(where)} · "
             f"{slack_date(begun)} · took {seconds:.1f} s")
-    _, body = reply_message(reply)
-    text = f"{line}\n{slack_escape(reply.summary)}"
+    _, body = reply_message(reply, keep=keep)
+    text = f"{line}\n{slack_escape(reply.summary, keep=keep if isinstance(reply.body, Text) else ())}"
     return text, [section(line), *body]
 
 

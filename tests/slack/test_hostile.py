@@ -60,7 +60,9 @@ def test_the_escaping_function_leaves_nothing_live():
     for raw in [*HOSTILE, "x` <!channel> `y", "```\n<@U1>\n```"]:
         assert_inert(slack_escape(raw))
         span = slack_code(raw)
-        assert span.count("`") == 2 and span.startswith("`") and span.endswith("`")
+        assert span.count("`") == 2
+        assert span.startswith("`")
+        assert span.endswith("`")
     assert slack_escape("<@U1> asked <!here>", keep=("<@U1>",)) == "<@U1> asked &lt;!here&gt;"
 
 
@@ -98,7 +100,9 @@ def test_strangers_get_one_short_private_refusal_and_no_echo(bot, where):
     assert {c.body["user"] for c in told} == set(users)
     for call in told:
         assert call.text.startswith(":no_entry: Not allowed here: ")
-        assert "ping" not in call.text and "evil" not in call.text and "x" * 20 not in call.text
+        assert "ping" not in call.text
+        assert "evil" not in call.text
+        assert "x" * 20 not in call.text
         assert_inert(call.text)
     entries = [e for e in bot.engine.inventory.audit(limit=50) if e.user in users]
     assert len(entries) == len(HOSTILE)
@@ -109,7 +113,8 @@ def test_a_stranger_s_secret_is_not_kept(bot):
     bot.mention("USTRANGER", "token=xoxb-1234-5678-abcdef password=hunter2")
     bot.slack.wait_for("chat.postEphemeral")
     entry = bot.engine.inventory.audit(limit=1)[0]
-    assert "hunter2" not in entry.text and "xoxb-1234" not in entry.text
+    assert "hunter2" not in entry.text
+    assert "xoxb-1234" not in entry.text
     assert "password=REDACTED" in entry.text
 
 
