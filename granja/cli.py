@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -52,10 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a short answer still sits in the buffer: meet a closed pipe here, not at exit
+        return code
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `granja ask audit | head -1`: the reader has all it wanted
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """End quietly after stdout's reader went away: no traceback, no flush error at exit; 128 + SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit: let that go nowhere
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -71,3 +71,20 @@ def test_an_admin_acting_as_another_user_is_recorded_as_both(state):
     assert (entry.user, entry.extra["os_user"]) == ("bob", ME)
     shown = granja(state, "ask", "audit").stdout
     assert f"{ME} as bob" in shown
+
+
+@pytest.mark.parametrize("command", ["audit", "where is web1"])
+def test_a_closed_pipe_ends_the_command_quietly(state, command):
+    """`granja ask audit | head -1`: the reader went away; no BrokenPipe traceback, whatever the timing."""
+    granja(state, "ask", "where is web1")  # something in the audit
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before granja writes a byte: the worst timing, every time
+    try:
+        config = str(state / "demo" / "farm.toml")
+        result = subprocess.run([sys.executable, "-m", "granja", "--config", config, "--state", str(state),
+                                 "ask", command], stdout=write, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, timeout=120, check=False)
+    finally:
+        os.close(write)
+    assert result.stderr == ""
+    assert result.returncode == 141  # as a shell reports a command ended by SIGPIPE
