@@ -46,6 +46,7 @@ def test_the_csv_export_quotes_what_a_spreadsheet_would_run(engine, name):
     view = gather(engine.inventory)
     first = view.vms[0]
     hostile = dataclasses.replace(first, vm=dataclasses.replace(first.vm, name=name))
-    rows = list(csv.DictReader(io.StringIO(export_csv(dataclasses.replace(view, vms=(hostile,))), newline="")))
+    exported = export_csv(dataclasses.replace(view, vms=(hostile,)))
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))
     assert rows[0]["name"] == "'" + name
     assert rows[0]["host"] == first.vm.host  # plain values untouched
