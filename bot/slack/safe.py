@@ -17,9 +17,10 @@ inside it. What it does:
 - `slack_code` and `slack_code_block` also replace backticks, so text
   inside a code span or block cannot close it.
 
-Alerts (hypervisor events, watchers) should build their messages with these
-same functions; `slack_escape(text, keep=(mention,))` leaves exact trusted
-tokens (a mention granja made itself) intact inside a mixed string.
+Alerts (hypervisor events, watchers) build their messages with
+`slack_format(template, **values)`: the template is granja's own markup, every
+value is made inert. `slack_escape(text, keep=(mention,))` leaves exact
+trusted tokens (a mention granja made itself) intact inside a mixed string.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def _unlinked(match: re.Match[str]) -> str:
     if match.group(4):
         return f"{match.group(4)}{JOINER}."
     return f"@{JOINER}{match.group(6)}"  # plain @channel is no ping today; kept so if link_names is ever on
+
+
+def slack_format(template: str, **untrusted: object) -> str:
+    """Fill granja's own mrkdwn `template`: `{name}` fields get untrusted values, each made inert.
+
+    The hook for alerts and any new message: `slack_format(":rotating_light: *{vm}* crashed on {host}",
+    vm=name, host=host)`; a value in a code span is written `` `{vm}` `` and is kept from closing it.
+    """
+    return template.format(**{key: no_backticks(slack_escape(str(value))) for key, value in untrusted.items()})
 
 
 def no_backticks(text: str) -> str:

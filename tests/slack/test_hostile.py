@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.refresh import refresh_inventory
-from bot.slack.safe import slack_code, slack_escape
+from bot.slack.safe import slack_code, slack_escape, slack_format
 from tests.slack.driver import GENERAL, OPS
 from tests.slack.standin import Call
 
@@ -64,6 +64,14 @@ def test_the_escaping_function_leaves_nothing_live():
         assert span.startswith("`")
         assert span.endswith("`")
     assert slack_escape("<@U1> asked <!here>", keep=("<@U1>",)) == "<@U1> asked &lt;!here&gt;"
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_an_alert_built_with_the_hook_is_inert(raw):
+    alert = slack_format(":rotating_light: *{vm}* crashed on `{host}`: {why}", vm=raw, host=raw, why=raw)
+    assert_inert(alert)
+    assert alert.count("`") == 2
+    assert alert.startswith(":rotating_light: *")
 
 
 @pytest.mark.parametrize("way", ["mention", "direct", "command"])
