@@ -75,7 +75,8 @@ def slack_format(template: str, **untrusted: object) -> str:
     The hook for alerts and any new message: `slack_format(":rotating_light: *{vm}* crashed on {host}",
     vm=name, host=host)`; a value in a code span is written `` `{vm}` `` and is kept from closing it.
     """
-    return template.format(**{key: no_backticks(slack_escape(str(value))) for key, value in untrusted.items()})
+    return template.format(**{key: no_backticks(slack_escape(str(value)))
+                              for key, value in untrusted.items()})
 
 
 def no_backticks(text: str) -> str:

@@ -1,4 +1,4 @@
-"""The console's `audit` and the stored audit: site.secrets and the obvious secrets masked, old entries too."""
+"""The console's `audit` and the stored audit: site.secrets and obvious secrets masked, old entries too."""
 
 from __future__ import annotations
 
