@@ -33,7 +33,7 @@ from hypervisor.errors import (
 )
 from hypervisor.farm import Farm
 from inventory import AuditEntry, Inventory
-from inventory.disclosure import redact_entry, truncated
+from inventory.disclosure import redact_entry, redact_text, truncated
 
 log = logging.getLogger("granja.engine")
 Progress = Callable[[str], None]
@@ -116,7 +116,8 @@ class Engine:
         if not role:  # a stranger: one refusal, no parsing feedback, no echo; the audit keeps little
             message = f"Not allowed here: {standing.why}."
             reply = Reply(Outcome.REFUSED, Text(message), message, extra={"stranger": "yes"})
-            kept = ChatEvent(user=event.user, text=truncated(event.text), channel=event.channel,
+            short = truncated(redact_text(event.text, self.config.site.secrets))  # no half a secret kept
+            kept = ChatEvent(user=event.user, text=short, channel=event.channel,
                              extra=event.extra)
             return self._finish(kept, None, role, begun, reply)
         try:
