@@ -72,18 +72,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _lifecycle("resume", "Unpause a paused VM."),
     _lifecycle("save", "Save a VM's memory to disk and stop it; 'start' restores it."),
     _lifecycle("destroy", "Force a VM off at once, like pulling the plug.", role="admin", destructive=True),
-    CommandSpec("migrate", ("migrate {vm} to {host}", "migrate {vm} to {host} {force:force}", "migrate {vm}"),
+    CommandSpec("migrate", ("migrate {vm} to {host}", "migrate {vm} to {host} {force:force}", "migrate {vm}",
+                            "migrate {vm} {force:force}"),
                 "Move a VM to another host (without one, the best host is chosen and the choice "
                 "explained): live if it runs and the hosts allow, else offline. 'force' moves it even "
-                "next to a member of its cluster, onto a host in maintenance, or beyond the host's capacity.",
+                "next to a member of its cluster, onto a host in maintenance, beyond the host's capacity, "
+                "or away from the host it is pinned to.",
                 ("migrate imap2 to host07", "migrate imap2", "migrate ldap1 to host03 force"),
                 role="operator", changes=True),
     CommandSpec("audit", ("audit", "audit {vm}"), "Show who did what recently, for the farm or one VM.",
                 ("audit", "audit imap2")),
     # Running the farm: host maintenance, evacuation, crash recovery and health (issue 6).
-    CommandSpec("evacuate", ("evacuate {host}",),
+    CommandSpec("evacuate", ("evacuate {host}", "evacuate {host} {force:force}"),
                 "Move every VM off a host by the placement rules, one at a time; the plan lists any "
-                "VM that must stay, and why. The host is marked in maintenance.",
+                "VM that must stay, and why. The host is marked in maintenance. 'force' moves the VMs "
+                "pinned to it too.",
                 ("evacuate host07",), role="operator", changes=True),
     CommandSpec("maintenance", ("maintenance {host} {mode:on|off}",),
                 "Keep new placements off a host (on), or allow them again (off); the mark is remembered.",

@@ -15,13 +15,13 @@ from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.results import Done, Outcome, Reply, failed
-from granja.config import parse_size_mib
 from hypervisor import provision
 from hypervisor.domain_build import device_xml
 from hypervisor.errors import HostUnreachable, HypervisorError
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM, gib
 from hypervisor.resources import check_memory, check_vcpus
+from hypervisor.sizes import parse_size_mib
 
 MIN_MEMORY_MIB = 128
 GIB_BYTES = 1024**3

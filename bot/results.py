@@ -6,8 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from granja.config import Template
 from hypervisor.model import VM, Host
+from hypervisor.template import Template
 from inventory import Change, FieldDiff
 from inventory.health import Finding
 

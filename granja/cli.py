@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from granja.config import ConfigError
+from inventory.errors import InventoryCorrupt
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except InventoryCorrupt as exc:  # names the newest good copy and how to restore it
+        print(f"granja: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `granja ask audit | head -1`: the reader has all it wanted
         return _reader_gone()

@@ -4,8 +4,10 @@ Kinds of finding: `spread` (members of one cluster share a host), `memory` and `
 committed beyond its limits), `autostart` (a running VM a host restart would leave off),
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
-holds VMs, or is left marked), `stray` (a VM also defined on another host, as a recovered VM
-is on its old host).
+holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet config runs on
+another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
+`bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
+aggregator).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ class Finding:
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
-             stale_after: timedelta = STALE_AFTER) -> list[Finding]:
-    """Everything the inventory shows to need attention, worst kinds first."""
+             stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None) -> list[Finding]:
+    """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host."""
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
@@ -45,7 +47,9 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *_spread(load),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
+        *_bonds(hosts),
         *_maintenance(load, inventory.maintenance()),
+        *_pinned(inventory, pinned or {}),
         *_autostart(vms),
         *_strays(vms),
         *_drift(inventory, vms),
@@ -86,6 +90,15 @@ def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -
                                                 "run 'refresh' for current data")
 
 
+def _bonds(hosts: Iterable[HostRecord]) -> Iterable[Finding]:
+    for record in hosts:
+        for bond in record.host.facts.bonds if record.host.facts else ():
+            if bond.degraded_slaves:
+                why = ", ".join(f"{s} ({bond.slave_problem(s)})" for s in bond.degraded_slaves)
+                yield Finding("bond", record.name,
+                              f"{record.name}: {bond.name} ({bond.mode}) carries no traffic on {why}")
+
+
 def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
     for host, mark in sorted(marks.items(), key=lambda item: natural_key(item[0])):
         held = load.rooms[host].guests if host in load.rooms else 0
@@ -93,6 +106,14 @@ def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterab
                 else f"'maintenance {host} off' when the work is done")
         yield Finding("maintenance", host, f"{host} is in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC "
                                            f"(by {mark.by}): {what}")
+
+
+def _pinned(inventory: Inventory, pinned: Mapping[str, str]) -> Iterable[Finding]:
+    for name, host in sorted(pinned.items(), key=lambda item: natural_key(item[0])):
+        record = inventory.vm(name)
+        if record is not None and record.vm.host != host:
+            yield Finding("pinned", name, f"{name} is pinned to {host} in the fleet config but is on "
+                                          f"{record.vm.host}: 'migrate {name} to {host}' puts it back")
 
 
 def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import functools
 import http.server
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from pathlib import Path
 from inventory.health import Finding
 from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
-from sitegen.secrets import redact
+from sitegen.secrets import SecretPattern, redact
 from sitegen.snapshot import InventoryReader, gather
 from sitegen.sync import sync_files
 
@@ -39,7 +38,7 @@ def build_site(
     title: str,
     out: Path,
     work: Path,
-    secrets: Sequence[re.Pattern[str]] = (),
+    secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
