@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import lookup
+from bot import lookup, resilience
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import live_vm, remember
@@ -15,6 +15,8 @@ from hypervisor.errors import HypervisorError, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM, gib
+from hypervisor.placement import Guest
+from hypervisor.resilience import Proposal
 
 _PAST = {"start": "started", "shutdown": "shut down", "destroy": "forced off", "reboot": "rebooted",
          "suspend": "paused", "resume": "resumed", "save": "saved to disk"}
@@ -95,6 +97,7 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
     memory = f"{gib(vm.memory_mib)} RAM"
     preview = (f"migrate {vm.name} {plan.source} → {target}, {plan.method} ({plan.reason}), "
                f"{memory}; {target} has {gib(plan.target_free_mib)} free"
-               + "".join(f"\n  {line}" for line in why))
+               + "".join(f"\n  {line}" for line in why)
+               + resilience.what_if(ctx, Proposal(guest=Guest.of(vm), to=target)))
     return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run,
                 holds=(vm.name, host_key(target)))

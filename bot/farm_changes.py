@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Collection
 
-from bot import checks, lookup, rechecks
+from bot import checks, lookup, rechecks, resilience
 from bot.changes import current_vm
 from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
@@ -19,6 +19,7 @@ from hypervisor.domain_build import domain_type
 from hypervisor.errors import HypervisorError, WrongState
 from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
+from hypervisor.resilience import Proposal
 from hypervisor.resources import check_new_vm
 from hypervisor.template import Template
 
@@ -70,7 +71,10 @@ def create(ctx: Context, cmd: Command) -> Plan:
         done = Done(vm=vm, action="create", summary=summary, seconds=time.monotonic() - begun, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=name, hosts=(host,))
 
-    preview = f"create {name} on {host} ({why}): {describe(template, ctx)}"
+    newcomer = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster_name,
+                     host=host, pools=frozenset({template.pool}))
+    preview = (f"create {name} on {host} ({why}): {describe(template, ctx)}"
+               + resilience.what_if(ctx, Proposal(guest=newcomer)))
     return Plan(preview=preview, vm=name, hosts=(host,), run=run, holds=(name, host_key(host)))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from bot import changes, lookup, rechecks
+from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
@@ -18,6 +18,7 @@ from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
+from hypervisor.resilience import Proposal
 from inventory.health import findings
 
 
@@ -90,6 +91,8 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
     effect = (f"new placements avoid {host}; {vms} until 'evacuate {host}'" if on
               else f"{host} may receive VMs again")
     preview = f"maintenance {host} {'on' if on else 'off'}: {effect}"
+    if on:
+        preview += resilience.what_if(ctx, Proposal(maintenance=host))
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.set_maintenance(host, on=on, at=ctx.now(), user=ctx.user)
@@ -198,8 +201,9 @@ def _answers(ctx: Context, host: str) -> bool:
 
 def check(ctx: Context, cmd: Command) -> Reply:
     """Report what needs attention in the farm, from the inventory."""
-    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now(),
-                           pinned=ctx.config.pinned))
+    placement = ctx.config.placement
+    found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
+                           shared_pools=placement.shared_pools))
     return ok(FindingList(found), f"{len(found)} findings")
 
 

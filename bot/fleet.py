@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.access import Access
 from hypervisor.placement import Limits
+from hypervisor.rolling import Health
 from hypervisor.template import Template
 
 
@@ -59,6 +60,8 @@ class Cluster:
     pattern: Pattern
     template: str = ""
     description: str = ""
+    min_running: int | None = None  # members that must run; None: all (a rolling run takes 1 down)
+    health: Health | None = None  # a member is up when this TCP port accepts a connection
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Help, the parser, permission checks, confirmation and the audit all read
 these declarations; nothing else lists commands. A form is a sequence of
 words: a plain word must be typed as is, `{vm}`/`{host}`/`{cluster}` takes
-one name, and `{state:running|shutoff|paused}` takes one of the listed words.
+one name, `{hosts...}` one or more names (separated by spaces or commas), and
+`{state:running|shutoff|paused}` takes one of the listed words.
 """
 
 from __future__ import annotations
@@ -31,12 +32,18 @@ class CommandSpec:
         return " | ".join(_for_people(form) for form in self.forms)
 
 
+def slot(word: str) -> tuple[str, str, bool]:
+    """A form's placeholder: its name, its choices ("" for any name), whether it takes several names."""
+    name, _, choices = word.strip("{}").partition(":")
+    return name.rstrip("."), choices, name.endswith("...")
+
+
 def _for_people(form: str) -> str:
     words = []
     for word in form.split():
         if word.startswith("{"):
-            name, _, choices = word.strip("{}").partition(":")
-            words.append(choices if choices else name.upper())
+            name, choices, many = slot(word)
+            words.append(choices if choices else name.upper() + ("…" if many else ""))
         else:
             words.append(word)
     return " ".join(words)
@@ -98,6 +105,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),
+    CommandSpec("resilience", ("resilience", "resilience {host}"),
+                "Tell how many host failures the farm survives, or what one host's failure would do now.",
+                ("resilience", "resilience host07")),
+    CommandSpec("rolling", (
+        "rolling {action:reboot|restart} {cluster} max {count} down {force:force}",
+        "rolling {action:reboot|restart} {cluster} max {count} down",
+        "rolling {action:reboot|restart} {cluster} {force:force}",
+        "rolling {action:reboot|restart} {cluster}",
+        "rolling {action:migrate} {cluster} off {hosts...} max {count} down",
+        "rolling {action:migrate} {cluster} off {hosts...}"),
+                "Reboot, restart (shut down, then start) or move off hosts a cluster's members, one at a "
+                "time (or N): each must run again, and answer on the cluster's health port, before the "
+                "next goes down. 'force' powers off a member that does not shut down in time.",
+                ("rolling reboot ldap", "rolling restart imap max 2 down", "rolling migrate web off host03"),
+                role="operator", changes=True),
     # -- templates, create/delete, resources, change management ------------------
     CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
     CommandSpec("create", ("create {vm}", "create {vm} from {template}",

@@ -19,6 +19,7 @@ from bot.results import (
     HostTable,
     Located,
     Reply,
+    RollingRun,
     TemplateList,
     Text,
     VMCard,
@@ -206,6 +207,17 @@ def _(body: HostEmptied) -> str:
         lines.append(f"  not tried  {', '.join(body.not_tried)} (still on {body.host})")
     lines += [f"  stays      {vm}: {why}" for vm, why in body.stays]
     return "\n".join([*lines, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: RollingRun) -> str:
+    lines = [body.title, *(f"  done       {vm}: {what}" for vm, what in body.done)]
+    if body.failed:
+        lines.append(f"  FAILED     {body.failed[0]}: {body.failed[1]}")
+    if body.not_tried:
+        lines.append(f"  not tried  {', '.join(body.not_tried)}")
+    lines += [f"  left       {vm} ({state})" for vm, state in body.left]
+    return "\n".join(lines)
 
 
 @_body.register

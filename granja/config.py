@@ -26,6 +26,7 @@ import re2
 from bot.access import Access
 from bot.fleet import Cluster, FleetConfig, HostConfig, Network, Pattern, Placement, SiteConfig
 from granja import schema
+from hypervisor.rolling import Health
 from hypervisor.sizes import parse_size_mib
 from hypervisor.template import Template
 
@@ -222,8 +223,15 @@ class _Builder:
         if body.template and body.template not in templates:
             problem = f"unknown template '{body.template}' (declare [templates.{body.template}])"
             raise self.fail(f"{where}.template", problem)
+        health = None
+        if body.health is not None:
+            try:
+                health = Health.parse(body.health, body.health_timeout)
+            except ValueError as exc:
+                raise self.fail(f"{where}.health", str(exc)) from None
         return Cluster(name=name, pattern=self.pattern(f"{where}.pattern", source),
-                       template=body.template, description=body.description)
+                       template=body.template, description=body.description,
+                       min_running=body.min_running, health=health)
 
     def site(self, body: schema.Site) -> SiteConfig:
         secrets = tuple(self.pattern(f"site.secrets[{number}]", source)

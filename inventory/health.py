@@ -7,19 +7,21 @@ configuration differs from its baseline), `maintenance` (a host marked in mainte
 holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet config runs on
 another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
 `bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
-aggregator).
+aggregator), `resilience` (a host whose failure would leave members of a cluster with nowhere
+to restart: the farm no longer survives one host failure).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
+from hypervisor.resilience import single_losses
 from inventory.errors import NoBaseline
-from inventory.load import farm_load
+from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
@@ -38,13 +40,19 @@ class Finding:
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
-             stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None) -> list[Finding]:
-    """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host."""
+             stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None,
+             shared_pools: Collection[str] | None = None) -> list[Finding]:
+    """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host.
+
+    `shared_pools` is the restart rule the host failure simulation needs besides `pinned`;
+    without it the farm's resilience is not looked at.
+    """
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
     return [
         *_spread(load),
+        *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
         *_bonds(hosts),
@@ -62,6 +70,21 @@ def _spread(load: FarmLoad) -> Iterable[Finding]:
             if len(members) > 1:
                 yield Finding("spread", cluster, f"{', '.join(members)} of cluster {cluster} share {host}: "
                                                  f"one host failure stops {len(members)} of them")
+
+
+def _resilience(inventory: Inventory, limits: Limits | None, shared_pools: Collection[str],
+                pinned: Mapping[str, str]) -> Iterable[Finding]:
+    sim = restart_simulator(inventory, limits=limits, shared_pools=shared_pools,
+                            pinned_host=lambda vm: pinned.get(vm, ""))
+    for loss in single_losses(sim):
+        stranded = loss.members_stranded
+        if stranded:
+            host, first = loss.hosts[0], stranded[0]
+            more = f" and {len(stranded) - 1} more" if len(stranded) > 1 else ""
+            yield Finding("resilience", host,
+                          f"The farm no longer survives one host failure: {host}'s would leave "
+                          f"{first.vm}{more} with nowhere to go ({first.reason}); "
+                          f"'resilience {host}' shows its restart plan")
 
 
 def _commitment(load: FarmLoad) -> Iterable[Finding]:

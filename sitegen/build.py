@@ -40,16 +40,18 @@ def build_site(
     work: Path,
     secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
+    resilience: str | None = None,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) go on the overview. Builds sharing a work folder take turns (a lock beside it).
+    check's) and `resilience` (the host failure figure, in words) go on the overview. Builds
+    sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
-        pages = render_pages(view, title=redact(title, secrets), findings=findings)
+        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
         rendered = time.perf_counter()

@@ -75,10 +75,12 @@ class Links:
         return self._up + rel
 
 
-def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None) -> dict[str, str]:
+def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
+                 resilience: str | None = None) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
-    `findings` is the farm health check's output; None leaves its section off the overview.
+    `findings` is the farm health check's output, `resilience` the host failure figure in words;
+    None leaves their sections off the overview.
     """
     env = environment()
     top, deep = Links(view), Links(view, up="../")
@@ -88,7 +90,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     capacities = [topology.capacity(host, on_host.get(host.name, [])) for host in view.hosts]
     pages = {
         "index.md": _render(env, "index.md.j2", common, links=top, findings=findings, clusters=members,
-                            capacities=capacities),
+                            capacities=capacities, resilience=resilience),
         "vms.md": _render(env, "vms.md.j2", common, links=top),
         "networks.md": _render(env, "networks.md.j2", common, links=top,
                                vlans=topology.vlan_uses(view.hosts, view.vms)),
