@@ -17,9 +17,14 @@ Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
 
 def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
-        out: Callable[[str], None] = print) -> Reply:
-    """Run one command; a change is confirmed by --yes or by the user at the prompt."""
-    prepared = engine.prepare(ChatEvent(user=user, text=text, channel="console"))
+        out: Callable[[str], None] = print, account: str = "") -> Reply:
+    """Run one command; a change is confirmed by --yes or by the user at the prompt.
+
+    `account`: the OS account at the keyboard when it acts as another `user` (`--as`); the audit
+    records both.
+    """
+    extra = {"os_user": account, "who": f"{account} as {user}"} if account and account != user else {}
+    prepared = engine.prepare(ChatEvent(user=user, text=text, channel="console", extra=extra))
     if isinstance(prepared, Reply):
         out(render(prepared))
         return prepared
@@ -73,7 +78,7 @@ def exit_code(reply: Reply) -> int:
     return {Outcome.OK: 0, Outcome.USAGE: 2, Outcome.INTERRUPTED: 4}.get(reply.outcome, 1)
 
 
-def chat(engine: Engine, *, user: str, history: Path) -> int:
+def chat(engine: Engine, *, user: str, history: Path, account: str = "") -> int:
     """An interactive prompt with line editing and history; 'quit' or Ctrl-D leaves."""
     try:
         import readline
@@ -98,7 +103,7 @@ def chat(engine: Engine, *, user: str, history: Path) -> int:
             if line in ("quit", "exit"):
                 break
             if line:
-                reply = run(engine, line, user=user, yes=False, ask=input)
+                reply = run(engine, line, user=user, yes=False, ask=input, account=account)
                 if engine.stopping.is_set():  # Ctrl-C stopped a change: the session goes on
                     engine.stopping.clear()
                     code = 4 if reply.outcome is Outcome.INTERRUPTED else code

@@ -35,6 +35,7 @@ from hypervisor.errors import (
 )
 from hypervisor.farm import Farm
 from inventory import AuditEntry, Inventory
+from inventory.disclosure import redact_entry, redact_text, truncated
 from inventory.journal import Journal
 
 log = logging.getLogger("granja.engine")
@@ -122,6 +123,13 @@ class Engine:
         self.expire()
         standing = self.standing(event)
         role = standing.role
+        if not role:  # a stranger: one refusal, no parsing feedback, no echo; the audit keeps little
+            message = f"Not allowed here: {standing.why}."
+            reply = Reply(Outcome.REFUSED, Text(message), message, extra={"stranger": "yes"})
+            short = truncated(redact_text(event.text, self.config.site.secrets))  # no half a secret kept
+            kept = ChatEvent(user=event.user, text=short, channel=event.channel,
+                             extra=event.extra)
+            return self._finish(kept, None, role, begun, reply)
         try:
             command = parse(event.text)
         except ParseError as exc:
@@ -172,6 +180,11 @@ class Engine:
             self._finish(by, pending.command, clicker.role, time.monotonic(),
                          refused(message, vm=pending.plan.vm), {"request": pending.id})
             raise ClaimRefused(message, over=False)
+        # Settled at once: a simultaneous second click is told the truth, not "no longer waiting".
+        verb = "confirmed" if confirming else "cancelled"
+        decider = self._name(pending.event, by.user)
+        self.waiting.settle(pending_id,
+                            f"That request was already {verb} by {decider}; nothing more was done.")
         return pending
 
     def expire(self) -> list[Pending]:
@@ -303,7 +316,8 @@ class Engine:
 
     def _context(self, event: ChatEvent, role: str) -> Context:
         return Context(config=self.config, farm=self.farm, inventory=self.inventory,
-                       user=event.user, role=role, now=self.clock, should_stop=self.stopping.is_set)
+                       user=event.user, role=role, now=self.clock, should_stop=self.stopping.is_set,
+                       channel=event.channel)
 
     def _guarded(self, command: Command, step: Callable[[], Reply | Plan]) -> Reply | Plan:
         """Run a step, turning every error into a Reply a person can read."""
@@ -344,10 +358,11 @@ class Engine:
             duration_ms=(time.monotonic() - begun) * 1000, role=role,
             extra={**event.extra, **reply.extra, **(extra or {})},
         )
+        entry = redact_entry(entry, self.config.site.secrets)  # stored, logged and shown without secrets
         try:
             self.inventory.record_audit(entry)
         except Exception:  # the answer still matters more than its record
-            log.exception("could not write the audit entry for %r", event.text)
+            log.exception("could not write the audit entry for %r", entry.text)
         return reply
 
 

@@ -26,6 +26,7 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, VMState
 from inventory import VMRecord
+from inventory.disclosure import redact_entry, speaker, visible_to
 from inventory.journal import Journal
 
 _STATE_WORDS = {
@@ -185,8 +186,11 @@ def host(ctx: Context, cmd: Command) -> Reply:
 def audit(ctx: Context, cmd: Command) -> Reply:
     """Show recent audit entries, for the farm or one VM."""
     vm = cmd.args.get("vm")
-    entries = ctx.inventory.audit(vm=vm, limit=20)
-    rows = tuple(AuditRow(at=e.at, user=e.user, text=e.text, outcome=e.outcome, detail=e.detail,
+    secrets = ctx.config.site.secrets
+    # Entries from direct messages and private channels: only for admins, or where they were written.
+    entries = [redact_entry(e, secrets) for e in ctx.inventory.audit(vm=vm, limit=200)
+               if visible_to(e, role=ctx.role, channel=ctx.channel)][:20]
+    rows = tuple(AuditRow(at=e.at, user=speaker(e), text=e.text, outcome=e.outcome, detail=e.detail,
                           duration_ms=e.duration_ms) for e in entries)
     title = f"Recent commands about {vm}" if vm else "Recent commands"
     return ok(AuditTable(title=title, rows=rows), f"{len(rows)} audit entries", vm=vm or "")

@@ -166,8 +166,9 @@ def _member_done(ctx: Context, cmd: Command, vm: VM, outcome: Literal["ok", "fai
     """Record the member as it is now, and its own audit entry (part of the run's)."""
     if outcome == "ok":
         ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
-    entry = AuditEntry(at=ctx.now(), user=ctx.user, text=cmd.canonical(), outcome=outcome,
-                       command=f"{cmd.args['action'].lower()} {vm.name}", vm=vm.name, hosts=(vm.host,),
+    entry = AuditEntry(at=ctx.now(), user=ctx.user, channel=ctx.channel, text=cmd.canonical(),
+                       outcome=outcome, command=f"{cmd.args['action'].lower()} {vm.name}", vm=vm.name,
+                       hosts=(vm.host,),
                        detail=f"{vm.name}: {what}", extra={"part_of": cmd.canonical()})
     ctx.inventory.record_audit(entry)
 

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from inventory.disclosure import is_private, redact_entry
 from inventory.drift import diff_configs
 from inventory.maintenance import MaintenanceMark
 from inventory.records import AuditEntry, Baseline, Change, FieldDiff, HostRecord, RefreshInfo, VMRecord
@@ -89,6 +90,8 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
             for record in vms
         },
         baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
-        audit=tuple(inventory.audit(limit=audit_entries)),
+        # Never the site: entries from direct messages and private channels; secrets masked always.
+        audit=tuple(redact_entry(entry) for entry in inventory.audit(limit=audit_entries * 4)
+                    if not is_private(entry))[:audit_entries],
         maintenance=inventory.maintenance(),
     )

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from urllib.error import URLError
 
 from bot.engine import Engine
 from bot.slack.app import build_app
@@ -20,14 +21,41 @@ from bot.slack.settings import SlackSettings
 log = logging.getLogger("granja.slack")
 
 
+def _unreachable(error: BaseException) -> str | None:
+    """Why the API could not be reached (refused, no route, DNS, timeout), or None if it answered."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, URLError):
+            reason = seen.reason
+            return str(getattr(reason, "strerror", None) or reason)
+        if isinstance(seen, OSError | TimeoutError):
+            return seen.strerror or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)  # Bolt re-raises some failures as text only
+    marker = "urlopen error"
+    if marker in text:
+        return text.split(marker, 1)[1].strip(" >").split("] ", 1)[-1]
+    return None
+
+
 def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> int:
     """Run the Slack bot until Ctrl-C; returns the exit code (2 if Slack refuses the token)."""
+    client_log = logging.getLogger("slack_sdk.web.base_client")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # each retry of a refused connection: said once, below
     try:
         app = build_app(engine, settings)
     except Exception as exc:  # Bolt checks the token with auth.test at once: say why, not how
-        print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
-              file=sys.stderr)
+        unreachable = _unreachable(exc)
+        if unreachable is not None:
+            print(f"granja slack: cannot reach Slack's Web API at {settings.api_url}: {unreachable} "
+                  "(check the network, a proxy, or SLACK_API_URL)", file=sys.stderr)
+        else:
+            print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
+                  file=sys.stderr)
         return 2
+    finally:
+        client_log.setLevel(level)
     stop = threading.Event()
     _on_signals(engine, stop)
     try:
