@@ -15,6 +15,7 @@ from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
+from hypervisor.shared_storage import shared_pool_names
 from inventory.health import findings
 from inventory.load import farm_load
 
@@ -122,8 +123,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"No VM was running on {host} when it was last seen; nothing to recover."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in running if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_recovery(host, running, load_of(ctx), shared_pools=ctx.config.placement.shared_pools,
-                         pinned=pinned)
+    plan = plan_recovery(host, running, load_of(ctx), shared_pools=shared_on(ctx, host), pinned=pinned)
     if not plan.moves:
         return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"),
                        hosts=(host,))
@@ -146,6 +146,12 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True, holds=_holds(plan))
 
 
+def shared_on(ctx: Context, host: str) -> frozenset[str]:
+    """The pools of `host` (as last recorded) that other hosts reach: by type, or named in the config."""
+    record = ctx.inventory.host(host)
+    return shared_pool_names(record.host.pools if record else (), ctx.config.placement.shared_pools)
+
+
 def _answers(ctx: Context, host: str) -> bool:
     """Whether the host answers now."""
     try:
@@ -157,7 +163,8 @@ def _answers(ctx: Context, host: str) -> bool:
 
 def check(ctx: Context, cmd: Command) -> Reply:
     """Report what needs attention in the farm, from the inventory."""
-    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now()))
+    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now(),
+                           shared_pools=ctx.config.placement.shared_pools))
     return ok(FindingList(found), f"{len(found)} findings")
 
 

@@ -94,4 +94,6 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
 
     return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
-                      findings=findings(inventory, limits=config.placement.limits))
+                      shared_pools=config.placement.shared_pools,
+                      findings=findings(inventory, limits=config.placement.limits,
+                                        shared_pools=config.placement.shared_pools))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import libvirt
 
-from hypervisor import libvirt_devices, lifecycle, testnode
+from hypervisor import libvirt_devices, lifecycle, shared_storage, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
     HostKeyMismatch,
@@ -192,13 +193,15 @@ class LibvirtHost:
         # The configuration is the definition the VM boots with: a change that could not be made
         # live ("at next boot") shows, and is compared with the baseline, as soon as it is made.
         persistent = bool(dom.isPersistent())
-        vm = parse_domain(
-            dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0), host=self.name,
-            state=_state(dom), autostart=bool(dom.autostart()), persistent=persistent,
-        )
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0)
+        vm = parse_domain(xml, host=self.name, state=_state(dom), autostart=bool(dom.autostart()),
+                          persistent=persistent)
+        luns = shared_storage.iscsi_volume_paths(xml) if "protocol='iscsi'" in xml else {}
         disks = []
         for disk in vm.disks:
-            found = volume(disk.source) if disk.source else None
+            lun = luns.get(disk.target)  # a LUN used straight: found as the volume of its pool
+            found = ((volume(lun) or volume(f"/dev/disk/by-path/{lun}")) if lun else
+                     volume(disk.source) if disk.source else None)
             disks.append(replace(disk, pool=found[0], size_bytes=found[1]) if found else disk)
         return replace(vm, disks=tuple(disks))
 
@@ -323,7 +326,8 @@ def _state(dom: Any) -> VMState:
 def _pool(pool: Any) -> Pool:
     _state, capacity, allocation, available = pool.info()
     return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
-                available_bytes=available, active=bool(pool.isActive()))
+                available_bytes=available, active=bool(pool.isActive()),
+                kind=ET.fromstring(pool.XMLDesc(0)).get("type", ""))
 
 
 def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:

@@ -125,6 +125,7 @@ class Pool:
     allocation_bytes: int
     available_bytes: int
     active: bool = True
+    kind: str = ""  # libvirt's pool type: dir, logical, iscsi-direct, netfs, rbd… ("" if not known)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,16 @@ from hypervisor.interface import Progress
 from hypervisor.migration import Migrated
 from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
+from hypervisor.shared_storage import local_disks
 
 
 # libvirt's domain type for each driver name a host reports.
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
                   pinned: Collection[str] = ()) -> Evacuation:
-    """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
+    """Plan where each VM that was running on the down `host` starts again; `load` is updated.
+
+    `shared_pools`: the down host's pools that other hosts reach (`shared_storage.shared_pool_names`).
+    """
     def stays(vm: VM) -> str:
         if vm.name in pinned:
             return f"pinned to {host} in the fleet config"
@@ -35,7 +39,7 @@ def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools:
 
 
 def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
-    local = [d for d in vm.disks if d.device == "disk" and d.pool not in shared_pools]
+    local = local_disks(vm, shared_pools)
     if not local:
         return ""
     disk = local[0]

@@ -5,17 +5,19 @@ committed beyond its limits), `autostart` (a running VM a host restart would lea
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
 holds VMs, or is left marked), `stray` (a VM also defined on another host, as a recovered VM
-is on its old host).
+is on its old host), `local-storage` (a running member of a cluster with a disk on storage only
+its host reaches: if that host dies, `recover` cannot start it elsewhere).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
+from hypervisor.shared_storage import local_disks, shared_pool_names
 from inventory.errors import NoBaseline
 from inventory.load import farm_load
 from inventory.maintenance import MaintenanceMark
@@ -36,13 +38,17 @@ class Finding:
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
-             stale_after: timedelta = STALE_AFTER) -> list[Finding]:
-    """Everything the inventory shows to need attention, worst kinds first."""
+             stale_after: timedelta = STALE_AFTER, shared_pools: Collection[str] = ()) -> list[Finding]:
+    """Everything the inventory shows to need attention, worst kinds first.
+
+    `shared_pools`: pools the fleet config names shared (besides those shared by their type).
+    """
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
     return [
         *_spread(load),
+        *_local_storage(vms, hosts, shared_pools),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
         *_maintenance(load, inventory.maintenance()),
@@ -58,6 +64,23 @@ def _spread(load: FarmLoad) -> Iterable[Finding]:
             if len(members) > 1:
                 yield Finding("spread", cluster, f"{', '.join(members)} of cluster {cluster} share {host}: "
                                                  f"one host failure stops {len(members)} of them")
+
+
+def _local_storage(vms: Iterable[VMRecord], hosts: Iterable[HostRecord],
+                   named: Collection[str]) -> Iterable[Finding]:
+    shared = {record.name: shared_pool_names(record.host.pools, named) for record in hosts}
+    for record in vms:
+        vm = record.vm
+        if not vm.meta.cluster or not vm.state.active:
+            continue
+        local = local_disks(vm, shared.get(vm.host, frozenset(named)))
+        if local:
+            disk = local[0]
+            where = f"pool {disk.pool}" if disk.pool else "no shared pool"
+            yield Finding("local-storage", vm.name,
+                          f"{vm.name} of cluster {vm.meta.cluster} runs from storage only {vm.host} reaches "
+                          f"(disk {disk.target}, {disk.source}, in {where}): if {vm.host} fails, "
+                          f"'recover {vm.host}' cannot start it elsewhere")
 
 
 def _commitment(load: FarmLoad) -> Iterable[Finding]:

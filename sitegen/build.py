@@ -8,7 +8,7 @@ import http.server
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,16 +41,19 @@ def build_site(
     work: Path,
     secrets: Sequence[re.Pattern[str]] = (),
     findings: Sequence[Finding] | None = None,
+    shared_pools: Collection[str] = (),
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) go on the overview. Builds sharing a work folder take turns (a lock beside it).
+    check's) go on the overview; `shared_pools` are those the fleet config names shared. Builds
+    sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
-        pages = render_pages(view, title=redact(title, secrets), findings=findings)
+        pages = render_pages(view, title=redact(title, secrets), findings=findings,
+                             shared_pools=shared_pools)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
         rendered = time.perf_counter()
