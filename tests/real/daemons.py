@@ -160,7 +160,7 @@ class RealHost:
         pid = self.libvirtd_pid()
         _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._inside(["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"], LIBVIRT_PORT)
         self.wait_until_answering()
@@ -211,7 +211,7 @@ class RealHost:
         for pid in (self.libvirtd_pid(), *guests):
             _signal(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while any(_alive(p) for p in (self.libvirtd_pid(), *guests)) and time.monotonic() < deadline:
+        while any(alive(p) for p in (self.libvirtd_pid(), *guests)) and time.monotonic() < deadline:
             time.sleep(0.05)
         return guests
 
@@ -223,7 +223,7 @@ class RealHost:
                 _signal(pid, sig)
             deadline = time.monotonic() + 3.0
             while pids and time.monotonic() < deadline:
-                pids = [p for p in pids if _alive(p)]
+                pids = [p for p in pids if alive(p)]
                 time.sleep(0.05)
         if self.holder:
             _signal(self.holder, signal.SIGKILL)
@@ -276,7 +276,8 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie does not)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(")")[-1].split()[0] != "Z"

@@ -5,10 +5,12 @@ Manual use:  python -m tests.real.hosts up [DIR]   |   python -m tests.real.host
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,9 +111,15 @@ def start_farm(root: Path, count: int = 3, *, san: bool = False) -> RealFarm:
 
 
 def define_pool(host: RealHost, xml: str) -> None:
-    """Define a storage pool on a host, start it and mark it autostart."""
+    """Define a storage pool on a host (replacing one of that name left by an earlier run), start it
+    and mark it autostart."""
     conn = libvirt.open(host.tcp_uri)
     try:
+        with contextlib.suppress(libvirt.libvirtError):
+            old = conn.storagePoolLookupByName(ET.fromstring(xml).findtext("name"))
+            if old.isActive():
+                old.destroy()
+            old.undefine()
         pool = conn.storagePoolDefineXML(xml)
         pool.create()
         pool.setAutostart(1)
