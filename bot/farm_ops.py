@@ -111,7 +111,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     """Plan starting a down host's running VMs elsewhere; refused while the host answers."""
     host = lookup.host_name(ctx, cmd.args["host"])
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable as exc:
         reason = exc.reason
     else:
@@ -155,7 +155,7 @@ def shared_on(ctx: Context, host: str) -> frozenset[str]:
 def _answers(ctx: Context, host: str) -> bool:
     """Whether the host answers now."""
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable:
         return False
     return True

@@ -146,25 +146,29 @@ class LibvirtHost:
 
     # -- reading ---------------------------------------------------------------
 
-    def describe(self) -> Host:
-        """The host's hardware, pools, driver abilities and network facts."""
+    def describe(self, *, facts: bool = True) -> Host:
+        """The host's hardware, pools, driver abilities and network facts.
+
+        `facts=False` leaves out the host's own facts (an SSH round trip): moving a VM needs
+        only what the hypervisor says.
+        """
         with self._edge("describe"):
             conn = self.connection()
             model, memory_mib, cpus, mhz = conn.getInfo()[:4]
             driver = conn.getType()
             pools = tuple(_pool(p) for p in conn.listAllStoragePools())
-        facts = None
-        if self._facts is not None:
+        found = None
+        if facts and self._facts is not None:
             try:
-                facts = self._facts.facts()
+                found = self._facts.facts()
             except HostKeyMismatch:
                 raise  # a changed host key must be seen, not papered over
             except (HypervisorError, OSError):
-                facts = None
+                found = None
         return Host(
             name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
             cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
-            pools=pools, facts=facts,
+            pools=pools, facts=found,
         )
 
     def list_vms(self) -> list[VM]:

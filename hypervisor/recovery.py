@@ -68,7 +68,7 @@ def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
 def _start_on(farm: Farm, move: Move) -> VM:
     """Define the VM from its record on the target, start it, restore autostart; undo on failure."""
     target, name = move.target, move.vm.name
-    driver = farm.call(target, lambda d: d.describe()).driver
+    driver = farm.call(target, lambda d: d.describe(facts=False)).driver
     xml = build_domain(move.vm, domain_type=domain_type(driver))
     farm.call(target, lambda d: d.define(xml))
     try:

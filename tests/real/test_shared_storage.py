@@ -80,8 +80,8 @@ def test_a_guest_on_a_lun_migrates_live_with_progress_and_keeps_its_disk(hosts, 
 
 
 NEEDS_FULL_DEFINITION = pytest.mark.xfail(
-    strict=True, reason="recover rebuilds the domain from its summary model, which turns a network disk into "
-                        "a file disk; recovery from the full recorded definition (issue 12/i10-xml) fixes it")
+    strict=True, reason="recover rebuilds the domain from its summary model, where the LUN disk becomes a "
+                        "volume 'IQN/N' of pool san; recovery from the full recorded definition (i10-xml) fixes it")
 
 
 @pytest.mark.parametrize("form", [pytest.param("lun", marks=NEEDS_FULL_DEFINITION), "volume"])
