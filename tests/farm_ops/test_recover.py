@@ -112,7 +112,7 @@ def test_recover_of_a_host_that_answers_again_before_the_confirmation_starts_not
 
 
 def as_network_pool(state, host: str) -> None:
-    """Turn the host's pool "local" into an NFS pool (netfs) in its node file: the same name, shared by type."""
+    """Turn the host's pool "local" into an NFS pool (netfs) in its node file: shared by its type."""
     node = next((state / "demo").glob(f"**/{host}.xml"))
     text = node.read_text()
     start = text.index("<pool type=\"dir\">")

@@ -47,6 +47,12 @@ class Lun:
                 f"<host name='{self.address}' port='{ISCSI_PORT}'/></source>"
                 f"<target dev='{target}' bus='virtio'/></disk>")
 
+    def volume_xml(self, target: str = "vda") -> str:
+        """A guest disk naming this LUN as a volume of the pool; libvirt turns it into the same source."""
+        return (f"<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+                f"<source pool='{POOL}' volume='unit:0:0:{self.number}'/>"
+                f"<target dev='{target}' bus='virtio'/></disk>")
+
 
 @dataclass
 class IscsiTarget:

@@ -17,7 +17,7 @@ import pytest
 from bot.results import Outcome
 from tests.real.conftest import define_guest
 from tests.real.daemons import RealHost, alive
-from tests.real.iscsi import Lun, has_marker, write_marker
+from tests.real.iscsi import has_marker, write_marker
 from tests.real.test_migration import domain_state, slow_down
 
 # Markers: written by the test's own initiator, by the guest's QEMU before, and by its QEMU after.
@@ -48,12 +48,6 @@ def domain_xml(host: RealHost, name: str) -> str:
         conn.close()
 
 
-def volume_disk_xml(lun: Lun) -> str:
-    """The LUN as a volume of the pool "san" (libvirt turns it into the same iSCSI source at start)."""
-    return (f"<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
-            f"<source pool='san' volume='unit:0:0:{lun.number}'/><target dev='vda' bus='virtio'/></disk>")
-
-
 def test_a_guest_on_a_lun_migrates_live_with_progress_and_keeps_its_disk(hosts, real_chat, lun, payload):
     real1, real2, _ = hosts.hosts
     write_marker(lun, BEFORE, MIB)
@@ -80,15 +74,16 @@ def test_a_guest_on_a_lun_migrates_live_with_progress_and_keeps_its_disk(hosts, 
 
 
 NEEDS_FULL_DEFINITION = pytest.mark.xfail(
-    strict=True, reason="recover rebuilds the domain from its summary model, where the LUN disk becomes a "
-                        "volume 'IQN/N' of pool san; recovery from the full recorded definition (i10-xml) fixes it")
+    strict=True, reason="recover rebuilds the domain from its summary model, where the LUN disk becomes "
+                        "a volume 'IQN/N' of pool san; recovery from the full recorded definition (i10-xml) "
+                        "fixes it")
 
 
 @pytest.mark.parametrize("form", [pytest.param("lun", marks=NEEDS_FULL_DEFINITION), "volume"])
 def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(hosts, real_chat, lun, form):
     real1 = hosts.hosts[0]
     write_marker(lun, BEFORE, MIB)
-    define_guest(real1, disk=lun.disk_xml() if form == "lun" else volume_disk_xml(lun))
+    define_guest(real1, disk=lun.disk_xml() if form == "lun" else lun.volume_xml())
     guest_writes(real1, "tiny", BY_GUEST, 2 * MIB)  # the guest writes, then dies
     real_chat.send("refresh")
     assert real_chat.engine.inventory.vm("tiny").vm.disks[0].pool == "san"

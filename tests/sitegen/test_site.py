@@ -211,7 +211,8 @@ def test_vm_page_shows_its_configuration(site: Site) -> None:
     assert row_of(page, "Last seen")[1] == "at the last refresh"
     assert row_of(page, mac("ldap1", 0))[1:4] == ["br100", "100", "—"]  # tagged in the XML
     assert row_of(page, mac("ldap1", 1))[1:4] == ["br200", "—", "—"]  # host1 reports no facts
-    assert row_of(page, "xvda")[2:6] == ["/dev/vg0/ldap1-root", "vg0", "no: only host1 reaches it", "10.0 GiB"]
+    assert row_of(page, "xvda")[2:6] == ["/dev/vg0/ldap1-root", "vg0", "no: only host1 reaches it",
+                                         "10.0 GiB"]
     assert "Stale since" not in page
 
 
