@@ -105,8 +105,10 @@ def start_farm(root: Path, count: int = 3, *, san: bool = False) -> RealFarm:
     except BaseException:
         farm.stop()
         raise
-    (root / "farm.json").write_text(json.dumps({**{h.name: h.holder for h in farm.hosts},
-                                                **({"san": farm.san.pid} if farm.san else {})}))
+    record = {h.name: h.holder for h in farm.hosts}
+    if farm.san is not None:
+        record.update(san=farm.san.pid, san_control_port=farm.san.control_port)
+    (root / "farm.json").write_text(json.dumps(record))
     return farm
 
 
@@ -152,13 +154,13 @@ def _down(root: Path) -> None:
         print(f"no real hosts recorded under {root}")
         return
     holders: dict[str, int] = json.loads(record.read_text())
-    san = holders.pop("san", 0)
+    san, control_port = holders.pop("san", 0), holders.pop("san_control_port", 0)
     for name, holder in holders.items():
         host = RealHost(name, "", root / name, root / "ssh", holder=holder)
         host.stop()
         print(f"{name}: stopped")
     if san:
-        IscsiTarget(root / "san", "", 0, "", pid=san).stop()
+        IscsiTarget(root / "san", "", control_port, "", pid=san).stop()
         print("san: stopped")
     record.unlink()
 

@@ -48,6 +48,16 @@ def domain_xml(host: RealHost, name: str) -> str:
         conn.close()
 
 
+@pytest.fixture
+def crashing(hosts):
+    """The real hosts, for a test that crashes one: a crashed host is booted again afterwards,
+    so that tests using the session's hosts directly find them all up."""
+    yield hosts
+    for host in hosts.hosts:
+        if not host.running:
+            host.reboot()
+
+
 def test_a_guest_on_a_lun_migrates_live_with_progress_and_keeps_its_disk(hosts, real_chat, lun, payload):
     real1, real2, _ = hosts.hosts
     write_marker(lun, BEFORE, MIB)
@@ -80,7 +90,8 @@ NEEDS_FULL_DEFINITION = pytest.mark.xfail(
 
 
 @pytest.mark.parametrize("form", [pytest.param("lun", marks=NEEDS_FULL_DEFINITION), "volume"])
-def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(hosts, real_chat, lun, form):
+def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(crashing, real_chat, lun, form):
+    hosts = crashing
     real1 = hosts.hosts[0]
     write_marker(lun, BEFORE, MIB)
     define_guest(real1, disk=lun.disk_xml() if form == "lun" else lun.volume_xml())
@@ -114,7 +125,8 @@ def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(hosts,
         assert f"<source pool='san' volume='unit:0:0:{lun.number}'" in xml, xml
 
 
-def test_recover_refuses_a_guest_whose_disk_only_its_host_reaches(hosts, real_chat):
+def test_recover_refuses_a_guest_whose_disk_only_its_host_reaches(crashing, real_chat):
+    hosts = crashing
     real1 = hosts.hosts[0]
     image = real1.dir("lib") / "images" / "tiny.img"
     image.parent.mkdir(parents=True, exist_ok=True)
