@@ -15,7 +15,7 @@ from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
-from hypervisor.shared_storage import shared_pool_names
+from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from inventory.health import findings
 from inventory.load import farm_load
 
@@ -31,6 +31,14 @@ def load_of(ctx: Context) -> FarmLoad:
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
     """Plan a migration: to the best host when none is named, else to the one named, checked."""
     vm = current_vm(ctx, cmd)
+    # Neither a live nor an offline move copies disks. A disk in no pool may be on storage libvirt
+    # does not know as shared (an NFS mount): libvirt then says whether the target reaches it.
+    shared = shared_on(ctx, vm.host)
+    stuck = only_here(vm, vm.host, shared, unpooled=False)
+    if stuck:
+        pool = local_disks(vm, shared, unpooled=False)[0].pool
+        return refused(f"Not moving {vm.name}: {stuck}. If pool {pool} is the same storage on every "
+                       "host, name it in farm.shared_pools.", vm=vm.name)
     load = load_of(ctx)
     guest = Guest.of(vm)
     if "host" not in cmd.args:
@@ -93,7 +101,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{host} holds no VMs; nothing to move."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned)
+    plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned, shared_pools=shared_on(ctx, host))
     if not plan.moves:
         return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move"), hosts=(host,))
 

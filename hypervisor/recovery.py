@@ -19,7 +19,7 @@ from hypervisor.interface import Progress
 from hypervisor.migration import Migrated
 from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
-from hypervisor.shared_storage import local_disks
+from hypervisor.shared_storage import only_here
 
 
 # libvirt's domain type for each driver name a host reports.
@@ -32,20 +32,10 @@ def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools:
     def stays(vm: VM) -> str:
         if vm.name in pinned:
             return f"pinned to {host} in the fleet config"
-        return _unreachable_disks(vm, host, shared_pools)
+        return only_here(vm, host, shared_pools)
 
     return place_each(host, vms, load, stays=stays, method_of=lambda vm, target: "restart",
                       guest_of=lambda vm: Guest.of(vm, need_pools=True))
-
-
-def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
-    local = local_disks(vm, shared_pools)
-    if not local:
-        return ""
-    disk = local[0]
-    where = f"pool {disk.pool}" if disk.pool else "no storage pool"
-    return (f"its disk {disk.target} ({disk.source}) is in {where}, which is not shared: "
-            f"only {host} reaches it")
 
 
 def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,

@@ -28,9 +28,24 @@ def shared_pool_names(pools: Iterable[Pool], named: Collection[str] = ()) -> fro
     return frozenset(named) | {pool.name for pool in pools if pool_is_shared(pool, named)}
 
 
-def local_disks(vm: VM, shared: Collection[str]) -> list[Disk]:
-    """The VM's disks (not CD-ROMs) outside the `shared` pools: only its own host reaches them."""
-    return [disk for disk in vm.disks if disk.device == "disk" and disk.pool not in shared]
+def local_disks(vm: VM, shared: Collection[str], *, unpooled: bool = True) -> list[Disk]:
+    """The VM's disks (not CD-ROMs) outside the `shared` pools: only its own host reaches them.
+
+    A disk in no pool at all (a file libvirt has no pool for) counts unless `unpooled` is False.
+    """
+    return [disk for disk in vm.disks if disk.device == "disk" and disk.pool not in shared
+            and (unpooled or disk.pool)]
+
+
+def only_here(vm: VM, host: str, shared: Collection[str], *, unpooled: bool = True) -> str:
+    """Why the VM cannot run on another host (a disk only `host` reaches), or "" if it can."""
+    local = local_disks(vm, shared, unpooled=unpooled)
+    if not local:
+        return ""
+    disk = local[0]
+    where = f"pool {disk.pool}" if disk.pool else "no storage pool"
+    return (f"its disk {disk.target} ({disk.source}) is in {where}, which is not shared: "
+            f"only {host} reaches it")
 
 
 def iscsi_volume_paths(domain_xml: str) -> dict[str, str]:
