@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, farm_changes, placement, real_migration, site_build, slack_ack
+from benchmarks import core, farm_changes, placement, real_migration, resilience, site_build, slack_ack
 
 BENCHMARKS = {
     "where_process": core.where_process,
     "refresh": core.refresh_scaling,
     "where_farm": core.where_in_process,
     "evacuate_plan": placement.evacuation_plan,
+    "resilience": resilience.resilience,
     "site_build": site_build.site_build,
     "site_nav": site_build.site_nav,
     "farm_changes": farm_changes.farm_changes,

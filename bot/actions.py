@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import changes, farm_changes, farm_ops, history, queries, resource_changes, settings
+from bot import (
+    changes,
+    farm_changes,
+    farm_ops,
+    history,
+    queries,
+    resilience,
+    resource_changes,
+    rolling,
+    settings,
+)
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
@@ -29,6 +39,8 @@ ACTIONS: dict[str, Action] = {
     "maintenance": farm_ops.maintenance,
     "recover": farm_ops.recover,
     "check": farm_ops.check,
+    "resilience": resilience.resilience,
+    "rolling": rolling.rolling,
     # templates, create/delete, resources, change management
     "templates": history.templates,
     "create": farm_changes.create,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from bot import lookup
+from collections.abc import Callable
+
+from bot import lookup, resilience
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import live_vm, remember
-from bot.results import Done, Outcome, Reply, Text
+from bot.results import Done, Outcome, Reply, Text, refused
+from bot.vmlocks import host_key
 from hypervisor import lifecycle as rules
 from hypervisor.errors import HypervisorError, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM, gib
+from hypervisor.placement import Guest
+from hypervisor.resilience import Proposal
 
 _PAST = {"start": "started", "shutdown": "shut down", "destroy": "forced off", "reboot": "rebooted",
          "suspend": "paused", "resume": "resumed", "save": "saved to disk"}
@@ -66,11 +71,17 @@ def lifecycle(ctx: Context, cmd: Command) -> Plan:
 
 
 def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, ...] = (),
-            force: bool = False) -> Plan:
-    """Plan a migration: target checked, method chosen, before anything moves; `why` the choice."""
+            force: bool = False, recheck: Callable[[], str] | None = None) -> Plan:
+    """Plan a migration: target checked, method chosen, before anything moves; `why` the choice.
+
+    It holds the VM and the target host; `recheck`, run once both are held, says what changed since
+    the preview ("" when nothing did), and then nothing moves.
+    """
     plan = plan_migration(ctx.farm, vm, target, force=force)
 
     def run(progress: Progress) -> Reply:
+        if recheck is not None and (what := recheck()):
+            return refused(what, vm=vm.name, hosts=(plan.source, target))
         try:
             moved = carry_out(ctx.farm, plan, progress)
         except MigrationFailed as exc:
@@ -86,5 +97,7 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
     memory = f"{gib(vm.memory_mib)} RAM"
     preview = (f"migrate {vm.name} {plan.source} → {target}, {plan.method} ({plan.reason}), "
                f"{memory}; {target} has {gib(plan.target_free_mib)} free"
-               + "".join(f"\n  {line}" for line in why))
-    return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run)
+               + "".join(f"\n  {line}" for line in why)
+               + resilience.what_if(ctx, Proposal(guest=Guest.of(vm), to=target)))
+    return Plan(preview=preview, vm=vm.name, hosts=(plan.source, target), run=run,
+                holds=(vm.name, host_key(target)))

@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 from bot import lookup
 from bot.context import Context, Plan, UnknownName
+from bot.fleet import Network
 from bot.parser import Command
 from bot.results import Reply, refused
-from granja.config import Network, Template
 from hypervisor.model import VM
 from hypervisor.resources import Limits, Room
+from hypervisor.template import Template
 from inventory import HostRecord
 from inventory.usage import HostUsage
 

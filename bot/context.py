@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.fleet import FleetConfig
 from bot.results import Reply
-from granja.config import FleetConfig
 from hypervisor.farm import Farm
 from inventory import Inventory
 

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.access import Standing
 from bot.actions import ACTIONS, Context, Plan, UnknownName
+from bot.fleet import FleetConfig
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
-from bot.results import Outcome, Reply, Text, refused
-from bot.vmlocks import Busy, Holder
-from granja.access import Standing
-from granja.config import FleetConfig
+from bot.results import Outcome, Reply, Text, failed, refused
+from bot.vmlocks import Busy, Holder, LockFailed
 from hypervisor.errors import (
     HostUnreachable,
     HypervisorError,
@@ -121,13 +121,20 @@ class Engine:
         if not role_allows(role, spec.role):
             message = f"'{spec.name}' needs the {spec.role} role; {standing.why}. Ask an admin."
             return self._finish(event, command, role, begun, refused(message, vm=vm))
-        holder = self.busy.holder(vm) if spec.changes and vm else None
+        try:
+            holder = self.busy.holder(vm) if spec.changes and vm else None
+        except LockFailed as exc:
+            return self._finish(event, command, role, begun, failed(f"{exc} Nothing was done.", vm=vm))
         if holder is not None:
             busy = refused(self.busy.busy_message(vm, holder), vm=vm)
             return self._finish(event, command, role, begun, busy)
         outcome = self._guarded(command, lambda: ACTIONS[spec.name](self._context(event, role), command))
         if isinstance(outcome, Plan):
-            taken = next(((n, h) for n in outcome.held if (h := self.busy.holder(n)) is not None), None)
+            try:
+                taken = next(((n, h) for n in outcome.held if (h := self.busy.holder(n)) is not None), None)
+            except LockFailed as exc:
+                reply = failed(f"{exc} Nothing was done.", vm=outcome.vm, hosts=outcome.hosts)
+                return self._finish(event, command, role, begun, reply)
             if taken is not None:  # a VM an evacuation would move is busy: say so now, not after Confirm
                 return self._finish(event, command, role, begun, self._busy(command, outcome, *taken))
             pending = Pending(id=secrets.token_hex(8), event=event, command=command, plan=outcome,
@@ -181,15 +188,20 @@ class Engine:
         begun = time.monotonic()
         extra = {**(extra or {}), **({"confirmed_by": by} if by != pending.event.user else {})}
         held = pending.plan.held
-        taken = self.busy.hold_all(held, who=pending.event.who, what=pending.command.canonical())
+        try:
+            taken = self.busy.hold_all(held, who=pending.event.who, what=pending.command.canonical())
+        except LockFailed as exc:  # hold_all gave back what it took
+            self.waiting.settle(pending.id, "That request failed: a lock could not be taken. Ask again.")
+            reply = failed(f"{exc} Nothing was done.", vm=pending.plan.vm, hosts=pending.plan.hosts)
+            return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
         if taken is not None:
             self.waiting.settle(pending.id, "That request was refused: the VM was busy. Ask again.")
             reply = self._busy(pending.command, pending.plan, *taken)
             return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
-        confirmer = self._name(pending.event, by)
-        self.waiting.settle(pending.id,
-                            f"That request was already confirmed by {confirmer}; nothing more was done.")
-        try:
+        try:  # from here on, whatever happens, the locks are given back
+            confirmer = self._name(pending.event, by)
+            self.waiting.settle(pending.id,
+                                f"That request was already confirmed by {confirmer}; nothing more was done.")
             done = self._guarded(pending.command, lambda: pending.plan.run(_harmless(progress)))
         finally:
             self.busy.release_all(held)

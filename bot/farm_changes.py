@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 
-from bot import checks, lookup
+from bot import checks, lookup, rechecks, resilience
 from bot.changes import current_vm
 from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
-from bot.farm_ops import FORCEABLE, load_of
 from bot.parser import Command
+from bot.rechecks import FORCEABLE, load_of
 from bot.results import Done, Outcome, Reply, failed, refused
-from granja.config import Template
+from bot.vmlocks import host_key
 from hypervisor import provision
 from hypervisor.domain_build import domain_type
 from hypervisor.errors import HypervisorError, WrongState
 from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
+from hypervisor.resilience import Proposal
 from hypervisor.resources import check_new_vm
+from hypervisor.template import Template
 
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CREATE_SECONDS = 600.0  # cloning an image on a real host takes minutes, not the usual call timeout
@@ -31,7 +34,7 @@ def create(ctx: Context, cmd: Command) -> Plan:
     _check_free(ctx, name)
     cluster = ctx.config.cluster_for_name(name)
     template = _template(ctx, cmd, name, cluster.template if cluster else "")
-    host, why = _host(ctx, cmd, name, template, cluster.name if cluster else "")
+    host, why, forced = _host(ctx, cmd, name, template, cluster.name if cluster else "")
     record = ctx.inventory.host(host)
     pools = [p.name for p in record.host.pools] if record else []
     if template.pool not in pools:
@@ -41,6 +44,7 @@ def create(ctx: Context, cmd: Command) -> Plan:
     macs = _new_macs(ctx, len(bridges))
     kind = domain_type(record.host.driver if record else "")
     cluster_name = cluster.name if cluster else ""
+    guest = _guest(name, template, cluster_name)
 
     def run(progress: Progress) -> Reply:
         begun = time.monotonic()
@@ -48,6 +52,10 @@ def create(ctx: Context, cmd: Command) -> Plan:
             _check_free(ctx, name)
         except Refused as exc:
             return refused(str(exc), vm=name, hosts=(host,))
+        what = _placement_changed(ctx, cmd, guest, template, host, forced)
+        if what:
+            return refused(what, vm=name, hosts=(host,))
+        progress(f"creating {name} on {host} from template {template.name}")
         try:
             vm = ctx.farm.call(host, lambda d: provision.create_vm(
                 d, name, template, cluster=cluster_name, bridges=bridges, macs=macs, kind=kind),
@@ -63,8 +71,25 @@ def create(ctx: Context, cmd: Command) -> Plan:
         done = Done(vm=vm, action="create", summary=summary, seconds=time.monotonic() - begun, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=name, hosts=(host,))
 
-    preview = f"create {name} on {host} ({why}): {describe(template, ctx)}"
-    return Plan(preview=preview, vm=name, hosts=(host,), run=run)
+    newcomer = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster_name,
+                     host=host, pools=frozenset({template.pool}))
+    preview = (f"create {name} on {host} ({why}): {describe(template, ctx)}"
+               + resilience.what_if(ctx, Proposal(guest=newcomer)))
+    return Plan(preview=preview, vm=name, hosts=(host,), run=run, holds=(name, host_key(host)))
+
+
+def _guest(name: str, template: Template, cluster: str) -> Guest:
+    """A VM to be made from a template, as placement sees it."""
+    return Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster)
+
+
+def _placement_changed(ctx: Context, cmd: Command, guest: Guest, template: Template, host: str,
+                       forced: Collection[str]) -> str:
+    """What changed on the host since a create's preview, with what to say instead; "" when nothing did."""
+    choose = f"create {guest.name}" + (f" from {template.name}" if "template" in cmd.args else "")
+    return rechecks.placement_changed(ctx, guest, host, forced=forced, choose=choose,
+                                      again="host" not in cmd.args, verb="create",
+                                      force=f"create {guest.name} from {template.name} on {host} force")
 
 
 def describe(template: Template, ctx: Context) -> str:
@@ -106,10 +131,11 @@ def _template(ctx: Context, cmd: Command, name: str, cluster_template: str) -> T
                   f"template. Say 'create {name} from TEMPLATE' (templates: {known}).")
 
 
-def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: str) -> tuple[str, str]:
-    """The host named or chosen, and why, in a few words for the preview."""
+def _host(ctx: Context, cmd: Command, name: str, template: Template,
+          cluster: str) -> tuple[str, str, set[str]]:
+    """The host named or chosen, why in a few words for the preview, and the rules 'force' overruled."""
     rooms = {room.host: room for room in checks.rooms(ctx)}
-    guest = Guest(name=name, vcpus=template.vcpus, memory_mib=template.memory_mib, cluster=cluster)
+    guest = _guest(name, template, cluster)
     load = load_of(ctx)
     if "host" in cmd.args:
         host = lookup.host_name(ctx, cmd.args["host"])
@@ -117,8 +143,9 @@ def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: st
         check_new_vm(room, name=name, memory_mib=template.memory_mib,  # no 'force' adds memory
                      others=[r for r in rooms.values() if r.host != host])
         # The rules 'migrate VM to HOST' keeps (and 'force' overrules), the same words for the same reasons.
-        found = load.problems(guest, host) if host in load.rooms else []
-        problems = [text for kind, text in found if kind in FORCEABLE]
+        found = [(kind, text) for kind, text in (load.problems(guest, host) if host in load.rooms else [])
+                 if kind in FORCEABLE]
+        problems = [text for _, text in found]
         if problems and "force" not in cmd.args:
             choice = choose_host(guest, load)
             alternative = (f", or 'create {name} from {template.name}' to let granja choose "
@@ -126,12 +153,12 @@ def _host(ctx: Context, cmd: Command, name: str, template: Template, cluster: st
             raise Refused(f"Not creating {name} on {host}: " + "; ".join(problems) + ". To create it there "
                           f"anyway, say 'create {name} from {template.name} on {host} force'{alternative}.")
         forced = "".join(f"; FORCED although {text}" for text in problems)
-        return host, f"as asked; {gib(room.free_memory_mib)} free{forced}"
+        return host, f"as asked; {gib(room.free_memory_mib)} free{forced}", {kind for kind, _ in found}
     choice = choose_host(guest, load)
     if choice.host is None:
         raise Refused(f"No host can take {name} ({gib(template.memory_mib)}, {template.vcpus} vCPUs) now: "
                       + "; ".join(choice.reasons[1:]) + ". See 'hosts' and 'check'.")
-    return choice.host, choice.reasons[0]
+    return choice.host, choice.reasons[0], set()
 
 
 def _new_macs(ctx: Context, count: int) -> list[str]:

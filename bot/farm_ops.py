@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from bot import changes, lookup
+from collections.abc import Collection, Mapping
+
+from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import ok
+from bot.rechecks import FORCEABLE, load_of
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
 from hypervisor.errors import HostUnreachable
@@ -15,21 +18,17 @@ from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
+from hypervisor.resilience import Proposal
 from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from inventory.health import findings
-from inventory.load import farm_load
-
-# Placement rules an operator may overrule with 'force'; an unreachable host is not one of them.
-FORCEABLE = ("spread", "maintenance", "memory", "vcpus")
-
-
-def load_of(ctx: Context) -> FarmLoad:
-    """The farm's load from the inventory, with the config's commitment limits."""
-    return farm_load(ctx.inventory, limits=ctx.config.placement.limits)
 
 
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
-    """Plan a migration: to the best host when none is named, else to the one named, checked."""
+    """Plan a migration: to the best host when none is named, else to the one named, checked.
+
+    A VM pinned to its host moves only with 'force'; what the preview relied on is checked
+    again at confirmation (`rechecks`).
+    """
     vm = current_vm(ctx, cmd)
     # Neither a live nor an offline move copies disks. A disk in no pool may be on storage libvirt
     # does not know as shared (an NFS mount): libvirt then says whether the target reaches it.
@@ -39,25 +38,46 @@ def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
         pool = local_disks(vm, shared, unpooled=False)[0].pool
         return refused(f"Not moving {vm.name}: {stuck}. If pool {pool} is the same storage on every "
                        "host, name it in farm.shared_pools.", vm=vm.name)
+    target = lookup.host_name(ctx, cmd.args["host"]) if "host" in cmd.args else ""
+    force = "force" in cmd.args
+    pin = ctx.config.pinned_host(vm.name)
+    pinned = pin == vm.host
+    if pinned and not force:
+        forced = f"migrate {vm.name} to {target} force" if target else f"migrate {vm.name} force"
+        return refused(f"Not moving {vm.name}: it is pinned to {pin} in the fleet config. "
+                       f"To move it anyway, say '{forced}'.", vm=vm.name)
+    pin_note = (f"FORCED although {vm.name} is pinned to {pin} in the fleet config",) if pinned else ()
     load = load_of(ctx)
     guest = Guest.of(vm)
-    if "host" not in cmd.args:
+    if not target:
         choice = choose_host(guest, load)
         if choice.host is None:
             message = f"No host can take {vm.name} now: " + "; ".join(choice.reasons[1:]) + "."
             return refused(message, vm=vm.name)
-        return changes.migrate(ctx, cmd, vm, choice.host, why=("Chosen: " + choice.reasons[0],
-                                                                *choice.reasons[1:]))
-    target = lookup.host_name(ctx, cmd.args["host"])
-    problems: list[str] = []
+        why = ("Chosen: " + choice.reasons[0], *choice.reasons[1:], *pin_note)
+        return changes.migrate(ctx, cmd, vm, choice.host, why=why, force=force,
+                               recheck=lambda: _migration_changed(ctx, cmd, vm, choice.host or "", ()))
+    found: list[tuple[str, str]] = []
     if target in load.rooms and target != vm.host:  # else plan_migration says what is wrong
-        problems = [text for kind, text in load.problems(guest, target) if kind in FORCEABLE]
-    if problems and "force" not in cmd.args:
-        message = (f"Not moving {vm.name} to {target}: " + "; ".join(problems) + ". To move it anyway, "
-                   f"say 'migrate {vm.name} to {target} force'" + _suggestion(vm, load) + ".")
+        found = [(kind, text) for kind, text in load.problems(guest, target) if kind in FORCEABLE]
+    if found and not force:
+        message = (f"Not moving {vm.name} to {target}: " + "; ".join(text for _, text in found) + ". To move "
+                   f"it anyway, say 'migrate {vm.name} to {target} force'" + _suggestion(vm, load) + ".")
         return refused(message, vm=vm.name)
-    why = tuple(f"FORCED although {text}" for text in problems)
-    return changes.migrate(ctx, cmd, vm, target, why=why, force="force" in cmd.args)
+    why = (*(f"FORCED although {text}" for _, text in found), *pin_note)
+    forced_kinds = {kind for kind, _ in found}
+    return changes.migrate(ctx, cmd, vm, target, why=why, force=force,
+                           recheck=lambda: _migration_changed(ctx, cmd, vm, target, forced_kinds))
+
+
+def _migration_changed(ctx: Context, cmd: Command, vm: VM, target: str, forced: Collection[str]) -> str:
+    """What changed since a migration's preview, with what to say instead; "" when nothing did."""
+    what = rechecks.vm_moved_or_changed(ctx, vm)
+    if what:
+        return rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new preview.")
+    return rechecks.placement_changed(ctx, Guest.of(vm), target, forced=forced, choose=f"migrate {vm.name}",
+                                      again="host" not in cmd.args, verb="move",
+                                      force=f"migrate {vm.name} to {target} force")
 
 
 def _suggestion(vm: VM, load: FarmLoad) -> str:
@@ -80,6 +100,8 @@ def maintenance(ctx: Context, cmd: Command) -> Plan | Reply:
     effect = (f"new placements avoid {host}; {vms} until 'evacuate {host}'" if on
               else f"{host} may receive VMs again")
     preview = f"maintenance {host} {'on' if on else 'off'}: {effect}"
+    if on:
+        preview += resilience.what_if(ctx, Proposal(maintenance=host))
 
     def run(progress: Progress) -> Reply:
         ctx.inventory.set_maintenance(host, on=on, at=ctx.now(), user=ctx.user)
@@ -101,18 +123,37 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{host} holds no VMs; nothing to move."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_evacuation(host, vms, load_of(ctx), pinned=pinned, shared_pools=shared_on(ctx, host))
+    force = "force" in cmd.args
+    plan = plan_evacuation(host, vms, load_of(ctx), pinned=() if force else pinned,
+                           shared_pools=shared_on(ctx, host))
+    notes = {name: (f"FORCED although pinned to {host}" if force else f"'evacuate {host} force' moves it too")
+             for name in pinned}
     if not plan.moves:
-        return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move"), hosts=(host,))
+        return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move", notes), hosts=(host,))
 
     def run(progress: Progress) -> Reply:
+        what = _evacuation_changed(ctx, plan, vms)
+        if what:
+            return refused(rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new plan."),
+                           hosts=(host,))
         ctx.inventory.set_maintenance(host, on=True, at=ctx.now(), user=ctx.user)
         done = carry_out(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
         return _emptied(ctx, plan, done, verb="moved", what="Evacuation")
 
     preview = (f"evacuate {host}: mark it in maintenance, then move {len(plan.moves)} of its "
-               f"{len(vms)} VMs one at a time\n" + _plan_lines(plan, "move"))
+               f"{len(vms)} VMs one at a time\n" + _plan_lines(plan, "move", notes))
     return Plan(preview=preview, vm="", hosts=(host,), run=run, holds=_holds(plan))
+
+
+def _evacuation_changed(ctx: Context, plan: Evacuation, vms: list[VM]) -> list[str]:
+    """What changed since an evacuation's preview: VMs gone from the host or new there, targets full."""
+    try:
+        now = {vm.name for vm in ctx.farm.call(plan.host, lambda d: d.list_vms())}
+    except HostUnreachable as exc:
+        return [f"{plan.host} stopped answering ({exc.reason})"]
+    what = [f"{m.vm.name} is no longer on {plan.host}" for m in plan.moves if m.vm.name not in now]
+    what += [f"{name} is new on {plan.host}" for name in sorted(now - {vm.name for vm in vms})]
+    return what + rechecks.moves_changed(ctx, plan)
 
 
 def recover(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -140,6 +181,10 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         if _answers(ctx, host):  # it came back while the preview waited: its VMs may be running there
             return refused(f"{host} answers again: nothing was started elsewhere. Its VMs may be running "
                            f"there; 'refresh' shows them, and 'evacuate {host}' empties it.", hosts=(host,))
+        what = rechecks.moves_changed(ctx, plan, need_pools=True)
+        if what:
+            return refused(rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new plan."),
+                           hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
         done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
         names = ", ".join(m.vm.name for m in done.moved)
@@ -171,24 +216,30 @@ def _answers(ctx: Context, host: str) -> bool:
 
 def check(ctx: Context, cmd: Command) -> Reply:
     """Report what needs attention in the farm, from the inventory."""
-    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now(),
-                           shared_pools=ctx.config.placement.shared_pools))
+    placement = ctx.config.placement
+    found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
+                           shared_pools=placement.shared_pools))
     return ok(FindingList(found), f"{len(found)} findings")
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:
-    """The host and every VM the plan moves: no other operation may touch them while it runs."""
-    return (host_key(plan.host), *(move.vm.name for move in plan.moves))
+    """The host, every VM the plan moves and every host it moves one to: no other operation may touch them."""
+    targets = sorted({move.target for move in plan.moves})
+    return (host_key(plan.host), *(move.vm.name for move in plan.moves), *map(host_key, targets))
 
 
 def _record(ctx: Context, cmd: Command, vm: VM) -> None:
     ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
 
 
-def _plan_lines(plan: Evacuation, verb: str) -> str:
+def _plan_lines(plan: Evacuation, verb: str, notes: Mapping[str, str] | None = None) -> str:
+    """The plan, a line per VM; `notes` adds a word to some VMs' lines (a pinned VM: 'force')."""
+    notes = notes or {}
     lines = [f"  {verb} {m.vm.name} ({m.vm.state.value}, {gib(m.vm.memory_mib)}) → {m.target}"
-             + (f" ({m.method})" if m.method != "restart" else "") for m in plan.moves]
-    lines += [f"  stays {s.vm.name}: {s.reason}" for s in plan.stuck]
+             + (f" ({m.method})" if m.method != "restart" else "")
+             + (f"; {notes[m.vm.name]}" if m.vm.name in notes else "") for m in plan.moves]
+    lines += [f"  stays {s.vm.name}: {s.reason}" + (f"; {notes[s.vm.name]}" if s.vm.name in notes else "")
+              for s in plan.stuck]
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 Help, the parser, permission checks, confirmation and the audit all read
 these declarations; nothing else lists commands. A form is a sequence of
 words: a plain word must be typed as is, `{vm}`/`{host}`/`{cluster}` takes
-one name, and `{state:running|shutoff|paused}` takes one of the listed words.
+one name, `{hosts...}` one or more names (separated by spaces or commas), and
+`{state:running|shutoff|paused}` takes one of the listed words.
 """
 
 from __future__ import annotations
@@ -31,12 +32,18 @@ class CommandSpec:
         return " | ".join(_for_people(form) for form in self.forms)
 
 
+def slot(word: str) -> tuple[str, str, bool]:
+    """A form's placeholder: its name, its choices ("" for any name), whether it takes several names."""
+    name, _, choices = word.strip("{}").partition(":")
+    return name.rstrip("."), choices, name.endswith("...")
+
+
 def _for_people(form: str) -> str:
     words = []
     for word in form.split():
         if word.startswith("{"):
-            name, _, choices = word.strip("{}").partition(":")
-            words.append(choices if choices else name.upper())
+            name, choices, many = slot(word)
+            words.append(choices if choices else name.upper() + ("…" if many else ""))
         else:
             words.append(word)
     return " ".join(words)
@@ -72,18 +79,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _lifecycle("resume", "Unpause a paused VM."),
     _lifecycle("save", "Save a VM's memory to disk and stop it; 'start' restores it."),
     _lifecycle("destroy", "Force a VM off at once, like pulling the plug.", role="admin", destructive=True),
-    CommandSpec("migrate", ("migrate {vm} to {host}", "migrate {vm} to {host} {force:force}", "migrate {vm}"),
+    CommandSpec("migrate", ("migrate {vm} to {host}", "migrate {vm} to {host} {force:force}", "migrate {vm}",
+                            "migrate {vm} {force:force}"),
                 "Move a VM to another host (without one, the best host is chosen and the choice "
                 "explained): live if it runs and the hosts allow, else offline. 'force' moves it even "
-                "next to a member of its cluster, onto a host in maintenance, or beyond the host's capacity.",
+                "next to a member of its cluster, onto a host in maintenance, beyond the host's capacity, "
+                "or away from the host it is pinned to.",
                 ("migrate imap2 to host07", "migrate imap2", "migrate ldap1 to host03 force"),
                 role="operator", changes=True),
     CommandSpec("audit", ("audit", "audit {vm}"), "Show who did what recently, for the farm or one VM.",
                 ("audit", "audit imap2")),
     # Running the farm: host maintenance, evacuation, crash recovery and health (issue 6).
-    CommandSpec("evacuate", ("evacuate {host}",),
+    CommandSpec("evacuate", ("evacuate {host}", "evacuate {host} {force:force}"),
                 "Move every VM off a host by the placement rules, one at a time; the plan lists any "
-                "VM that must stay, and why. The host is marked in maintenance.",
+                "VM that must stay, and why. The host is marked in maintenance. 'force' moves the VMs "
+                "pinned to it too.",
                 ("evacuate host07",), role="operator", changes=True),
     CommandSpec("maintenance", ("maintenance {host} {mode:on|off}",),
                 "Keep new placements off a host (on), or allow them again (off); the mark is remembered.",
@@ -95,6 +105,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),
+    CommandSpec("resilience", ("resilience", "resilience {host}"),
+                "Tell how many host failures the farm survives, or what one host's failure would do now.",
+                ("resilience", "resilience host07")),
+    CommandSpec("rolling", (
+        "rolling {action:reboot|restart} {cluster} max {count} down {force:force}",
+        "rolling {action:reboot|restart} {cluster} max {count} down",
+        "rolling {action:reboot|restart} {cluster} {force:force}",
+        "rolling {action:reboot|restart} {cluster}",
+        "rolling {action:migrate} {cluster} off {hosts...} max {count} down",
+        "rolling {action:migrate} {cluster} off {hosts...}"),
+                "Reboot, restart (shut down, then start) or move off hosts a cluster's members, one at a "
+                "time (or N): each must run again, and answer on the cluster's health port, before the "
+                "next goes down. 'force' powers off a member that does not shut down in time.",
+                ("rolling reboot ldap", "rolling restart imap max 2 down", "rolling migrate web off host03"),
+                role="operator", changes=True),
     # -- templates, create/delete, resources, change management ------------------
     CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
     CommandSpec("create", ("create {vm}", "create {vm} from {template}",

@@ -14,7 +14,7 @@ from functools import cache
 
 from rapidfuzz import fuzz, process
 
-from bot.grammar import BY_NAME, COMMANDS, CommandSpec
+from bot.grammar import BY_NAME, COMMANDS, CommandSpec, slot
 
 # Chat clients "improve" typing: curly quotes, long dashes, non-breaking spaces.
 _REPLACEMENTS = str.maketrans({
@@ -38,12 +38,9 @@ class Command:
     def canonical(self) -> str:
         """The command written back in its first form that takes exactly these arguments."""
         for form in self.spec.forms:
-            names = {w.strip("{}").partition(":")[0] for w in form.split() if w.startswith("{")}
+            names = {slot(w)[0] for w in form.split() if w.startswith("{")}
             if names == set(self.args):
-                return " ".join(
-                    self.args[w.strip("{}").partition(":")[0]] if w.startswith("{") else w
-                    for w in form.split()
-                )
+                return " ".join(self.args[slot(w)[0]] if w.startswith("{") else w for w in form.split())
         return self.name
 
 
@@ -88,13 +85,18 @@ def _explain(clean: str) -> ParseError:
     return ParseError(f"I don't know '{first}'. Try 'help' for the commands you may run.")
 
 
+_NAME = r"[A-Za-z0-9_.:-]+"
+
+
 @cache
 def _compiled(form: str) -> re.Pattern[str]:
     parts = []
     for word in form.split():
         if word.startswith("{"):
-            name, _, choices = word.strip("{}").partition(":")
-            value = "|".join(map(re.escape, choices.split("|"))) if choices else r"[A-Za-z0-9_.:-]+"
+            name, choices, many = slot(word)
+            value = "|".join(map(re.escape, choices.split("|"))) if choices else _NAME
+            if many:
+                value = rf"{value}(?:[\s,]+{value})*"
             parts.append(f"(?P<{name}>{value})")
         else:
             parts.append(re.escape(word))

@@ -19,12 +19,13 @@ from bot.results import (
     HostTable,
     Located,
     Reply,
+    RollingRun,
     TemplateList,
     Text,
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM, gib
+from hypervisor.model import VM, Bond, gib
 from inventory import Change
 
 
@@ -145,9 +146,7 @@ def _(body: HostCard) -> str:
     lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
               f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
     if host.facts:
-        lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}"
-                  + ("" if set(b.slaves) == set(b.slaves_up) else
-                     f"  DOWN: {', '.join(sorted(set(b.slaves) - set(b.slaves_up)))}")
+        lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}{_degraded(b)}"
                   for b in host.facts.bonds]
         lines += [f"  vlan {v.name} (VLAN {v.vlan} on {v.parent})" for v in host.facts.vlans]
         lines += [f"  bridge {b.name}: {', '.join(b.ports) or '-'}" for b in host.facts.bridges]
@@ -158,8 +157,18 @@ def _(body: HostCard) -> str:
             free = f", {gib(node.free_memory_mib)} free" if node.free_memory_mib is not None else ""
             lines.append(f"  {node.source}: {node.cpus} CPUs, {gib(node.memory_mib)}{free}"
                          + (f", {node.version}" if node.version else ""))
+        lines += [f"  {n.section} unknown: {n.text}" for n in host.facts.unknown]
+        lines += [f"  {n.section} {n.text}" for n in host.facts.fallback]
     lines.append(_body(VMTable(title=f"VMs on {host.name}", vms=body.vms)))
     return "\n".join(lines)
+
+
+def _degraded(bond: Bond) -> str:
+    """The slaves of a bond carrying no traffic, by why: '  DOWN: eno2  NOT IN ACTIVE AGGREGATOR: eno3'."""
+    by_problem: dict[str, list[str]] = {}
+    for slave in bond.degraded_slaves:
+        by_problem.setdefault(bond.slave_problem(slave), []).append(slave)
+    return "".join(f"  {problem.upper()}: {', '.join(slaves)}" for problem, slaves in by_problem.items())
 
 
 @_body.register
@@ -198,6 +207,17 @@ def _(body: HostEmptied) -> str:
         lines.append(f"  not tried  {', '.join(body.not_tried)} (still on {body.host})")
     lines += [f"  stays      {vm}: {why}" for vm, why in body.stays]
     return "\n".join([*lines, *(f"  {note}" for note in body.notes)])
+
+
+@_body.register
+def _(body: RollingRun) -> str:
+    lines = [body.title, *(f"  done       {vm}: {what}" for vm, what in body.done)]
+    if body.failed:
+        lines.append(f"  FAILED     {body.failed[0]}: {body.failed[1]}")
+    if body.not_tried:
+        lines.append(f"  not tried  {', '.join(body.not_tried)}")
+    lines += [f"  left       {vm} ({state})" for vm, state in body.left]
+    return "\n".join(lines)
 
 
 @_body.register

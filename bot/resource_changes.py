@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import checks
+from bot import checks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.results import Done, Outcome, Reply, failed
-from granja.config import parse_size_mib
 from hypervisor import provision
 from hypervisor.domain_build import device_xml
 from hypervisor.errors import HostUnreachable, HypervisorError
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM, gib
+from hypervisor.placement import Guest
+from hypervisor.resilience import Proposal
 from hypervisor.resources import check_memory, check_vcpus
+from hypervisor.sizes import parse_size_mib
 
 MIN_MEMORY_MIB = 128
 GIB_BYTES = 1024**3
@@ -46,7 +48,8 @@ def set_(ctx: Context, cmd: Command) -> Plan:
         raise Refused(f"{vm.name} has {gib(mib)} already; nothing to change.")
     check_memory(vm.name, mib, now_mib=vm.memory_mib, running=vm.state.active, room=room, limits=limits)
     return _plan(ctx, cmd, vm, f"memory {gib(vm.memory_mib)} → {gib(mib)}",
-                 lambda d: d.set_memory(vm.name, mib))
+                 lambda d: d.set_memory(vm.name, mib),
+                 warning=resilience.what_if(ctx, Proposal(guest=Guest.of(vm), memory_mib=mib)))
 
 
 @refusing
@@ -101,8 +104,11 @@ def _attach_disk(ctx: Context, cmd: Command, vm: VM) -> Plan:
         d, vm.name, pool=pool, volume=volume, size_bytes=size * 1024**2, target=target, bus=bus))
 
 
-def _plan(ctx: Context, cmd: Command, vm: VM, what: str, change: Change) -> Plan:
-    """A change of one VM's configuration, recorded with the command and user once made."""
+def _plan(ctx: Context, cmd: Command, vm: VM, what: str, change: Change, *, warning: str = "") -> Plan:
+    """A change of one VM's configuration, recorded with the command and user once made.
+
+    `warning` is added to the preview (the resilience what-if line).
+    """
 
     def run(progress: Progress) -> Reply:
         try:
@@ -118,7 +124,7 @@ def _plan(ctx: Context, cmd: Command, vm: VM, what: str, change: Change) -> Plan
         done = Done(vm=applied.vm, action=cmd.name, summary=summary, seconds=0.0)
         return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(vm.host,))
 
-    preview = f"{vm.name} ({vm.state.value} on {vm.host}): {what}"
+    preview = f"{vm.name} ({vm.state.value} on {vm.host}): {what}{warning}"
     return Plan(preview=preview, vm=vm.name, hosts=(vm.host,), run=run)
 
 

@@ -6,8 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from granja.config import Template
 from hypervisor.model import VM, Host
+from hypervisor.template import Template
 from inventory import Change, FieldDiff
 from inventory.health import Finding
 
@@ -154,6 +154,18 @@ class HostEmptied:
 
 
 @dataclass(frozen=True)
+class RollingRun:
+    """What a rolling run over a cluster did: each member's turn, the one that failed, the rest."""
+
+    cluster: str
+    title: str
+    done: tuple[tuple[str, str], ...]  # (member, what happened)
+    failed: tuple[str, str] | None = None  # (member, what went wrong and where it is now)
+    not_tried: tuple[str, ...] = ()
+    left: tuple[tuple[str, str], ...] = ()  # (member, its state): not running, so not touched
+
+
+@dataclass(frozen=True)
 class FindingList:
     """What `check` found to need attention."""
 
@@ -189,7 +201,7 @@ class HistoryView:
 
 
 Body = (Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
-        | HostEmptied | FindingList | TemplateList | DiffView | HistoryView)
+        | HostEmptied | RollingRun | FindingList | TemplateList | DiffView | HistoryView)
 
 
 @dataclass(frozen=True)

@@ -89,11 +89,19 @@ def site_folder(config: FleetConfig, out: str | None = None) -> Path:
 
 def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None) -> BuildResult:
     """Build the inventory site as the config says: its folder, title and secrets."""
+    from bot.resilience import SITE_PAIR_SECONDS, farm_figure
+    from hypervisor.resilience import assess
     from inventory.health import findings
+    from inventory.load import restart_simulator
     from sitegen.build import build_site
+
+    placement = config.placement
+    sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
+                            pinned_host=config.pinned_host)
 
     return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
-                      shared_pools=config.placement.shared_pools,
-                      findings=findings(inventory, limits=config.placement.limits,
-                                        shared_pools=config.placement.shared_pools))
+                      shared_pools=placement.shared_pools,
+                      findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
+                                        shared_pools=placement.shared_pools),
+                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)))

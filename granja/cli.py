@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from granja.config import ConfigError
+from inventory.errors import InventoryCorrupt
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except InventoryCorrupt as exc:  # names the newest good copy and how to restore it
+        print(f"granja: {exc}", file=sys.stderr)
         return 2
 
 

@@ -1,27 +1,37 @@
 """The fleet configuration: hosts, networks, clusters, templates, users and chat channels, from one TOML file.
 
-This file is the one place each of these facts lives. Errors name the file,
-the key (and the line, for syntax errors) and what is wrong, so that a typo in
-production config is a one-line fix rather than a stack trace.
+The file is the one place each of these facts lives. It is checked against
+the schema (granja/schema.py), then the values the rest of granja uses
+(defined where they are used: bot/fleet.py, bot/access.py,
+hypervisor/template.py) are built from it, with the checks a schema cannot express (references between
+sections, sizes, regular expressions). Every error is one line naming the
+file, the key (and the line, for syntax errors), what is wrong and the fix.
+Regular expressions are compiled with RE2, which runs in time linear in the
+text, so no pattern in the config can hang a site build or a `create`.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from granja.access import Access, read_access
-from hypervisor.placement import Limits
+import msgspec
+import re2
 
-ON_CRASH = ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart")
-FACT_SOURCES = ("ssh", "node", "none")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-T = TypeVar("T")
+from bot.access import Access
+from bot.fleet import Cluster, FleetConfig, HostConfig, Network, Pattern, Placement, SiteConfig
+from granja import schema
+from hypervisor.rolling import Health
+from hypervisor.sizes import parse_size_mib
+from hypervisor.template import Template
+
+__all__ = ["Cluster", "ConfigError", "FleetConfig", "HostConfig", "Network", "Pattern", "Placement",
+           "SiteConfig", "Template", "compile_pattern", "load_config", "parse_size_mib"]
 
 
 class ConfigError(Exception):
@@ -34,338 +44,279 @@ class ConfigError(Exception):
         super().__init__(f"{path}: {where}: {problem}")
 
 
-@dataclass(frozen=True)
-class HostConfig:
-    """One hypervisor host: how to reach its libvirt and its OS."""
-
-    name: str
-    uri: str
-    ssh: str = ""
-    facts: str = "ssh"
-    pinned: tuple[str, ...] = ()  # VMs that must stay on this host (local disk, licence dongle)
-
-
-@dataclass(frozen=True)
-class Network:
-    """A VLAN with the host bridge its guests plug into and the bond it rides on."""
-
-    name: str
-    vlan: int
-    bridge: str
-    bond: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Template:
-    """The shape of a new VM of a server group."""
-
-    name: str
-    vcpus: int
-    memory_mib: int
-    disk_gib: int = 10
-    networks: tuple[str, ...] = ()
-    pool: str = "local"
-    image: str = ""  # volume in `pool` cloned for the system disk; "" creates an empty one
-    data_disk_gib: int = 0  # a second, empty disk; 0 for none
-    kernel: str = ""  # a PV kernel on the host; "" boots through `bootloader`
-    bootloader: str = ""  # "" means pygrub for PV guests
-    autostart: bool = True
-    on_crash: str = "restart"
-    max_vcpus: int = 0  # the most `set VM vcpus` may give a member; 0 means twice `vcpus`
-    max_memory_mib: int = 0  # likewise for memory; also the guest's maximum (balloon) memory
-
-    @property
-    def vcpu_limit(self) -> int:
-        """The most vCPUs a VM of this template may have."""
-        return self.max_vcpus or 2 * self.vcpus
-
-    @property
-    def memory_limit_mib(self) -> int:
-        """The most memory a VM of this template may have."""
-        return self.max_memory_mib or 2 * self.memory_mib
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A server group: replicated VMs that provide one service."""
-
-    name: str
-    pattern: re.Pattern[str]
-    template: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Placement:
-    """How far hosts may be committed, and which storage pools every host reaches (shared)."""
-
-    cpu_ratio: float = Limits.cpu_ratio  # vCPUs of active VMs per host core
-    memory_ratio: float = Limits.memory_ratio  # Xen does not overcommit memory
-    shared_pools: tuple[str, ...] = ()  # a pool of this name is the same storage on every host
-
-    @property
-    def limits(self) -> Limits:
-        """The commitment limits placement works to."""
-        return Limits(cpu_ratio=self.cpu_ratio, memory_ratio=self.memory_ratio)
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    """The inventory site: where it is published and what must never appear in it."""
-
-    title: str = ""  # "" means the farm's name
-    out: str = ""  # the site folder; set, it also makes the bot republish after each change
-    secrets: tuple[re.Pattern[str], ...] = ()  # text matching any of these is masked everywhere
-
-
-@dataclass(frozen=True)
-class FleetConfig:
-    """The whole fleet configuration."""
-
-    path: Path
-    name: str
-    host_timeout: float
-    workers: int
-    hosts: Mapping[str, HostConfig]
-    networks: Mapping[str, Network]
-    clusters: Mapping[str, Cluster]
-    templates: Mapping[str, Template]
-    access: Access  # roles of users and chat user groups, chat channels allowed
-    placement: Placement = field(default_factory=Placement)
-    site: SiteConfig = field(default_factory=SiteConfig)
-    ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
-    known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
-    _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
-
-    def network_for_bridge(self, bridge: str) -> Network | None:
-        """The network whose bridge is `bridge`, if the config declares one."""
-        if not self._by_bridge:
-            self._by_bridge.update({n.bridge: n for n in self.networks.values()})
-        return self._by_bridge.get(bridge)
-
-    def cluster_for_name(self, vm_name: str) -> Cluster | None:
-        """The cluster whose member-name pattern matches `vm_name`, if any."""
-        for cluster in self.clusters.values():
-            if cluster.pattern.fullmatch(vm_name):
-                return cluster
-        return None
-
-    def pinned_host(self, vm: str) -> str:
-        """The host a VM is pinned to (`pinned` in its host's table), or ""."""
-        return next((h.name for h in self.hosts.values() if vm in h.pinned), "")
-
-    @property
-    def users(self) -> Mapping[str, str]:
-        """User name or chat user ID -> role (the [users] table)."""
-        return self.access.users
-
-    def role_of(self, user: str) -> str | None:
-        """The role the config gives a user, or None: unknown users may do nothing."""
-        return self.access.role_of(user)
-
-
-def parse_size_mib(text: str) -> int:
-    """Parse a size such as '4G', '512M' or '2GiB' into MiB."""
-    match = _SIZE.match(str(text))
-    if not match:
-        raise ValueError(f"'{text}' is not a size (try 512M, 4G or 2GiB)")
-    number, unit = float(match.group(1)), (match.group(2) or "M")[0].upper()
-    factor = {"B": 1 / 2**20, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}[unit]
-    return int(number * factor)
-
-
 def load_config(path: Path) -> FleetConfig:
-    """Read and check a fleet configuration file."""
+    """Read and check a fleet configuration file; any fault is a ConfigError of one line."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "file", "not found") from None
+        raise ConfigError(path, "file", "not found (give the fleet config with --config)") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "file", "is a directory, not a TOML file (give the file inside it)") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "is not UTF-8 text (save the file as UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(path, "file", f"cannot be read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "syntax", str(exc)) from None
-    reader = _Reader(path)
-    return reader.fleet(raw)
+    return _Builder(path, raw, text).fleet()
 
 
-class _Reader:
-    """Checks one parsed TOML document section by section, naming the key at fault."""
+def compile_pattern(source: str) -> Pattern:
+    """Compile a regular expression with RE2 (linear time); ValueError says what RE2 cannot take."""
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(source, options)  # type: ignore[no-any-return]
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"bad regular expression ({detail}); granja takes RE2 syntax, which has no "
+                         "backreferences or lookaround, so that no pattern can run for ever") from None
 
-    def __init__(self, path: Path) -> None:
+
+_TYPE_NAMES = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
+               "array": "a list", "object": "a table", "null": "a value"}
+_LOCATION = re.compile(r" - at `\$(.*)`$")
+
+
+class _Builder:
+    """Checks one parsed TOML document against the schema and builds the fleet's values from it."""
+
+    def __init__(self, path: Path, raw: dict[str, Any], text: str) -> None:
         self.path = path
+        self.raw = raw
+        self.text = text
 
     def fail(self, where: str, problem: str) -> ConfigError:
-        return ConfigError(self.path, where, problem)
+        """The error for a key, with the line it is on when the file shows it plainly."""
+        line = _line_of(self.text, where)
+        return ConfigError(self.path, where, problem + (f" (line {line})" if line else ""))
 
-    def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels", "site"}
-        for key in raw:
-            if key not in known:
-                raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
-        farm = self.table(raw, "farm", required=False)
-        hosts = self.section(raw, "hosts", self.host)
-        if not hosts:
-            raise self.fail("hosts", "no hosts defined (add a [hosts.NAME] table with a uri)")
-        networks = self.section(raw, "networks", self.network)
-        templates = self.section(raw, "templates", lambda n, t: self.template(n, t, networks))
-        clusters = self.section(raw, "clusters", lambda n, t: self.cluster(n, t, templates))
-        access = read_access(raw, fail=self.fail, section=self.section, value=self.value)
-        return FleetConfig(
-            path=self.path,
-            name=self.value(farm, "farm.name", str, "granja farm"),
-            host_timeout=float(self.value(farm, "farm.host_timeout", (int, float), 10.0)),
-            workers=self.value(farm, "farm.workers", int, 32),
-            hosts=hosts,
-            networks=networks,
-            clusters=clusters,
-            templates=templates,
-            access=access,
-            placement=self.placement(farm),
-            site=self.site(self.table(raw, "site", required=False)),
-            ssh_key=self.value(farm, "farm.ssh_key", str, ""),
-            known_hosts=self.value(farm, "farm.known_hosts", str, ""),
-        )
+    def check(self, value: Any, kind: type[schema.Section], where: str) -> Any:
+        """`value` as a `kind` Struct, or a ConfigError naming the key at fault and the fix."""
+        try:
+            return msgspec.convert(value, kind)
+        except msgspec.ValidationError as exc:
+            raise self._explain(str(exc), kind, where) from None
 
-    def placement(self, farm: Mapping[str, Any]) -> Placement:
-        ratios = {}
-        for key in ("cpu_ratio", "memory_ratio"):
-            ratio = float(self.value(farm, f"farm.{key}", (int, float), getattr(Placement, key)))
-            if ratio <= 0:
-                raise self.fail(f"farm.{key}", f"must be more than 0, not {ratio:g}")
-            ratios[key] = ratio
-        pools = self.value(farm, "farm.shared_pools", list, [])
-        if not all(isinstance(pool, str) for pool in pools):
-            raise self.fail("farm.shared_pools", "must be a list of pool names")
-        return Placement(**ratios, shared_pools=tuple(pools))
+    def _explain(self, message: str, kind: type[schema.Section], where: str) -> ConfigError:
+        located = _LOCATION.search(message)
+        rest = located.group(1) if located else ""
+        message = message[: located.start()] if located else message
+        at = (where + rest) if where else rest.lstrip(".")
+        parent, _, key = re.sub(r"\[\d+\]$", "", rest).rpartition(".")
+        declared = schema.field_type(_struct_at(kind, parent), key)
+        if unknown := re.match(r"Object contains unknown field `(.*)`", message):
+            name = unknown.group(1)
+            allowed = schema.keys_of(_struct_at(kind, rest))
+            near = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            what = "section" if not at else "key"
+            return self.fail(f"{at}.{name}" if at else name,
+                             f"unknown {what} ({hint}expected one of {', '.join(allowed)})")
+        if missing := re.match(r"Object missing required field `(.*)`", message):
+            key = missing.group(1)
+            return self.fail(f"{at}.{key}" if at else key, f"is required (add {key} = … to [{at}])")
+        value = _lookup(self.raw, at)
+        shown = f", not {_toml(value)}" if value is not _ABSENT else ""
+        if message.startswith("Invalid enum value") and declared is not None:
+            choices = [c for c in typing.get_args(declared) if c]
+            return self.fail(at, f"must be one of {', '.join(choices)}{shown}")
+        if kind_of := re.match(r"Expected `(\w+)`, got `(\w+)`", message):
+            return self.fail(at, f"must be {_TYPE_NAMES.get(kind_of.group(1), kind_of.group(1))}{shown}")
+        if "matching regex" in message:
+            return self.fail(at, f"names may hold letters, digits, '.', '_' and '-', starting with a "
+                                 f"letter or digit{shown}")
+        if "of length >=" in message:
+            return self.fail(at, "must not be empty")
+        bounds = _bounds(declared)
+        if bounds:
+            return self.fail(at, f"must be {bounds}{shown}")
+        return self.fail(at, message[0].lower() + message[1:])
 
-    def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
-        value = raw.get(key, None if required else {})
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table" + (" and is missing" if value is None else ""))
-        return value
-
-    def section(
-        self, raw: Mapping[str, Any], key: str, build: Callable[[str, dict[str, Any]], T]
-    ) -> dict[str, T]:
-        result: dict[str, T] = {}
-        for name, body in self.table(raw, key, required=False).items():
-            where = f"{key}.{name}"
+    def entries(self, section: str) -> dict[str, Any]:
+        """Each [section.NAME] table checked against its Struct, by name."""
+        kind = schema.ENTRIES[section]
+        result = {}
+        for name, body in getattr(self.document, section).items():
+            where = f"{section}.{name}"
             if not _NAME.match(name):
-                raise self.fail(where, "names may hold letters, digits, '.', '_' and '-'")
+                raise self.fail(where, "names may hold letters, digits, '.', '_' and '-', starting with a "
+                                       "letter or digit")
             if not isinstance(body, dict):
                 raise self.fail(where, f"must be a table ([{where}])")
-            result[name] = build(name, body)
+            result[name] = self.check(body, kind, where)
         return result
 
-    def value(self, table: Mapping[str, Any], where: str, kind: Any, default: Any = ...) -> Any:
-        key = where.rsplit(".", 1)[-1]
-        if key not in table:
-            if default is ...:
-                raise self.fail(where, "is required")
-            return default
-        value = table[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else "number"
-            raise self.fail(where, f"must be a {names.replace('str', 'string')}, not {value!r}")
-        return value
-
-    def host(self, name: str, body: dict[str, Any]) -> HostConfig:
-        where = f"hosts.{name}"
-        uri = self.value(body, f"{where}.uri", str)
-        if "://" not in uri and ":///" not in uri:
-            raise self.fail(f"{where}.uri", f"'{uri}' is not a libvirt URI (e.g. xen+ssh://root@{name}/system)")
-        ssh = self.value(body, f"{where}.ssh", str, "")
-        facts = self.value(body, f"{where}.facts", str, "ssh" if ssh else "none")
-        if facts not in FACT_SOURCES:
-            raise self.fail(f"{where}.facts", f"must be one of {', '.join(FACT_SOURCES)}, not '{facts}'")
-        pinned = self.value(body, f"{where}.pinned", list, [])
-        if not all(isinstance(vm, str) for vm in pinned):
-            raise self.fail(f"{where}.pinned", "must be a list of VM names")
-        return HostConfig(name=name, uri=uri, ssh=ssh, facts=facts, pinned=tuple(pinned))
-
-    def network(self, name: str, body: dict[str, Any]) -> Network:
-        where = f"networks.{name}"
-        vlan = self.value(body, f"{where}.vlan", int)
-        if not 1 <= vlan <= 4094:
-            raise self.fail(f"{where}.vlan", f"VLAN ids run from 1 to 4094, not {vlan}")
-        return Network(
-            name=name,
-            vlan=vlan,
-            bridge=self.value(body, f"{where}.bridge", str),
-            bond=self.value(body, f"{where}.bond", str, ""),
-            description=self.value(body, f"{where}.description", str, ""),
+    def fleet(self) -> FleetConfig:
+        self.document: schema.Document = self.check(self.raw, schema.Document, "")
+        farm = self.document.farm
+        hosts = {name: self.host(name, body) for name, body in self.entries("hosts").items()}
+        if not hosts:
+            raise self.fail("hosts", "no hosts defined (add a [hosts.NAME] table with a uri)")
+        networks = {name: Network(name=name, vlan=n.vlan, bridge=n.bridge, bond=n.bond,
+                                  description=n.description)
+                    for name, n in self.entries("networks").items()}
+        templates = {name: self.template(name, t, networks) for name, t in self.entries("templates").items()}
+        clusters = {name: self.cluster(name, c, templates) for name, c in self.entries("clusters").items()}
+        roles = {kind: {name: entry.role for name, entry in self.entries(kind).items()}
+                 for kind in ("users", "groups", "channels")}
+        return FleetConfig(
+            path=self.path, name=farm.name, host_timeout=farm.host_timeout, workers=farm.workers,
+            hosts=hosts, networks=networks, clusters=clusters, templates=templates,
+            access=Access(users=roles["users"], groups=roles["groups"], channels=roles["channels"],
+                          confirm_seconds=farm.confirm_timeout),
+            placement=Placement(cpu_ratio=farm.cpu_ratio, memory_ratio=farm.memory_ratio,
+                                shared_pools=tuple(farm.shared_pools)),
+            site=self.site(self.document.site), ssh_key=farm.ssh_key, known_hosts=farm.known_hosts,
         )
 
-    def template(self, name: str, body: dict[str, Any], networks: Mapping[str, Network]) -> Template:
-        where = f"templates.{name}"
-        nets = tuple(self.value(body, f"{where}.networks", list, []))
-        for net in nets:
-            if net not in networks:
-                raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
-        memory = self.size(body, f"{where}.memory")
-        vcpus = self.value(body, f"{where}.vcpus", int)
-        template = Template(
-            name=name, vcpus=vcpus, memory_mib=memory,
-            disk_gib=self.size(body, f"{where}.disk", "10G") // 1024, networks=nets,
-            pool=self.value(body, f"{where}.pool", str, "local"),
-            image=self.value(body, f"{where}.image", str, ""),
-            data_disk_gib=self.size(body, f"{where}.data_disk", "0G") // 1024,
-            kernel=self.value(body, f"{where}.kernel", str, ""),
-            bootloader=self.value(body, f"{where}.bootloader", str, ""),
-            autostart=self.value(body, f"{where}.autostart", bool, True),
-            on_crash=self.value(body, f"{where}.on_crash", str, "restart"),
-            max_vcpus=self.value(body, f"{where}.max_vcpus", int, 0),
-            max_memory_mib=self.size(body, f"{where}.max_memory", "0M"),
-        )
-        self.check_template(where, template)
-        return template
+    def host(self, name: str, body: schema.Host) -> HostConfig:
+        if "://" not in body.uri:
+            raise self.fail(f"hosts.{name}.uri",
+                            f"'{body.uri}' is not a libvirt URI (e.g. xen+ssh://root@{name}/system)")
+        facts = body.facts or ("ssh" if body.ssh else "none")
+        return HostConfig(name=name, uri=body.uri, ssh=body.ssh, facts=facts, pinned=tuple(body.pinned))
 
-    def size(self, table: Mapping[str, Any], where: str, default: str | None = None) -> int:
+    def size(self, where: str, text: str) -> int:
         """A size in MiB such as '4G'; the key is named in the error."""
         try:
-            return parse_size_mib(self.value(table, where, str, ... if default is None else default))
+            return parse_size_mib(text)
         except ValueError as exc:
             raise self.fail(where, str(exc)) from None
 
-    def check_template(self, where: str, template: Template) -> None:
-        """Limits at least the template's own size, a known on_crash, one way to boot."""
-        if template.on_crash not in ON_CRASH:
-            raise self.fail(f"{where}.on_crash", f"must be one of {', '.join(ON_CRASH)}")
+    def template(self, name: str, body: schema.Template, networks: Mapping[str, Network]) -> Template:
+        where = f"templates.{name}"
+        for net in body.networks:
+            if net not in networks:
+                raise self.fail(f"{where}.networks", f"unknown network '{net}' (declare [networks.{net}])")
+        template = Template(
+            name=name, vcpus=body.vcpus, memory_mib=self.size(f"{where}.memory", body.memory),
+            disk_gib=self.size(f"{where}.disk", body.disk) // 1024, networks=tuple(body.networks),
+            pool=body.pool, image=body.image,
+            data_disk_gib=self.size(f"{where}.data_disk", body.data_disk) // 1024,
+            kernel=body.kernel, bootloader=body.bootloader, autostart=body.autostart,
+            on_crash=body.on_crash, max_vcpus=body.max_vcpus,
+            max_memory_mib=self.size(f"{where}.max_memory", body.max_memory),
+        )
+        if template.memory_mib < 1:
+            raise self.fail(f"{where}.memory", f"must be at least 1M, not '{body.memory}'")
         if template.kernel and template.bootloader:
             raise self.fail(where, "give a kernel or a bootloader, not both")
         if template.vcpu_limit < template.vcpus:
             raise self.fail(f"{where}.max_vcpus", f"is below vcpus ({template.vcpus})")
         if template.memory_limit_mib < template.memory_mib:
             raise self.fail(f"{where}.max_memory", "is below memory")
+        return template
 
-    def cluster(self, name: str, body: dict[str, Any], templates: Mapping[str, Template]) -> Cluster:
-        where = f"clusters.{name}"
-        source = self.value(body, f"{where}.pattern", str, rf"{re.escape(name)}[0-9]+")
+    def pattern(self, where: str, source: str) -> Pattern:
         try:
-            pattern = re.compile(source)
-        except re.error as exc:
-            raise self.fail(f"{where}.pattern", f"bad regular expression: {exc}") from None
-        template = self.value(body, f"{where}.template", str, "")
-        if template and template not in templates:
-            problem = f"unknown template '{template}' (declare [templates.{template}])"
-            raise self.fail(f"{where}.template", problem)
-        return Cluster(
-            name=name,
-            pattern=pattern,
-            template=template,
-            description=self.value(body, f"{where}.description", str, ""),
-        )
+            return compile_pattern(source)
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
 
-    def site(self, body: dict[str, Any]) -> SiteConfig:
-        for key in body:
-            if key not in ("title", "out", "secrets"):
-                raise self.fail(f"site.{key}", "unknown key (expected title, out or secrets)")
-        patterns = []
-        for number, source in enumerate(self.value(body, "site.secrets", list, [])):
-            if not isinstance(source, str) or not source:
-                raise self.fail(f"site.secrets[{number}]", "must be a non-empty regular expression string")
+    def cluster(self, name: str, body: schema.Cluster, templates: Mapping[str, Template]) -> Cluster:
+        where = f"clusters.{name}"
+        source = body.pattern if body.pattern is not None else rf"{re.escape(name)}[0-9]+"
+        if body.template and body.template not in templates:
+            problem = f"unknown template '{body.template}' (declare [templates.{body.template}])"
+            raise self.fail(f"{where}.template", problem)
+        health = None
+        if body.health is not None:
             try:
-                patterns.append(re.compile(source))
-            except re.error as exc:
-                raise self.fail(f"site.secrets[{number}]", f"bad regular expression: {exc}") from None
-        return SiteConfig(title=self.value(body, "site.title", str, ""),
-                          out=self.value(body, "site.out", str, ""), secrets=tuple(patterns))
+                health = Health.parse(body.health, body.health_timeout)
+            except ValueError as exc:
+                raise self.fail(f"{where}.health", str(exc)) from None
+        return Cluster(name=name, pattern=self.pattern(f"{where}.pattern", source),
+                       template=body.template, description=body.description,
+                       min_running=body.min_running, health=health)
+
+    def site(self, body: schema.Site) -> SiteConfig:
+        secrets = tuple(self.pattern(f"site.secrets[{number}]", source)
+                        for number, source in enumerate(body.secrets))
+        return SiteConfig(title=body.title, out=body.out, secrets=secrets)
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ABSENT = object()
+
+
+def _struct_at(kind: type[schema.Section], rest: str) -> type[schema.Section]:
+    """The Struct that the msgspec path `rest` (".farm" or "") leads to inside `kind`."""
+    for part in [p for p in rest.split(".") if p]:
+        declared = schema.field_type(kind, part)
+        if not (isinstance(declared, type) and issubclass(declared, schema.Section)):
+            break
+        kind = declared
+    return kind
+
+
+def _lookup(raw: Mapping[str, Any], where: str) -> Any:
+    """The raw value at a dotted key such as 'farm.shared_pools[0]', or _ABSENT."""
+    value: Any = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        if part.startswith("[") and isinstance(value, list) and int(part[1:-1]) < len(value):
+            value = value[int(part[1:-1])]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return _ABSENT
+    return value
+
+
+def _line_of(text: str, where: str) -> int | None:
+    """The line of a dotted key ('hosts.h1.uri') in TOML text: its [table] header, or `key =` in a table.
+
+    Best effort for the plain layouts (tables with key = value lines, inline tables on one
+    line); None when unsure, since TOML's parser gives lines only for syntax errors.
+    """
+    parts = [re.escape(part) for part in re.sub(r"\[\d+\]", "", where).split(".") if part]
+    lines = text.splitlines()
+
+    def header(names: list[str]) -> re.Pattern[str]:
+        keys = r"\s*\.\s*".join(rf"(?:{n}|\"{n}\"|'{n}')" for n in names)
+        return re.compile(rf"^\s*\[\s*{keys}\s*\]\s*(?:#.*)?$")
+
+    whole = header(parts)
+    for number, line in enumerate(lines, 1):
+        if whole.match(line):
+            return number
+    for split in range(len(parts) - 1, -1, -1):
+        table, key = parts[:split], parts[split]
+        start = 0
+        if table:
+            start = next((n for n, line in enumerate(lines, 1) if header(table).match(line)), -1)
+            if start < 0:
+                continue
+        assignment = re.compile(rf"^\s*(?:{key}|\"{key}\"|'{key}')\s*=")
+        for number in range(start + 1, len(lines) + 1):
+            if lines[number - 1].lstrip().startswith("["):
+                break
+            if assignment.match(lines[number - 1]):
+                return number
+    return None
+
+
+def _toml(value: Any) -> str:
+    """A value as it would be written in the file: true, 'text', [1, 2]."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _bounds(declared: Any) -> str:
+    """'from 1 to 4094', 'more than 0 and at most 3600': the range an Annotated number must lie in."""
+    meta = next((m for m in typing.get_args(declared)[1:] if isinstance(m, msgspec.Meta)), None)
+    if meta is None:
+        return ""
+    low = ""
+    if meta.gt is not None:
+        low = f"more than {meta.gt:g}"
+    elif meta.ge is not None:
+        low = f"at least {meta.ge:g}"
+    high = f"at most {meta.le:g}" if meta.le is not None else ""
+    if meta.ge is not None and meta.le is not None:
+        return f"a number from {meta.ge:g} to {meta.le:g}"
+    return " and ".join(part for part in (low, high) if part)

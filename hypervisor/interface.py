@@ -40,6 +40,10 @@ class HostDriver(Protocol):
         """Make the host start the VM when the host boots, or not."""
         ...
 
+    def addresses(self, name: str) -> list[str]:
+        """The guest's IP addresses as the host knows them (DHCP lease, guest agent, ARP), or []."""
+        ...
+
     def domain_xml(self, name: str) -> str:
         """The VM's persistent definition, secrets included, for moving it elsewhere."""
         ...

@@ -60,6 +60,12 @@ _UNREACHABLE_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
 VolumeLookup = Callable[[str], "tuple[str, int] | None"]  # disk path -> (pool, capacity in bytes)
 
 
+# Where libvirt learns a guest's addresses, most reliable first.
+_ADDRESS_SOURCES = (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+                    libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+                    libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP)
+
+
 class LibvirtHost:
     """A hypervisor host behind one libvirt URI (see HostDriver)."""
 
@@ -208,6 +214,21 @@ class LibvirtHost:
                      volume(disk.source) if disk.source else None)
             disks.append(replace(disk, pool=found[0], size_bytes=found[1]) if found else disk)
         return replace(vm, disks=tuple(disks))
+
+    def addresses(self, name: str) -> list[str]:
+        """The guest's IP addresses as the host knows them: DHCP lease, else guest agent, else ARP."""
+        with self._edge("read the addresses of", name):
+            dom = self.connection().lookupByName(name)
+        for source in _ADDRESS_SOURCES:
+            try:
+                interfaces = dom.interfaceAddresses(source)
+            except libvirt.libvirtError:  # no agent, no lease file, not supported: try the next source
+                continue
+            found = [a["addr"] for nic in (interfaces or {}).values() for a in nic.get("addrs") or ()
+                     if a.get("addr")]
+            if found:
+                return found
+        return []
 
     # -- changing --------------------------------------------------------------
 

@@ -130,12 +130,24 @@ class Pool:
 
 @dataclass(frozen=True)
 class Bond:
-    """A bonded host interface: mode, slaves and which of them have link."""
+    """A bonded host interface: mode, slaves and which of them carry traffic."""
 
     name: str
     mode: str
     slaves: tuple[str, ...]
-    slaves_up: tuple[str, ...] = ()
+    slaves_up: tuple[str, ...] = ()  # with link and, in 802.3ad, in the active aggregator
+    outside_aggregator: tuple[str, ...] = ()  # 802.3ad: with link but outside the active aggregator
+
+    @property
+    def degraded_slaves(self) -> tuple[str, ...]:
+        """The slaves carrying no traffic (link down, or outside the active aggregator), in slave order."""
+        return tuple(s for s in self.slaves if s not in self.slaves_up)
+
+    def slave_problem(self, slave: str) -> str:
+        """Why a slave carries no traffic ("down", "not in active aggregator"), or "" if it does."""
+        if slave in self.slaves_up:
+            return ""
+        return "not in active aggregator" if slave in self.outside_aggregator else "down"
 
 
 @dataclass(frozen=True)
@@ -176,14 +188,32 @@ class NodeView:
 
 
 @dataclass(frozen=True)
+class FactsNote:
+    """Why a section of a host's facts is unknown or was read another way.
+
+    Sections: bonds, links, bridges, storage, hypervisor. E.g. ("bridges", "`bridge -j link` gave
+    text; iproute2 older than 4.17?").
+    """
+
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
 class HostFacts:
-    """What a host's own OS says: bonds, VLANs, bridges, storage space, the hypervisor's view."""
+    """What a host's own OS says: bonds, VLANs, bridges, storage space, the hypervisor's view.
+
+    A section that could not be read is empty and listed in `unknown`; one read from a fallback
+    (sysfs, procfs) instead of its usual command is listed in `fallback`.
+    """
 
     bonds: tuple[Bond, ...] = ()
     vlans: tuple[VlanIf, ...] = ()
     bridges: tuple[Bridge, ...] = ()
     storage: tuple[Storage, ...] = ()
     node: NodeView | None = None
+    unknown: tuple[FactsNote, ...] = ()
+    fallback: tuple[FactsNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,7 +286,8 @@ def host_from_dict(data: dict[str, Any]) -> Host:
             if facts is None
             else HostFacts(
                 bonds=tuple(
-                    Bond(**{**b, "slaves": tuple(b["slaves"]), "slaves_up": tuple(b["slaves_up"])})
+                    Bond(**{**b, "slaves": tuple(b["slaves"]), "slaves_up": tuple(b["slaves_up"]),
+                            "outside_aggregator": tuple(b.get("outside_aggregator", ()))})
                     for b in facts.get("bonds", ())
                 ),
                 vlans=tuple(VlanIf(**v) for v in facts.get("vlans", ())),
@@ -265,6 +296,8 @@ def host_from_dict(data: dict[str, Any]) -> Host:
                 ),
                 storage=tuple(Storage(**s) for s in facts.get("storage", ())),
                 node=NodeView(**facts["node"]) if facts.get("node") else None,
+                unknown=tuple(FactsNote(**n) for n in facts.get("unknown", ())),
+                fallback=tuple(FactsNote(**n) for n in facts.get("fallback", ())),
             ),
         }
     )

@@ -158,7 +158,7 @@ class FarmLoad:
                 and room.vcpus_used + guest.vcpus <= limits.vcpus(room))
 
 
-def _after(guest: Guest, room: Room) -> tuple[float, float, str]:
+def after_move(guest: Guest, room: Room) -> tuple[float, float, str]:
     """How committed a room is once `guest` is on it (memory share, vCPU share, name): smaller wins."""
     memory = (room.memory_used_mib + guest.memory_mib) / max(room.memory_mib, 1)
     return memory, (room.vcpus_used + guest.vcpus) / max(room.cpus, 1), room.name
@@ -168,7 +168,7 @@ def rank_hosts(guest: Guest, load: FarmLoad, *, exclude: Collection[str] = ()) -
     """The hosts `guest` may go to, best first."""
     fitting = [room for room in load.rooms.values()
                if room.name not in exclude and room.name != guest.host and load.fits(guest, room)]
-    fitting.sort(key=lambda room: _after(guest, room))
+    fitting.sort(key=lambda room: after_move(guest, room))
     return [room.name for room in fitting]
 
 
@@ -180,12 +180,12 @@ def choose_host(guest: Guest, load: FarmLoad, *, exclude: Collection[str] = ()) 
         if room.name in exclude or room.name == guest.host or not load.fits(guest, room):
             continue
         fitting += 1
-        if best is None or _after(guest, room) < _after(guest, best):
+        if best is None or after_move(guest, room) < after_move(guest, best):
             best = room
     ruled_out = _ruled_out(guest, load, exclude, chosen=best.name if best else None)
     if best is None:
         return Choice(guest.name, None, (f"no host fits {guest.name}", *ruled_out))
-    memory_share = _after(guest, best)[0]
+    memory_share = after_move(guest, best)[0]
     spread = (f"no other member of cluster {guest.cluster} is there" if guest.cluster
               else "it has room")
     reasons = (

@@ -12,11 +12,11 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from granja.config import Template
 from hypervisor.domain_build import PYGRUB, build_domain, device_xml
 from hypervisor.errors import HypervisorError, OperationFailed
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
+from hypervisor.template import Template
 
 GIB = 1024**3
 XEN_OUI = "00:16:3e"  # the MAC prefix reserved for Xen guests

@@ -15,7 +15,7 @@ from typing import Any
 import paramiko
 
 from hypervisor.errors import HostKeyMismatch, HostUnreachable, OperationFailed
-from hypervisor.facts_parse import FACTS_SCRIPT, parse_facts
+from hypervisor.facts_script import FACTS_SCRIPT, parse_facts
 from hypervisor.model import HostFacts
 
 
@@ -40,12 +40,12 @@ class SSHFacts:
         self._lock = threading.Lock()
 
     def facts(self) -> HostFacts:
-        """Bonds, VLANs, bridges, storage space and the hypervisor's view, in one round trip."""
-        output = self.run(FACTS_SCRIPT)
-        try:
-            return parse_facts(output)
-        except (ValueError, KeyError) as exc:
-            raise OperationFailed(self.host, "read host facts", f"unexpected output ({exc})") from exc
+        """Bonds, VLANs, bridges, storage space and the hypervisor's view, in one round trip.
+
+        A section the host cannot give is listed in the facts as unknown, with the reason; the
+        others are kept.
+        """
+        return parse_facts(self.run(FACTS_SCRIPT))
 
     def run(self, command: str) -> str:
         """Run a command on the host and return its standard output; a non-zero exit is an error."""

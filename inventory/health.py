@@ -4,9 +4,13 @@ Kinds of finding: `spread` (members of one cluster share a host), `memory` and `
 committed beyond its limits), `autostart` (a running VM a host restart would leave off),
 `unreachable` and `stale` (hosts not answering, or not asked for too long), `drift` (a VM's
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
-holds VMs, or is left marked), `stray` (a VM also defined on another host, as a recovered VM
-is on its old host), `local-storage` (a running member of a cluster with a disk on storage only
-its host reaches: if that host dies, `recover` cannot start it elsewhere).
+holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet config runs on
+another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
+`bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
+aggregator), `resilience` (a host whose failure would leave members of a cluster with nowhere
+to restart: the farm no longer survives one host failure), `local-storage` (a running member
+of a cluster with a disk on storage only its host reaches: if that host dies, `recover` cannot
+start it elsewhere).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
+from hypervisor.resilience import single_losses
 from hypervisor.shared_storage import local_disks, shared_pool_names
 from inventory.errors import NoBaseline
-from inventory.load import farm_load
+from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
@@ -38,20 +43,26 @@ class Finding:
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
-             stale_after: timedelta = STALE_AFTER, shared_pools: Collection[str] = ()) -> list[Finding]:
-    """Everything the inventory shows to need attention, worst kinds first.
+             stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None,
+             shared_pools: Collection[str] | None = None) -> list[Finding]:
+    """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host.
 
-    `shared_pools`: pools the fleet config names shared (besides those shared by their type).
+    `shared_pools` (pools the fleet config names shared, besides those shared by their type) is
+    the restart rule the host failure simulation and the local-storage check need besides
+    `pinned`; without it neither is looked at.
     """
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
     return [
         *_spread(load),
-        *_local_storage(vms, hosts, shared_pools),
+        *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
+        *(_local_storage(vms, hosts, shared_pools) if shared_pools is not None else ()),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
+        *_bonds(hosts),
         *_maintenance(load, inventory.maintenance()),
+        *_pinned(inventory, pinned or {}),
         *_autostart(vms),
         *_strays(vms),
         *_drift(inventory, vms),
@@ -64,6 +75,21 @@ def _spread(load: FarmLoad) -> Iterable[Finding]:
             if len(members) > 1:
                 yield Finding("spread", cluster, f"{', '.join(members)} of cluster {cluster} share {host}: "
                                                  f"one host failure stops {len(members)} of them")
+
+
+def _resilience(inventory: Inventory, limits: Limits | None, shared_pools: Collection[str],
+                pinned: Mapping[str, str]) -> Iterable[Finding]:
+    sim = restart_simulator(inventory, limits=limits, shared_pools=shared_pools,
+                            pinned_host=lambda vm: pinned.get(vm, ""))
+    for loss in single_losses(sim):
+        stranded = loss.members_stranded
+        if stranded:
+            host, first = loss.hosts[0], stranded[0]
+            more = f" and {len(stranded) - 1} more" if len(stranded) > 1 else ""
+            yield Finding("resilience", host,
+                          f"The farm no longer survives one host failure: {host}'s would leave "
+                          f"{first.vm}{more} with nowhere to go ({first.reason}); "
+                          f"'resilience {host}' shows its restart plan")
 
 
 def _local_storage(vms: Iterable[VMRecord], hosts: Iterable[HostRecord],
@@ -109,6 +135,15 @@ def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -
                                                 "run 'refresh' for current data")
 
 
+def _bonds(hosts: Iterable[HostRecord]) -> Iterable[Finding]:
+    for record in hosts:
+        for bond in record.host.facts.bonds if record.host.facts else ():
+            if bond.degraded_slaves:
+                why = ", ".join(f"{s} ({bond.slave_problem(s)})" for s in bond.degraded_slaves)
+                yield Finding("bond", record.name,
+                              f"{record.name}: {bond.name} ({bond.mode}) carries no traffic on {why}")
+
+
 def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
     for host, mark in sorted(marks.items(), key=lambda item: natural_key(item[0])):
         held = load.rooms[host].guests if host in load.rooms else 0
@@ -116,6 +151,14 @@ def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterab
                 else f"'maintenance {host} off' when the work is done")
         yield Finding("maintenance", host, f"{host} is in maintenance since {mark.since:%Y-%m-%d %H:%M} UTC "
                                            f"(by {mark.by}): {what}")
+
+
+def _pinned(inventory: Inventory, pinned: Mapping[str, str]) -> Iterable[Finding]:
+    for name, host in sorted(pinned.items(), key=lambda item: natural_key(item[0])):
+        record = inventory.vm(name)
+        if record is not None and record.vm.host != host:
+            yield Finding("pinned", name, f"{name} is pinned to {host} in the fleet config but is on "
+                                          f"{record.vm.host}: 'migrate {name} to {host}' puts it back")
 
 
 def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:

@@ -18,7 +18,7 @@ from inventory.codec import Doc
 from inventory.errors import InventoryCorrupt
 from inventory.natural import natural_key
 from inventory.records import Baseline, Change, HostRecord, RefreshInfo, VMRecord
-from inventory.storage import Data
+from inventory.storage import Data, damaged
 
 T = TypeVar("T")
 Entry = tuple[int, Doc]  # (TinyDB document id, document)
@@ -170,4 +170,4 @@ class Snapshot:
 
     def _corrupt(self, table: str, doc_id: object, exc: Exception) -> InventoryCorrupt:
         what = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
-        return InventoryCorrupt(f"{self._path}: table {table!r}, document {doc_id}: {what}")
+        return damaged(Path(self._path), f"table {table!r}, document {doc_id}: {what}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from hypervisor.model import VMState
 from hypervisor.placement import FarmLoad, Guest, Limits
+from hypervisor.resilience import Proposal, Simulator
+from hypervisor.shared_storage import shared_pool_names
 from inventory.codec import Doc
 from inventory.index import Snapshot
 
@@ -40,3 +44,59 @@ def _guest(doc: Doc) -> Guest:
     return Guest(name=vm["name"], vcpus=int(vm["vcpus"]), memory_mib=int(vm["memory_mib"]),
                  cluster=str(vm.get("meta", {}).get("cluster", "")), active=vm["state"] in _ACTIVE,
                  host=vm["host"])
+
+
+def restart_guests_in(snap: Snapshot, shared_pools: Collection[str]) -> tuple[list[Guest], dict[str, str]]:
+    """Every VM as a restart elsewhere sees it (with its disks' pools), and why some cannot restart at all.
+
+    The second value maps a VM with a disk that only its own host reaches (a disk outside the
+    shared pools, or in no pool) to that reason, as `recover` words it.
+    """
+    guests: list[Guest] = []
+    local: dict[str, str] = {}
+    for entry in snap.vm_entries.values():
+        guest, reason = snap.decode("vms", entry, lambda doc: _restart_guest(doc, shared_pools))
+        guests.append(guest)
+        if reason:
+            local[guest.name] = reason
+    return guests, local
+
+
+def _restart_guest(doc: Doc, shared_pools: Collection[str]) -> tuple[Guest, str]:
+    vm = doc["vm"]
+    disks = [d for d in vm.get("disks", ()) if d.get("device", "disk") == "disk"]
+    pools = frozenset(str(d["pool"]) for d in disks if d.get("pool"))
+    unshared = [d for d in disks if d.get("pool", "") not in shared_pools]
+    reason = ""
+    if unshared:
+        disk = unshared[0]
+        where = f"pool {disk['pool']}" if disk.get("pool") else "no storage pool"
+        reason = f"its disk {disk.get('target', '?')} is in {where}, which is not shared"
+    guest = Guest(name=vm["name"], vcpus=int(vm["vcpus"]), memory_mib=int(vm["memory_mib"]),
+                  cluster=str(vm.get("meta", {}).get("cluster", "")), active=vm["state"] in _ACTIVE,
+                  host=vm["host"], pools=pools)
+    return guest, reason
+
+
+def restart_simulator(inventory: Inventory, *, limits: Limits | None, shared_pools: Collection[str],
+                      pinned_host: Callable[[str], str], change: Proposal | None = None) -> Simulator:
+    """Host losses played against the recorded farm (or as it would be after `change`), by `recover`'s rules.
+
+    `pinned_host` names the host a VM is pinned to ("" for none): a pinned VM restarts nowhere else.
+    """
+    # Shared: the pools named so, and those shared by their type on any recorded host.
+    recorded = (pool for record in inventory.hosts() for pool in record.host.pools)
+    shared = shared_pool_names(recorded, shared_pools)
+    guests, local = inventory.restart_guests(shared)
+    load = farm_load(inventory, limits=limits)
+    if change is not None:
+        load = copy.deepcopy(load)
+        guests = change.apply(load, guests)
+
+    def blocked(guest: Guest) -> str:
+        pinned = pinned_host(guest.name)
+        if pinned and pinned == guest.host:
+            return f"pinned to {pinned} in the fleet config"
+        return local.get(guest.name, "")
+
+    return Simulator(load, guests, blocked)

@@ -6,6 +6,12 @@ against a private copy of the top-level dict, and writes once at the end. The wr
 temporary file in the same directory, is fsynced, renamed over the real file and the directory
 fsynced, so a process killed at any moment leaves either the old or the new file, whole.
 
+Before each write the version being replaced is kept as `inventory.json.1`, the one before as
+`.2`, and so on to KEEP: a hard link and renames, never a copy, so keeping them costs the same
+at 20,000 VMs as at 50. A damaged file (unparseable, empty, or gone while copies remain) is
+never read as a fresh start: the error names the file, the newest good copy and the command
+that puts it back.
+
 Readers never lock: they stat the file and re-parse it only when its identity changed.
 The dict handed out as the current data is never mutated afterwards (TinyDB's insert and
 remove build new table dicts), so readers in other threads can keep using it during a write.
@@ -16,10 +22,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,7 @@ Data = dict[str, dict[str, Any]]
 _Signature = tuple[int, int, int, int]
 
 _TMP_SUFFIX = ".tmp"
+KEEP = 3  # earlier versions kept beside the file: NAME.1 (the newest) to NAME.3
 
 
 class AtomicJSONStorage(Storage):
@@ -125,22 +134,31 @@ class AtomicJSONStorage(Storage):
         if self._loaded and signature == self._signature:
             return
         if signature is None:
-            self._publish({}, None, None)
+            self._absent()
         else:
             self._load()
+
+    def _absent(self) -> None:
+        """No file: a new inventory, unless earlier versions show there was one."""
+        if any(path.exists() for path in backups(self.path)):
+            raise damaged(self.path, "is missing, though earlier versions are kept beside it")
+        self._publish({}, None, None)
 
     def _load(self) -> None:
         """Parse the file into the cache, or raise InventoryCorrupt naming what is wrong."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
-            self._publish({}, None, None)
+            self._absent()
             return
         try:
             with open(fd, "rb", closefd=False) as stream:
                 raw = stream.read()
-            data = _parse(self.path, raw)
+            data = _parse(raw)
             self.parse_count += 1
+        except InventoryCorrupt as exc:
+            os.close(fd)
+            raise damaged(self.path, str(exc)) from None
         except BaseException:
             os.close(fd)
             raise
@@ -164,6 +182,7 @@ class AtomicJSONStorage(Storage):
             with open(fd, "wb", closefd=False) as stream:
                 stream.write(payload)
             os.fsync(fd)
+            self._rotate()
             with self._cache_lock:
                 os.replace(tmp, self.path)
                 self._publish(data, _signature(os.fstat(fd)), fd)
@@ -173,6 +192,15 @@ class AtomicJSONStorage(Storage):
                 os.unlink(tmp)
             raise
         _fsync_dir(self.path.parent)
+
+    def _rotate(self) -> None:
+        """Keep the version about to be replaced as NAME.1, shifting older ones down (we hold the lock)."""
+        kept = backups(self.path)
+        for newer, older in reversed(list(zip(kept, kept[1:], strict=False))):
+            with suppress(FileNotFoundError):
+                os.replace(newer, older)
+        with suppress(FileNotFoundError):
+            os.link(self.path, kept[0])
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files of writers that were killed mid-write (we hold the lock)."""
@@ -194,26 +222,44 @@ def _signature(st: os.stat_result) -> _Signature:
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _parse(path: Path, raw: bytes) -> Data:
+def backups(path: Path) -> list[Path]:
+    """Where the earlier versions of a file are kept, the newest first."""
+    return [path.with_name(f"{path.name}.{number}") for number in range(1, KEEP + 1)]
+
+
+def damaged(path: Path, problem: str) -> InventoryCorrupt:
+    """The error for a damaged file: what is wrong, the newest good copy and how to put it back."""
+    for copy in backups(path):
+        try:
+            _parse(copy.read_bytes())
+        except (OSError, InventoryCorrupt):
+            continue
+        when = datetime.fromtimestamp(copy.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return InventoryCorrupt(f"{path}: {problem}. The newest good copy is {copy} (written {when}); "
+                                f"restore it with: cp -p {shlex.quote(str(copy))} {shlex.quote(str(path))}")
+    return InventoryCorrupt(f"{path}: {problem}. No good earlier version is kept beside it "
+                            f"({path.name}.1 to .{KEEP}): restore it from a backup")
+
+
+def _parse(raw: bytes) -> Data:
     """Decode the file's bytes and check the TinyDB shape: tables of documents keyed by id."""
     if not raw.strip():
-        return {}  # an empty file (e.g. touched by hand) is an empty database
+        raise InventoryCorrupt("is empty")  # granja never writes an empty file: something cut it
     try:
         data = json.loads(raw)
     except UnicodeDecodeError as exc:
-        raise InventoryCorrupt(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InventoryCorrupt(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise InventoryCorrupt(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-        ) from None
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise InventoryCorrupt(f"not valid JSON ({exc.msg} at {where})") from None
     if not isinstance(data, dict):
-        raise InventoryCorrupt(f"{path}: expected an object of tables, found {type(data).__name__}")
+        raise InventoryCorrupt(f"expected an object of tables, found {type(data).__name__}")
     for name, table in data.items():
         if not isinstance(table, dict):
-            raise InventoryCorrupt(f"{path}: table {name!r} is {type(table).__name__}, not an object")
+            raise InventoryCorrupt(f"table {name!r} is {type(table).__name__}, not an object")
         for doc_id, doc in table.items():
             if not isinstance(doc, dict):
-                raise InventoryCorrupt(f"{path}: table {name!r}, document {doc_id}: not an object")
+                raise InventoryCorrupt(f"table {name!r}, document {doc_id}: not an object")
     return data
 
 

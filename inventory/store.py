@@ -7,7 +7,7 @@ when a file changes; each write method is one locked read-modify-write and one a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -19,7 +19,7 @@ from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
-from inventory.load import guests_in
+from inventory.load import guests_in, restart_guests_in
 from inventory.maintenance import MaintenanceMark, marks, put_mark
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
@@ -131,6 +131,10 @@ class Inventory:
     def guests(self) -> list[Guest]:
         """Every VM's host, size, cluster and whether it runs: what placement needs, read fast."""
         return guests_in(self._current())
+
+    def restart_guests(self, shared_pools: Collection[str]) -> tuple[list[Guest], dict[str, str]]:
+        """Every VM with its disks' pools, and why some could not restart on another host (local disks)."""
+        return restart_guests_in(self._current(), shared_pools)
 
     def maintenance(self) -> dict[str, MaintenanceMark]:
         """Hosts marked in maintenance (kept out of new placements), by name."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import functools
 import http.server
-import re
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -16,7 +15,7 @@ from pathlib import Path
 from inventory.health import Finding
 from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
-from sitegen.secrets import redact
+from sitegen.secrets import SecretPattern, redact
 from sitegen.snapshot import InventoryReader, gather
 from sitegen.sync import sync_files
 
@@ -39,20 +38,22 @@ def build_site(
     title: str,
     out: Path,
     work: Path,
-    secrets: Sequence[re.Pattern[str]] = (),
+    secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
+    resilience: str | None = None,
     shared_pools: Collection[str] = (),
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) go on the overview; `shared_pools` are those the fleet config names shared. Builds
+    check's) and `resilience` (the host failure figure, in words) go on the overview;
+    `shared_pools` are those the fleet config names shared. Builds
     sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
-        pages = render_pages(view, title=redact(title, secrets), findings=findings,
+        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
                              shared_pools=shared_pools)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)

@@ -77,10 +77,11 @@ class Links:
 
 
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
-                 shared_pools: Collection[str] = ()) -> dict[str, str]:
+                 resilience: str | None = None, shared_pools: Collection[str] = ()) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
-    `findings` is the farm health check's output; None leaves its section off the overview.
+    `findings` is the farm health check's output, `resilience` the host failure figure in words;
+    None leaves their sections off the overview.
     `shared_pools` (named shared in the fleet config) and shared pool types mark disks shared.
     """
     env = environment()
@@ -91,7 +92,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     capacities = [topology.capacity(host, on_host.get(host.name, [])) for host in view.hosts]
     pages = {
         "index.md": _render(env, "index.md.j2", common, links=top, findings=findings, clusters=members,
-                            capacities=capacities),
+                            capacities=capacities, resilience=resilience),
         "vms.md": _render(env, "vms.md.j2", common, links=top),
         "networks.md": _render(env, "networks.md.j2", common, links=top,
                                vlans=topology.vlan_uses(view.hosts, view.vms)),

@@ -9,22 +9,28 @@ export is rendered, so no page, search index entry or export can hold it.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 MASK = "REDACTED"
 T = TypeVar("T")
 
 
-def redact(value: T, patterns: Sequence[re.Pattern[str]]) -> T:
+class SecretPattern(Protocol):
+    """A compiled pattern (the config's are RE2's, linear in the text) that can mask its matches."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        """The text with every match replaced."""
+
+
+def redact(value: T, patterns: Sequence[SecretPattern]) -> T:
     """A copy of `value` (dataclasses, tuples, lists, dicts, text) with every match masked."""
     if not patterns:
         return value
     return _walk(value, patterns)  # type: ignore[no-any-return]
 
 
-def _walk(value: Any, patterns: Sequence[re.Pattern[str]]) -> Any:
+def _walk(value: Any, patterns: Sequence[SecretPattern]) -> Any:
     if isinstance(value, str):
         for pattern in patterns:
             value = pattern.sub(MASK, value)

@@ -53,7 +53,7 @@ def test_reads_a_good_config(tmp_path):
 @pytest.mark.parametrize(
     ("change", "where", "problem"),
     [
-        (("vlan = 120", "vlan = 5000"), "networks.mail.vlan", "VLAN ids run from 1 to 4094"),
+        (("vlan = 120", "vlan = 5000"), "networks.mail.vlan", "must be a number from 1 to 4094, not 5000"),
         (('role = "operator"', 'role = "god"'), "users.alice.role", "must be one of viewer, operator, admin"),
         (('template = "imap"', 'template = "pop"'), "clusters.imap.template", "unknown template 'pop'"),
         (('networks = ["mail"]', 'networks = ["dmz"]'), "templates.imap.networks", "unknown network 'dmz'"),

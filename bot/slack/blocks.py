@@ -25,6 +25,7 @@ from bot.results import (
     Located,
     Outcome,
     Reply,
+    RollingRun,
     Text,
     VMCard,
 )
@@ -184,6 +185,17 @@ def _(body: HostEmptied, reply: Reply) -> list[Block]:
     lines += [f"• stays `{escape(vm)}`: {escape(why)}" for vm, why in body.stays]
     lines += [f"_{escape(note)}_" for note in body.notes]
     return _list_blocks(body.title, lines, icon=icon)
+
+
+@_blocks.register
+def _(body: RollingRun, reply: Reply) -> list[Block]:
+    lines = [f"• `{escape(vm)}`: {escape(what)}" for vm, what in body.done]
+    if body.failed:
+        lines.append(f"• *FAILED* `{escape(body.failed[0])}`: {escape(body.failed[1])}")
+    if body.not_tried:
+        lines.append(f"• not tried: {escape(', '.join(body.not_tried))}")
+    lines += [f"• left `{escape(vm)}` ({escape(state)})" for vm, state in body.left]
+    return _list_blocks(body.title, lines, icon=_ICON[reply.outcome] + " ")
 
 
 @_blocks.register

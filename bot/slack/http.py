@@ -1,75 +1,189 @@
-"""The HTTP endpoint for Slack: a threading http.server around `App.dispatch`, like Bolt's own adapters.
+"""The HTTP endpoint for Slack: Bolt's WSGI adapter under waitress, with limits fit for the internet.
 
-Bolt's development server answers one request at a time; this one gives each
-request a thread, so fifty requests at once are each acknowledged in
-milliseconds. Events, the slash command and the buttons all arrive at one
-path.
+Waitress reads every request (headers and body) in its event loop and hands
+only complete requests to a fixed pool of worker threads, so a client that
+sends half a request holds a socket, never a thread. On top of waitress's own
+limits (connections, header and body size, idle time) each request has a
+deadline for its headers and body. The signature is checked on the raw bytes
+before anything parses them: unsigned or stale requests get a 401, signed but
+malformed ones a 400, oversized ones a 413, none of them a traceback. `/healthz`
+answers the load balancer; `mount()` adds other paths (metrics).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("granja.slack")
 PATH = "/slack/events"
+HEALTH = "/healthz"
 
 
-class SlackServer(ThreadingHTTPServer):
-    """A threading HTTP server that hands POSTs on PATH to a Bolt app."""
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much of the server one client may hold, and for how long."""
 
-    daemon_threads = True
-    request_queue_size = 128  # http.server's default backlog of 5 resets connections in a burst
+    threads: int = 16  # workers running Bolt; each ack takes milliseconds
+    connections: int = 1000  # open sockets at once, idle ones included
+    request_seconds: float = 10.0  # to send a request's headers and body, whatever the pace
+    idle_seconds: int = 30  # a keep-alive connection with nothing to say is closed after this
+    # Slack's payloads are a few KiB; the largest, a button click, carries the whole message it was
+    # on (at most 50 blocks of 3,000 characters), URL-encoded: under 1 MiB.
+    max_body: int = 1024 * 1024
+    max_header: int = 16 * 1024
 
-    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000) -> None:
-        self.app = app
-        super().__init__((host, port), _Handler)
+
+class _TimedParser(HTTPRequestParser):  # type: ignore[misc]
+    """Waitress's request parser, remembering when the request's first byte came."""
+
+    def __init__(self, adj: Adjustments) -> None:
+        super().__init__(adj)
+        self.started = time.time()
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    parser_class = _TimedParser
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    """Waitress's TCP server that also cuts requests not fully received within their deadline."""
+
+    channel_class = _Channel
+    request_seconds = 10.0
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        cutoff = now - self.request_seconds
+        for channel in list(self.active_channels.values()):
+            request = channel.request
+            if request is not None and not channel.requests and request.started < cutoff:
+                channel.will_close = True
+
+
+class SlackServer:
+    """Serves the Bolt app at PATH, a health check at HEALTH and any mounted WSGI apps."""
+
+    def __init__(self, app: App, *, signing_secret: str, host: str = "0.0.0.0", port: int = 3000,
+                 limits: ServerLimits | None = None) -> None:
+        limits = limits or ServerLimits()
+        self._verifier = SignatureVerifier(signing_secret)
+        self._bolt = SlackRequestHandler(app, PATH)
+        self._routes: dict[str, WSGIApplication] = {PATH: self._slack, HEALTH: _health}
+        self._stop_hooks: list[Callable[[], None]] = []
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        adj = Adjustments(
+            host=host, port=port, threads=limits.threads, connection_limit=limits.connections,
+            channel_timeout=limits.idle_seconds, cleanup_interval=1, max_request_body_size=limits.max_body,
+            max_request_header_size=limits.max_header, asyncore_use_poll=True, asyncore_loop_timeout=0.2,
+            ident="granja", expose_tracebacks=False, backlog=1024)
+        self._server = _Server(self._route, map={}, adj=adj)
+        self._server.request_seconds = limits.request_seconds
 
     @property
     def port(self) -> int:
         """The port it listens on (useful when asked for port 0)."""
-        return int(self.server_address[1])
+        return int(self._server.effective_port)
+
+    def mount(self, path: str, wsgi_app: WSGIApplication) -> None:
+        """Serve another WSGI app at exactly `path` (e.g. `/metrics`)."""
+        self._routes[path] = wsgi_app
+
+    def on_stop(self, hook: Callable[[], None]) -> None:
+        """Call `hook` once when the server stops (after it has stopped taking requests)."""
+        self._stop_hooks.append(hook)
+
+    def open_connections(self) -> int:
+        """How many client connections are open now."""
+        return len(self._server.active_channels)
+
+    def serve_forever(self) -> None:
+        """Serve until `stop()` (from another thread) or Ctrl-C; then run the stop hooks."""
+        try:
+            self._server.run()
+        finally:
+            self.stop()
 
     def start_in_thread(self) -> threading.Thread:
-        """Serve from a background thread; stop with `shutdown()` then `server_close()`."""
-        # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
-        thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="slack-http", daemon=True)
-        thread.start()
-        return thread
+        """Serve from a background thread; stop with `stop()`."""
+        self._thread = threading.Thread(target=self._server.run, name="slack-http", daemon=True)
+        self._thread.start()
+        return self._thread
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SlackServer
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        if self.path.split("?")[0] != PATH:
-            self._send(404, b"not found", {})
+    def stop(self) -> None:
+        """Stop taking requests, finish the ones being answered, then run the stop hooks (once)."""
+        if self._stopped.is_set():
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8")
-        headers: dict[str, Any] = {k.lower(): [v] for k, v in self.headers.items()}
+        self._stopped.set()
+        self._server.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        for hook in self._stop_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("a stop hook failed")
+
+    # -- WSGI -----------------------------------------------------------------------
+
+    def _route(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        handler = self._routes.get(environ.get("PATH_INFO", ""))
+        if handler is None:
+            return _plain(start_response, "404 Not Found", "not found")
+        return handler(environ, start_response)
+
+    def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _plain(start_response, "405 Method Not Allowed", "POST only")
+        # waitress has read the whole body already (within max_body) and checked Content-Length.
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) < 12
+                and self._verifier.is_valid(body, timestamp, signature)):
+            log.info("refused an unsigned or stale request from %s", environ.get("REMOTE_ADDR", "?"))
+            return _plain(start_response, "401 Unauthorized", "invalid signature")
         try:
-            response = self.server.app.dispatch(BoltRequest(body=body, headers=headers))
-        except Exception:  # a body Bolt cannot even parse: a short 400, the details in the log only
-            log.exception("could not handle a request to %s", PATH)
-            self._send(400, b"bad request", {})
-            return
-        extra = {k: v[0] for k, v in response.headers.items() if v}
-        self._send(response.status, response.body.encode("utf-8"), extra)
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _bad_request(start_response, "the body is not UTF-8")
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            return self._bolt(environ, start_response)
+        except Exception as exc:  # signed, yet Bolt cannot read it: one line in the log, a short 400
+            return _bad_request(start_response, f"{type(exc).__name__}: {exc}")
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
-        log.debug("%s " + format, self.address_string(), *args)
+def _bad_request(start_response: StartResponse, why: str) -> Iterable[bytes]:
+    log.warning("refused a signed request Bolt cannot read (%s)", why[:200])
+    return _plain(start_response, "400 Bad Request", "bad request")
+
+
+def _health(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    return _plain(start_response, "200 OK", "ok")
+
+
+def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
+    body = (text + "\n").encode()
+    headers: list[tuple[str, str]] = [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body)))]
+    start_response(status, headers)
+    return [body]
+

@@ -28,7 +28,9 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
             print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
             SocketModeHandler(app, settings.app_token).start()  # type: ignore[no-untyped-call]
         else:
-            server = SlackServer(app, host=host, port=port)
+            server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
+            # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
+            server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
             server.serve_forever()

@@ -41,10 +41,10 @@ def test_ratios_shared_pools_and_pinned_vms_are_read(tmp_path):
 @pytest.mark.parametrize(
     ("farm", "host", "message"),
     [
-        ("cpu_ratio = 0", "", "farm.cpu_ratio: must be more than 0, not 0"),
+        ("cpu_ratio = 0", "", "farm.cpu_ratio: must be more than 0 and at most 1000, not 0"),
         ('memory_ratio = "lots"', "", "farm.memory_ratio: must be a number, not 'lots'"),
         ('shared_pools = "san"', "", "farm.shared_pools: must be a list, not 'san'"),
-        ("shared_pools = [1]", "", "farm.shared_pools: must be a list of pool names"),
+        ("shared_pools = [1]", "", r"farm.shared_pools\[0\]: must be a string, not 1"),
         ("", 'pinned = "backup"', "hosts.host07.pinned: must be a list, not 'backup'"),
     ],
 )

@@ -66,7 +66,8 @@ def test_maintenance_keeps_placements_off_and_survives_a_new_engine(chat, state)
     again.send("maintenance host07 on")
     assert again.transcript.startswith("host07 is already in maintenance since ")
     mover = next(r.name for r in again.engine.inventory.vms() if r.vm.host != "host07"
-                 and r.vm.state.value == "running" and not r.vm.meta.cluster)
+                 and r.vm.state.value == "running" and not r.vm.meta.cluster
+                 and r.name not in again.engine.config.pinned)
     reply = again.send(f"migrate {mover}")
     assert reply.outcome is Outcome.OK
     assert "in maintenance: host07" in again.transcript

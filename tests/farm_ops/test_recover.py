@@ -138,3 +138,21 @@ def test_recover_knows_a_pool_is_shared_from_its_type(state):
     for name in running:
         assert f"started    {name} → " in chat.transcript
     assert "which is not shared" not in chat.transcript
+
+
+def test_a_recovery_whose_target_was_put_in_maintenance_since_the_preview_starts_nothing(state, pinned_host):
+    break_hosts(state, **{pinned_host: f"test:///nonexistent/{pinned_host}.xml"})
+    engine = open_engine(config=None, state=str(state))
+    pending = engine.prepare(ChatEvent(user="root", text=f"recover {pinned_host}"))
+    assert isinstance(pending, Pending), pending
+    target = next(line.rsplit("→ ", 1)[1].split()[0]
+                  for line in pending.plan.preview.splitlines() if line.startswith("  start "))
+    mark = engine.prepare(ChatEvent(user="root", text=f"maintenance {target} on"))
+    assert isinstance(mark, Pending), mark
+    assert engine.confirm(mark, by="root").outcome is Outcome.OK
+    before = live_vms(engine)
+    reply = engine.confirm(pending, by="root")
+    assert reply.outcome is Outcome.REFUSED, reply.summary
+    assert reply.summary.startswith(f"Nothing was done: since the preview, {target} is in maintenance (for ")
+    assert reply.summary.endswith(f"Say 'recover {pinned_host}' again for a new plan.")
+    assert live_vms(engine) == before

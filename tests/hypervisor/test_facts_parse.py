@@ -9,11 +9,11 @@ import pytest
 from hypervisor.facts_parse import (
     parse_bonding,
     parse_df,
-    parse_facts,
     parse_links,
     parse_nodeinfo,
     parse_xl_info,
 )
+from hypervisor.facts_script import parse_facts
 from hypervisor.model import Bond, Bridge, NodeView, Storage, VlanIf
 
 OUTPUTS = Path(__file__).parent / "outputs"
@@ -67,5 +67,6 @@ def test_one_script_output_gives_every_fact():
 def test_empty_sections_give_empty_facts_and_nodeinfo_when_xl_is_missing():
     facts = parse_facts(f"@@ip\n[]\n@@bridge\n\n@@df\n@@xl\n@@nodeinfo\n{recorded('virsh-nodeinfo.txt')}")
     assert (facts.bonds, facts.vlans, facts.bridges, facts.storage) == ((), (), (), ())
+    assert [n.section for n in facts.unknown] == ["storage"]  # df printed nothing: it did not answer
     assert facts.node is not None
     assert facts.node.source == "virsh nodeinfo"

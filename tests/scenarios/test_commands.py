@@ -151,7 +151,8 @@ def test_help_shows_only_what_the_user_may_run(chat):
     chat.send("help", user="carol")
     assert "destroy VM" in chat.transcript
     chat.send("help migrate")
-    assert chat.transcript.startswith("migrate VM to HOST | migrate VM to HOST force | migrate VM\n")
+    assert chat.transcript.startswith("migrate VM to HOST | migrate VM to HOST force | migrate VM | "
+                                      "migrate VM force\n")
     assert "Needs the operator role." in chat.transcript
 
 

@@ -42,8 +42,8 @@ def test_site_build_refuses_a_folder_of_other_files(state, tmp_path):
     ("section", "problem"),
     [
         ('secrets = ["("]', "site.secrets[0]: bad regular expression"),
-        ("secrets = [3]", "site.secrets[0]: must be a non-empty regular expression string"),
-        ('colour = "red"', "site.colour: unknown key (expected title, out or secrets)"),
+        ("secrets = [3]", "site.secrets[0]: must be a string, not 3"),
+        ('colour = "red"', "site.colour: unknown key (expected one of title, out, secrets)"),
         ("out = 3", "site.out: must be a string, not 3"),
     ],
 )

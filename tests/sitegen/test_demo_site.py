@@ -124,3 +124,18 @@ def test_no_secret_reaches_the_site(state, tmp_path):
     assert leaks == []
     # The marked part of the disk path is masked, not the row dropped.
     assert "/var/lib/xen/images/REDACTED.img" in page(out, "vms/imap2.html")
+
+
+def test_the_overview_says_how_many_host_failures_the_farm_survives(chat, tmp_path):
+    out = build(chat, tmp_path / "site")
+    assert "The farm survives any 2 host failures: all 105 pairs of hosts were tried." \
+        in page(out, "index.html")
+    db_hosts = {r.vm.host for r in chat.engine.inventory.vms_in("db")}
+    for other in chat.engine.farm.host_names:  # leave the two db hosts alone: each db member is stranded
+        if other not in db_hosts:
+            chat.engine.inventory.set_maintenance(other, on=True, at=chat.engine.clock(), user="test")
+    html = page(build(chat, out), "index.html")
+    assert "The farm does not survive every single host failure" in html
+    assert "every host with room already runs a member of db" in html
+    health = [row for row in tables(html).rows if row[0] == "resilience"]
+    assert {row[1] for row in health} >= db_hosts

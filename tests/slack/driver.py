@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import Engine
 from bot.slack.app import build_app
-from bot.slack.http import PATH, SlackServer
+from bot.slack.http import PATH, ServerLimits, SlackServer
 from bot.slack.settings import SlackSettings
 from granja.app import facts_source
 from granja.config import load_config
@@ -146,7 +146,7 @@ class SlackBot(Sender):
     """The real Bolt app on loopback over a demo farm with Slack users, and a Web API stand-in."""
 
     def __init__(self, state: Path, *, confirm_timeout: float = 300, status_interval: float = 0.3,
-                 api_url: str = "") -> None:
+                 api_url: str = "", limits: ServerLimits | None = None) -> None:
         config = state / "demo" / "farm.toml"
         text = config.read_text().replace("[farm]\n", f"[farm]\nconfirm_timeout = {confirm_timeout}\n", 1)
         config.write_text(text + ACCESS)
@@ -161,7 +161,8 @@ class SlackBot(Sender):
         api_url = api_url or self.slack.url  # another process's stand-in (the benchmark), or our own
         settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api_url)
         self.app = build_app(self.engine, settings, status_interval=status_interval)
-        self.server = SlackServer(self.app, host="127.0.0.1", port=0)
+        self.server = SlackServer(self.app, signing_secret=SECRET, host="127.0.0.1", port=0,
+                                  limits=limits)
         self.server.start_in_thread()
         super().__init__(self.server.port, response_base=api_url)
 
@@ -179,8 +180,7 @@ class SlackBot(Sender):
     def close(self) -> None:
         self.app.front_end.sweeper.close()
         self.app.listener_runner.listener_executor.shutdown(wait=True)
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
         if self.slack.thread.is_alive():
             self.slack.shutdown()
         self.slack.server_close()

@@ -18,7 +18,8 @@ def config(tmp_path, text: str):
 @pytest.mark.parametrize(("text", "problem"), [
     ('[groups.S1]\nrole = "root"\n', "farm.toml: groups.S1.role: must be one of viewer, operator, admin"),
     ('[channels.C1]\nrole = 3\n', "farm.toml: channels.C1.role: must be a string, not 3"),
-    ('[farm]\nconfirm_timeout = 0\n', "farm.toml: farm.confirm_timeout: must be a number of seconds above 0"),
+    ('[farm]\nconfirm_timeout = 0\n',
+     "farm.toml: farm.confirm_timeout: must be more than 0 and at most 86400, not 0"),
 ])
 def test_bad_access_entries_name_the_key(tmp_path, text, problem):
     with pytest.raises(ConfigError) as error:

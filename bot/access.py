@@ -10,9 +10,8 @@ counts there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 ROLES = ("viewer", "operator", "admin")
 CONSOLE = "console"
@@ -60,27 +59,3 @@ class Access:
             where = "direct messages" if direct else "this channel"
             return Standing(cap, f"your role is {own}, but {where} allows at most {cap}")
         return Standing(own, f"your role is {own}")
-
-
-Fail = Callable[[str, str], Exception]
-Value = Callable[..., Any]
-
-
-def read_access(raw: Mapping[str, Any], *, fail: Fail, section: Value, value: Value) -> Access:
-    """The [users], [groups] and [channels] tables and farm.confirm_timeout, checked."""
-    def role_reader(kind: str, key: str) -> Callable[[str, dict[str, Any]], str]:
-        def read(name: str, body: dict[str, Any]) -> str:
-            role = value(body, f"{kind}.{name}.{key}", str)
-            if role not in ROLES:
-                raise fail(f"{kind}.{name}.{key}", f"must be one of {', '.join(ROLES)}, not '{role}'")
-            return str(role)
-        return read
-
-    farm = raw.get("farm", {})
-    timeout = float(value(farm, "farm.confirm_timeout", (int, float), 300.0))
-    if timeout <= 0:
-        raise fail("farm.confirm_timeout", f"must be a number of seconds above 0, not {timeout:g}")
-    return Access(users=section(raw, "users", role_reader("users", "role")),
-                  groups=section(raw, "groups", role_reader("groups", "role")),
-                  channels=section(raw, "channels", role_reader("channels", "role")),
-                  confirm_seconds=timeout)

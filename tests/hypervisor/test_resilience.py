@@ -1,0 +1,107 @@
+"""The host failure simulation against the recovery planner it must agree with, on farms made for it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from hypervisor.model import GranjaMeta, Host, Pool
+from hypervisor.placement import FarmLoad, Guest, Limits
+from hypervisor.recovery import plan_recovery
+from hypervisor.resilience import Proposal, Simulator, assess, newly_stranding, single_losses
+from tests.inventory.builders import make_vm
+
+SHARED = ("nfs",)
+
+
+def host(name: str, memory_gib: int = 64, cpus: int = 16) -> Host:
+    return Host(name=name, uri=f"test:///{name}", driver="TEST", cpus=cpus, memory_mib=memory_gib * 1024,
+                pools=(Pool(name="nfs", capacity_bytes=2**40, allocation_bytes=0, available_bytes=2**40),))
+
+
+def guest(name: str, on: str, memory_gib: int, cluster: str = "", vcpus: int = 2) -> Guest:
+    return Guest(name=name, vcpus=vcpus, memory_mib=memory_gib * 1024, cluster=cluster, host=on,
+                 pools=frozenset(SHARED))
+
+
+def random_farm(seed: int, hosts: int, vms: int) -> tuple[list[Host], list[Guest]]:
+    rng = random.Random(seed)
+    farm = [host(f"h{n:03d}", memory_gib=rng.choice((32, 64, 96, 128)), cpus=rng.choice((8, 16, 32)))
+            for n in range(hosts)]
+    guests = []
+    for n in range(vms):
+        cluster = rng.choice(("", "", "ldap", "imap", "web", "db"))
+        guests.append(Guest(name=f"vm{n:04d}", vcpus=rng.choice((1, 2, 4)),
+                            memory_mib=rng.choice((1, 2, 4, 8, 16)) * 1024, cluster=cluster,
+                            active=rng.random() < 0.85, host=rng.choice(farm).name,
+                            pools=frozenset(SHARED)))
+    return farm, guests
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_single_loss_agrees_with_the_recovery_planner_on_cluster_farms(seed):
+    farm, guests = random_farm(seed, hosts=25, vms=220)
+    limits = Limits(cpu_ratio=2.0)
+    sim = Simulator(FarmLoad.build(farm, guests, limits=limits), guests)
+    for h in farm:
+        running = [replace(make_vm(g.name, g.host, vcpus=g.vcpus, memory_mib=g.memory_mib, disks=()),
+                           meta=GranjaMeta(cluster=g.cluster))
+                   for g in guests if g.host == h.name and g.active]
+        load = FarmLoad.build(farm, guests, limits=limits, unreachable={h.name})
+        expected = plan_recovery(h.name, running, load, shared_pools=SHARED)
+        loss = sim.lose((h.name,))
+        assert dict(loss.restarts) == {m.vm.name: m.target for m in expected.moves}, h.name
+        assert {s.vm for s in loss.stranded} == {s.vm.name for s in expected.stuck}, h.name
+
+
+def test_a_farm_that_survives_one_failure_but_not_a_pair_names_the_worst_pair():
+    farm = [host("h1"), host("h2"), host("h3")]
+    guests = [guest("big1", "h1", 48, cluster="db"), guest("big2", "h2", 48, cluster="mail")]
+    result = assess(Simulator(FarmLoad.build(farm, guests), guests))
+    assert result.tolerated == 1
+    assert [dict(loss.restarts) for loss in result.singles] == [{"big1": "h3"}, {"big2": "h3"}, {}]
+    pairs = result.pairs
+    assert pairs is not None
+    assert pairs.exact
+    # Any two of three hosts leave one 64 GiB host for two 48 GiB VMs; ties go to the first pair by name.
+    assert (pairs.total, pairs.failing) == (3, 3)
+    assert pairs.worst is not None
+    assert pairs.worst.hosts == ("h1", "h2")
+    assert [(s.vm, s.reason) for s in pairs.worst.stranded] == [
+        ("big2", "no host has 48 GiB of memory and 2 vCPUs free")]
+
+
+def test_spread_strands_a_member_when_every_host_with_room_runs_its_cluster():
+    farm = [host("h1"), host("h2"), host("h3")]
+    guests = [guest("imap1", "h1", 4, cluster="imap"), guest("imap2", "h2", 4, cluster="imap"),
+              guest("imap3", "h3", 4, cluster="imap")]
+    result = assess(Simulator(FarmLoad.build(farm, guests), guests))
+    assert result.tolerated == 0
+    assert [s.reason for s in result.failing_singles[0].stranded] == [
+        "every host with room already runs a member of imap"]
+
+
+def test_pinned_and_local_vms_are_stranded_with_their_reason():
+    farm = [host("h1"), host("h2")]
+    guests = [guest("backup", "h1", 2), guest("db1", "h1", 2, cluster="db")]
+    blocked = {"backup": "pinned to h1 in the fleet config", "db1": "its disk xvda is in pool local"}
+    loss = Simulator(FarmLoad.build(farm, guests), guests, lambda g: blocked.get(g.name, "")).lose(("h1",))
+    assert loss.restarts == ()
+    assert {(s.vm, s.reason) for s in loss.stranded} == set(blocked.items())
+    assert [s.vm for s in loss.members_stranded] == ["db1"]
+
+
+def test_a_proposal_that_fills_the_last_escape_is_named_before_it_is_made():
+    farm = [host("h1"), host("h2"), host("h3")]
+    guests = [guest("db1", "h1", 40, cluster="db"), guest("db2", "h2", 8, cluster="db")]
+    sim = Simulator(FarmLoad.build(farm, guests), guests)
+    before = single_losses(sim)
+    load = FarmLoad.build(farm, guests)
+    newcomer = guest("web1", "h3", 40)
+    after_guests = Proposal(guest=newcomer).apply(load, list(guests))
+    after = single_losses(Simulator(load, after_guests))
+    assert newly_stranding(before, after) == [("h1", ("db1",))]
+    # Proposals play on the copy they are given: the simulator's own load is untouched.
+    assert single_losses(sim) == before
