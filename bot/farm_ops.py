@@ -186,7 +186,9 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
             return refused(rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new plan."),
                            hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
-        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        last_known = ctx.inventory.host(host)
+        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                                 pools=last_known.host.pools if last_known else ())
         names = ", ".join(m.vm.name for m in done.moved)
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",

@@ -108,10 +108,12 @@ def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:
     """A VM's NICs with the VLAN, network and bond the fleet config gives their bridges."""
     views = []
     for nic in vm.nics:
-        net = ctx.config.network_for_bridge(nic.bridge)
-        views.append(NicView(mac=nic.mac, bridge=nic.bridge,
+        net = ctx.config.network_for_bridge(nic.bridge) if nic.bridge else None
+        # A trunk carries several VLANs: the host's own wiring (the fleet config) still says the rest.
+        views.append(NicView(mac=nic.mac, bridge=nic.connection,
                              vlan=nic.vlan if nic.vlan is not None else (net.vlan if net else None),
-                             network=net.name if net else "", bond=net.bond if net else ""))
+                             network=net.name if net else "", bond=net.bond if net else "",
+                             trunk=nic.vlan_text if nic.vlan is None else ""))
     return tuple(views)
 
 

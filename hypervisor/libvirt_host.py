@@ -350,9 +350,11 @@ def _state(dom: Any) -> VMState:
 
 def _pool(pool: Any) -> Pool:
     _state, capacity, allocation, available = pool.info()
+    definition = ET.fromstring(pool.XMLDesc(0))
+    path = definition.findtext("target/path", "").strip()
     return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
-                available_bytes=available, active=bool(pool.isActive()),
-                kind=ET.fromstring(pool.XMLDesc(0)).get("type", ""))
+                available_bytes=available, active=bool(pool.isActive()), path=path,
+                kind=definition.get("type", ""))
 
 
 def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:

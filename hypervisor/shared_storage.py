@@ -31,10 +31,11 @@ def shared_pool_names(pools: Iterable[Pool], named: Collection[str] = ()) -> fro
 def local_disks(vm: VM, shared: Collection[str], *, unpooled: bool = True) -> list[Disk]:
     """The VM's disks (not CD-ROMs) outside the `shared` pools: only its own host reaches them.
 
-    A disk in no pool at all (a file libvirt has no pool for) counts unless `unpooled` is False.
+    A network disk (rbd, iscsi, nbd…) is reached over the network from any host. A disk in no
+    pool at all (a file libvirt has no pool for) counts unless `unpooled` is False.
     """
-    return [disk for disk in vm.disks if disk.device == "disk" and disk.pool not in shared
-            and (unpooled or disk.pool)]
+    return [disk for disk in vm.disks if disk.device in ("disk", "lun") and disk.kind != "network"
+            and disk.pool not in shared and (unpooled or disk.pool)]
 
 
 def only_here(vm: VM, host: str, shared: Collection[str], *, unpooled: bool = True) -> str:

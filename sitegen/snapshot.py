@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from inventory.drift import diff_configs
@@ -76,7 +76,9 @@ class FarmView:
 def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
            audit_entries: int = AUDIT_ENTRIES) -> FarmView:
     """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView."""
-    vms = tuple(inventory.vms())
+    # The full definitions are for `recover` only: no page or export holds them.
+    vms = tuple(replace(r, vm=replace(r.vm, definition="")) if r.vm.definition else r
+                for r in inventory.vms())
     baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
     return FarmView(
         vms=vms,

@@ -83,13 +83,7 @@ def test_a_guest_on_a_lun_migrates_live_with_progress_and_keeps_its_disk(hosts, 
     assert real_chat.transcript == "tiny is on real2 (running)."
 
 
-NEEDS_FULL_DEFINITION = pytest.mark.xfail(
-    strict=True, reason="recover rebuilds the domain from its summary model, where the LUN disk becomes "
-                        "a volume 'IQN/N' of pool san; recovery from the full recorded definition (i10-xml) "
-                        "fixes it")
-
-
-@pytest.mark.parametrize("form", [pytest.param("lun", marks=NEEDS_FULL_DEFINITION), "volume"])
+@pytest.mark.parametrize("form", ["lun", "volume"])
 def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(crashing, real_chat, lun, form):
     hosts = crashing
     real1 = hosts.hosts[0]
