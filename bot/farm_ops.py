@@ -19,6 +19,7 @@ from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
+from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from inventory.health import findings
 
 
@@ -29,6 +30,14 @@ def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
     again at confirmation (`rechecks`).
     """
     vm = current_vm(ctx, cmd)
+    # Neither a live nor an offline move copies disks. A disk in no pool may be on storage libvirt
+    # does not know as shared (an NFS mount): libvirt then says whether the target reaches it.
+    shared = shared_on(ctx, vm.host)
+    stuck = only_here(vm, vm.host, shared, unpooled=False)
+    if stuck:
+        pool = local_disks(vm, shared, unpooled=False)[0].pool
+        return refused(f"Not moving {vm.name}: {stuck}. If pool {pool} is the same storage on every "
+                       "host, name it in farm.shared_pools.", vm=vm.name)
     target = lookup.host_name(ctx, cmd.args["host"]) if "host" in cmd.args else ""
     force = "force" in cmd.args
     pin = ctx.config.pinned_host(vm.name)
@@ -116,7 +125,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
     force = "force" in cmd.args
     plan = plan_evacuation(host, vms, load_of(ctx), pinned=() if force else pinned,
-                           strays=strays_among(ctx, vms))
+                           strays=strays_among(ctx, vms), shared_pools=shared_on(ctx, host))
     notes = {name: (f"FORCED although pinned to {host}" if force else f"'evacuate {host} force' moves it too")
              for name in pinned}
     if not plan.moves:
@@ -152,7 +161,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     """Plan starting a down host's running VMs elsewhere; refused while the host answers."""
     host = lookup.host_name(ctx, cmd.args["host"])
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable as exc:
         reason = exc.reason
     else:
@@ -169,8 +178,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"No VM was running on {host} when it was last seen; nothing to recover."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in running if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_recovery(host, running, load_of(ctx), shared_pools=ctx.config.placement.shared_pools,
-                         pinned=pinned)
+    plan = plan_recovery(host, running, load_of(ctx), shared_pools=shared_on(ctx, host), pinned=pinned)
     if not plan.moves:
         return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"),
                        hosts=(host,))
@@ -200,10 +208,16 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 
+def shared_on(ctx: Context, host: str) -> frozenset[str]:
+    """The pools of `host` (as last recorded) that other hosts reach: by type, or named in the config."""
+    record = ctx.inventory.host(host)
+    return shared_pool_names(record.host.pools if record else (), ctx.config.placement.shared_pools)
+
+
 def _answers(ctx: Context, host: str) -> bool:
     """Whether the host answers now."""
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable:
         return False
     return True

@@ -122,6 +122,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
 
     return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
+                      shared_pools=placement.shared_pools,
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
                       resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)))

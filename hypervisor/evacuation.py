@@ -19,6 +19,7 @@ from hypervisor.interface import Progress
 from hypervisor.migration import Migrated, ShouldStop, migrate, never, plan_migration
 from hypervisor.model import VM, VMState
 from hypervisor.placement import FarmLoad, Guest, choose_host
+from hypervisor.shared_storage import only_here
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,12 @@ def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[
 
 def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
                     pinned: Collection[str] = (),
-                    strays: Mapping[str, str] = MappingProxyType({})) -> Evacuation:
+                    strays: Mapping[str, str] = MappingProxyType({}),
+                    shared_pools: Collection[str] | None = None) -> Evacuation:
     """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated.
 
     `strays` maps the VMs also defined elsewhere to why they stay: a stray copy is never moved.
+    With `shared_pools` (the host's pools others reach), a VM with a disk in another pool stays.
     """
     source_live = load.rooms[host].live_migration
     not_live = {r.name for r in load.rooms.values() if not r.live_migration}
@@ -91,9 +94,14 @@ def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
         live = vm.state.active and source_live and load.rooms[target].live_migration
         return "live" if live else "offline"
 
+    def stays(vm: VM) -> str:
+        why = strays.get(vm.name) or _why_it_stays(vm, host, pinned, source_live=source_live)
+        if why or shared_pools is None:
+            return why
+        return only_here(vm, host, shared_pools, unpooled=False)  # a move does not copy disks
+
     return place_each(
-        host, vms, load, method_of=method,
-        stays=lambda vm: strays.get(vm.name) or _why_it_stays(vm, host, pinned, source_live=source_live),
+        host, vms, load, method_of=method, stays=stays,
         exclude_of=lambda vm: not_live if vm.state is VMState.PAUSED else set(),  # paused: live only
     )
 

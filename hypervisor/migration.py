@@ -58,8 +58,8 @@ def plan_migration(farm: Farm, vm: VM, target: str, *, force: bool = False) -> M
     lifecycle.check(vm.name, vm.state, "migrate")
     if target == vm.host:
         raise WrongState(vm.name, f"already on {target}", "migrate", "Name another host.")
-    target_host = farm.call(target, lambda d: d.describe())
-    source_host = farm.call(vm.host, lambda d: d.describe())
+    target_host = farm.call(target, lambda d: d.describe(facts=False))
+    source_host = farm.call(vm.host, lambda d: d.describe(facts=False))
     used = sum(v.memory_mib for v in farm.call(target, lambda d: d.list_vms()) if v.state.active)
     free = target_host.memory_mib - used
     if vm.state.active and vm.memory_mib > free and not force:

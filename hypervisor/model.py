@@ -189,6 +189,7 @@ class Pool:
     available_bytes: int
     active: bool = True
     path: str = ""  # where the host mounts it (<target><path>); shared storage may differ per host
+    kind: str = ""  # libvirt's pool type: dir, logical, iscsi-direct, netfs, rbd… ("" if not known)
 
 
 @dataclass(frozen=True)

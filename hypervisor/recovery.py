@@ -25,29 +25,22 @@ from hypervisor.interface import Progress
 from hypervisor.migration import Migrated, ShouldStop, never
 from hypervisor.model import VM, Pool
 from hypervisor.placement import FarmLoad, Guest
+from hypervisor.shared_storage import only_here
 
 
 def plan_recovery(host: str, vms: Sequence[VM], load: FarmLoad, *, shared_pools: Collection[str],
                   pinned: Collection[str] = ()) -> Evacuation:
-    """Plan where each VM that was running on the down `host` starts again; `load` is updated."""
+    """Plan where each VM that was running on the down `host` starts again; `load` is updated.
+
+    `shared_pools`: the down host's pools that other hosts reach (`shared_storage.shared_pool_names`).
+    """
     def stays(vm: VM) -> str:
         if vm.name in pinned:
             return f"pinned to {host} in the fleet config"
-        return _unreachable_disks(vm, host, shared_pools)
+        return only_here(vm, host, shared_pools)
 
     return place_each(host, vms, load, stays=stays, method_of=lambda vm, target: "restart",
                       guest_of=lambda vm: Guest.of(vm, need_pools=True))
-
-
-def _unreachable_disks(vm: VM, host: str, shared_pools: Collection[str]) -> str:
-    local = [d for d in vm.disks if d.device in ("disk", "lun") and d.kind != "network"
-             and d.pool not in shared_pools]
-    if not local:
-        return ""
-    disk = local[0]
-    where = f"pool {disk.pool}" if disk.pool else "no storage pool"
-    return (f"its disk {disk.target} ({disk.source}) is in {where}, which is not shared: "
-            f"only {host} reaches it")
 
 
 def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
@@ -78,7 +71,7 @@ def restart_elsewhere(farm: Farm, plan: Evacuation, progress: Progress, *,
 def _start_on(farm: Farm, move: Move, pools: Sequence[Pool]) -> VM:
     """Define the VM from its record on the target, start it, restore autostart; undo on failure."""
     target, name = move.target, move.vm.name
-    there = farm.call(target, lambda d: d.describe())
+    there = farm.call(target, lambda d: d.describe(facts=False))
     xml = definition_for(move.vm, domain_type=domain_type(there.driver),
                          paths=moved_paths(move.vm, pools, there.pools))
     farm.call(target, lambda d: d.define(xml))

@@ -7,7 +7,7 @@ import functools
 import http.server
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +41,20 @@ def build_site(
     secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
     resilience: str | None = None,
+    shared_pools: Collection[str] = (),
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) and `resilience` (the host failure figure, in words) go on the overview. Builds
+    check's) and `resilience` (the host failure figure, in words) go on the overview;
+    `shared_pools` are those the fleet config names shared. Builds
     sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
-        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience)
+        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
+                             shared_pools=shared_pools)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
         rendered = time.perf_counter()

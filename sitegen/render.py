@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import jinja2
 from markupsafe import Markup
 
+from hypervisor.shared_storage import shared_pool_names
 from inventory.health import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
@@ -76,11 +77,12 @@ class Links:
 
 
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
-                 resilience: str | None = None) -> dict[str, str]:
+                 resilience: str | None = None, shared_pools: Collection[str] = ()) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
     `findings` is the farm health check's output, `resilience` the host failure figure in words;
     None leaves their sections off the overview.
+    `shared_pools` (named shared in the fleet config) and shared pool types mark disks shared.
     """
     env = environment()
     top, deep = Links(view), Links(view, up="../")
@@ -97,6 +99,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         "audit.md": _render(env, "audit.md.j2", common, links=top),
     }
     wires = {record.name: topology.wiring(record.host) for record in view.hosts}
+    shared = {record.name: shared_pool_names(record.host.pools, shared_pools) for record in view.hosts}
     vm_template = env.get_template("vm.md.j2")
     for record in view.vms:
         pages[vm_page(record.vm.name)] = vm_template.render(
@@ -104,12 +107,14 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
             baseline=view.baselines.get(record.vm.name),
             changes=view.changes.get(record.vm.name, ()),
             nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
+            shared=shared.get(record.vm.host, frozenset(shared_pools)),
         )
     host_template = env.get_template("host.md.j2")
     for capacity in capacities:
         pages[host_page(capacity.record.name)] = host_template.render(
             common, links=deep, capacity=capacity, record=capacity.record, host=capacity.record.host,
             vms=on_host.get(capacity.record.name, []), maintenance=view.maintenance.get(capacity.record.name),
+            shared=shared[capacity.record.name],
         )
     cluster_template = env.get_template("cluster.md.j2")
     for name, records in members.items():
