@@ -86,6 +86,9 @@ def bridged_network() -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait(timeout=10)
+        for pipe in (holder.stdout, holder.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def json_truth(net: str = "") -> tuple[tuple[Bridge, ...], int]:
