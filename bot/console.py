@@ -6,27 +6,34 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot import exit_codes
 from bot.engine import ChatEvent, Engine
 from bot.render_text import render
-from bot.results import Outcome, Reply
+from bot.results import Reply
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
 
 def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
-        out: Callable[[str], None] = print) -> Reply:
-    """Run one command; a change is confirmed by --yes or by the user at the prompt."""
+        out: Callable[[str], None] = print, show: Callable[[Reply], str] = render,
+        note: Callable[[str], None] | None = None) -> Reply:
+    """Run one command; a change is confirmed by --yes or by the user at the prompt.
+
+    The reply goes to `out` as `show` writes it (text, or JSON for scripts); the preview and
+    progress lines go to `note` (default: `out`).
+    """
+    note = note or out
     prepared = engine.prepare(ChatEvent(user=user, text=text, channel="console"))
     if isinstance(prepared, Reply):
-        out(render(prepared))
+        out(show(prepared))
         return prepared
-    out(f"About to: {prepared.plan.preview}")
+    note(f"About to: {prepared.plan.preview}")
     if yes or (ask is not None and _agrees(ask)):
-        reply = engine.confirm(prepared, by=user, progress=lambda line: out(f"  … {line}"))
+        reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
     else:
         reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
         reply = engine.cancel(prepared, by=user, reason=reason)
-    out(render(reply))
+    out(show(reply))
     return reply
 
 
@@ -38,8 +45,8 @@ def _agrees(ask: Ask) -> bool:
 
 
 def exit_code(reply: Reply) -> int:
-    """0 when the command did what was asked, 2 for a usage error, 1 otherwise."""
-    return {Outcome.OK: 0, Outcome.USAGE: 2}.get(reply.outcome, 1)
+    """The process exit code for a reply (the table is in bot/exit_codes.py and the README)."""
+    return exit_codes.exit_code(reply)
 
 
 def chat(engine: Engine, *, user: str, history: Path) -> int:

@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+", help="the command, e.g. where is ldap3")
     ask.add_argument("--as", dest="user", help="act as this user (roles come from the config)")
     ask.add_argument("--yes", action="store_true", help="confirm a change without asking")
+    ask.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                     help="how to print the reply: text, or JSON for scripts (schema/reply-1.json)")
+    ask.add_argument("--json", dest="output", action="store_const", const="json", help="same as -o json")
     chat = sub.add_parser("chat", help="an interactive chat prompt")
     chat.add_argument("--as", dest="user", help="act as this user")
     sub.add_parser("refresh", help="ask every host what it runs and update the inventory")
@@ -71,8 +74,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     engine = open_engine(config=args.config, state=args.state)
     if args.command == "ask":
         ask = input if console.interactive() else None
-        reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
-                            yes=args.yes, ask=ask)
+        if args.output == "json":  # stdout holds the one JSON document; the preview goes to stderr
+            from bot.reply_json import to_json
+
+            reply = console.run(engine, " ".join(args.text), user=args.user or local_user(), yes=args.yes,
+                                ask=ask, show=to_json, note=lambda line: print(line, file=sys.stderr))
+        else:
+            reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
+                                yes=args.yes, ask=ask)
         return console.exit_code(reply)
     if args.command == "chat":
         history = engine.inventory.directory / "chat_history"
