@@ -26,7 +26,7 @@ WHERE: dict[str, str] = {
     "hosts": "queries.hosts",
     "host": "queries.host",
     "refresh": "queries.refresh",
-    "audit": "queries.audit",
+    "audit": "audit_query.audit",
     **{action: "changes.lifecycle" for action in LIFECYCLE_ACTIONS},
     # Running the farm (issue 6): placement, evacuation, maintenance, recovery, health.
     "migrate": "farm_ops.migrate",

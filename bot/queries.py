@@ -1,4 +1,4 @@
-"""Commands that only read: help, where, show, list, hosts, host, audit, refresh."""
+"""Commands that only read: help, where, show, list, hosts, host, refresh."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from bot.grammar import BY_NAME, COMMANDS, role_allows
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
-    AuditRow,
-    AuditTable,
     HelpTable,
     HostCard,
     HostLoad,
@@ -176,16 +174,6 @@ def host(ctx: Context, cmd: Command) -> Reply:
         return Reply(Outcome.FAILED, Text(message), message, hosts=(name,))
     card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)))
     return ok(card, f"host {name}", hosts=(name,))
-
-
-def audit(ctx: Context, cmd: Command) -> Reply:
-    """Show recent audit entries, for the farm or one VM."""
-    vm = cmd.args.get("vm")
-    entries = ctx.inventory.audit(vm=vm, limit=20)
-    rows = tuple(AuditRow(at=e.at, user=e.user, text=e.text, outcome=e.outcome, detail=e.detail,
-                          duration_ms=e.duration_ms) for e in entries)
-    title = f"Recent commands about {vm}" if vm else "Recent commands"
-    return ok(AuditTable(title=title, rows=rows), f"{len(rows)} audit entries", vm=vm or "")
 
 
 def refresh(ctx: Context, cmd: Command) -> Reply:
