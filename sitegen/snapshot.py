@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +42,10 @@ class InventoryReader(Protocol):
         """Audit entries, newest first."""
         ...
 
+    def audit_matching(self, keep: Callable[[AuditEntry], bool], *, limit: int = 20) -> list[AuditEntry]:
+        """Audit entries, newest first, that `keep` accepts."""
+        ...
+
     def maintenance(self) -> dict[str, MaintenanceMark]:
         """Hosts marked in maintenance, by name."""
         ...
@@ -74,8 +79,12 @@ class FarmView:
 
 
 def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
-           audit_entries: int = AUDIT_ENTRIES) -> FarmView:
-    """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView."""
+           audit_entries: int = AUDIT_ENTRIES,
+           audit_keep: Callable[[AuditEntry], bool] | None = None) -> FarmView:
+    """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView.
+
+    `audit_keep` chooses the audit entries the site shows (the caller's notion of a change); None, all.
+    """
     vms = tuple(inventory.vms())
     baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
     return FarmView(
@@ -87,6 +96,7 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
             for record in vms
         },
         baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
-        audit=tuple(inventory.audit(limit=audit_entries)),
+        audit=tuple(inventory.audit(limit=audit_entries) if audit_keep is None
+                    else inventory.audit_matching(audit_keep, limit=audit_entries)),
         maintenance=inventory.maintenance(),
     )
