@@ -89,7 +89,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 role="operator", changes=True),
     CommandSpec("audit", ("audit", "audit {filters...}"),
                 "Show who changed what, newest first: changes only, or every command with 'all'. Filters "
-                "combine: a VM, host (with its VMs) or cluster; 'by USER'; 'since 2h|yesterday|DATE'; "
+                "combine: a VM, host (with its VMs), cluster or user; 'by USER'; 'since 2h|yesterday|DATE'; "
                 "'failed'.",
                 ("audit", "audit host07", "audit by bob since yesterday", "audit imap2 all", "audit failed")),
     # Running the farm: host maintenance, evacuation, crash recovery and health (issue 6).
