@@ -38,7 +38,8 @@ def check_exit_code(findings: Iterable[object]) -> int:
     """
     worst = CHECK_OK
     for finding in findings:
-        if str(getattr(finding, "severity", "warning")).lower() == "critical":
+        severity = getattr(finding, "severity", "warning")
+        if str(getattr(severity, "value", severity)).lower() == "critical":  # a string or an enum
             return CHECK_CRITICAL
         worst = CHECK_WARNING
     return worst

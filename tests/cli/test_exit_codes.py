@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,7 +55,14 @@ class _Finding:
     severity: str
 
 
+class _Severity(enum.Enum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
 def test_check_exit_code_is_two_for_a_critical_finding():
     assert check_exit_code([]) == 0
     assert check_exit_code([_Finding("warning")]) == 1
     assert check_exit_code([_Finding("warning"), _Finding("critical")]) == 2
+    assert check_exit_code([_Finding(_Severity.WARNING)]) == 1  # type: ignore[arg-type]
+    assert check_exit_code([_Finding(_Severity.CRITICAL)]) == 2  # type: ignore[arg-type]
