@@ -36,6 +36,7 @@ WHERE: dict[str, str] = {
     "check": "farm_ops.check",
     "resilience": "resilience.resilience",
     "rolling": "rolling.rolling",
+    "repair": "strays.repair",
     # templates, create/delete, resources, change management
     "templates": "history.templates",
     "create": "farm_changes.create",

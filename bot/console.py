@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot import exit_codes
 from bot.engine import ChatEvent, Engine
 from bot.render_text import render
-from bot.results import Reply
+from bot.results import Outcome, Reply
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
@@ -29,7 +32,8 @@ def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
         return prepared
     note(f"About to: {prepared.plan.preview}")
     if yes or (ask is not None and _agrees(ask)):
-        reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
+        with stopping_on_signals(engine, note, signal.SIGINT):
+            reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
     else:
         reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
         reply = engine.cancel(prepared, by=user, reason=reason)
@@ -40,8 +44,35 @@ def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
 def _agrees(ask: Ask) -> bool:
     try:
         return ask("confirm? [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
+    except (EOFError, KeyboardInterrupt):  # Ctrl-C at the question is a no
+        print()
         return False
+
+
+@contextlib.contextmanager
+def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: int) -> Iterator[None]:
+    """While a change runs, the first signal asks it to stop after its current step.
+
+    Later signals say what it still waits for. Outside the main thread (no signals there) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: object) -> None:
+        if not engine.stopping.is_set():
+            engine.stopping.set()
+            out("  … stopping: the step in progress finishes (or is undone); no further step starts.")
+            return
+        doing = "; ".join(engine.waiting_for()) or "the change to wind down"
+        out(f"  … still stopping, waiting for: {doing}")
+
+    previous = {number: signal.signal(number, handle) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def exit_code(reply: Reply) -> int:
@@ -60,6 +91,7 @@ def chat(engine: Engine, *, user: str, history: Path) -> int:
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
     print(f"granja chat on {engine.config.name} as {user}. Type 'help', or 'quit' to leave.")
+    code = 0
     try:
         while True:
             try:
@@ -67,16 +99,20 @@ def chat(engine: Engine, *, user: str, history: Path) -> int:
             except EOFError:
                 print()
                 break
+            except KeyboardInterrupt:  # as in bash: drop the line, show a fresh prompt
+                print()
+                continue
             if line in ("quit", "exit"):
                 break
             if line:
-                run(engine, line, user=user, yes=False, ask=input)
-    except KeyboardInterrupt:
-        print()
+                reply = run(engine, line, user=user, yes=False, ask=input)
+                if engine.stopping.is_set():  # Ctrl-C stopped a change: the session goes on
+                    engine.stopping.clear()
+                    code = 4 if reply.outcome is Outcome.INTERRUPTED else code
     finally:
         if readline is not None:
             readline.write_history_file(history)
-    return 0
+    return code
 
 
 def interactive() -> bool:

@@ -24,6 +24,7 @@ class Context:
     user: str
     role: str
     now: Callable[[], datetime]
+    should_stop: Callable[[], bool] = lambda: False  # asked between the steps of a change (Ctrl-C, SIGTERM)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import lookup
 from bot.context import Context
 from bot.grammar import BY_NAME, COMMANDS, role_allows
+from bot.journal_report import report_orphans
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
@@ -23,6 +24,7 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, VMState
 from inventory import VMRecord
+from inventory.journal import Journal
 
 _STATE_WORDS = {
     "running": {VMState.RUNNING},
@@ -106,10 +108,12 @@ def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:
     """A VM's NICs with the VLAN, network and bond the fleet config gives their bridges."""
     views = []
     for nic in vm.nics:
-        net = ctx.config.network_for_bridge(nic.bridge)
-        views.append(NicView(mac=nic.mac, bridge=nic.bridge,
+        net = ctx.config.network_for_bridge(nic.bridge) if nic.bridge else None
+        # A trunk carries several VLANs: the host's own wiring (the fleet config) still says the rest.
+        views.append(NicView(mac=nic.mac, bridge=nic.connection,
                              vlan=nic.vlan if nic.vlan is not None else (net.vlan if net else None),
-                             network=net.name if net else "", bond=net.bond if net else ""))
+                             network=net.name if net else "", bond=net.bond if net else "",
+                             trunk=nic.vlan_text if nic.vlan is None else ""))
     return tuple(views)
 
 
@@ -184,4 +188,7 @@ def refresh(ctx: Context, cmd: Command) -> Reply:
             f"{summary.changed} changed, {summary.removed} gone.")
     if unreachable:
         text += " Not answering: " + "; ".join(f"{h} ({r})" for h, r in sorted(unreachable.items())) + "."
-    return ok(Text(text), text, hosts=tuple(sorted(unreachable)))
+    journal = Journal(ctx.inventory.directory / "journal")
+    found = report_orphans(ctx.farm, ctx.inventory, journal, now=ctx.now())
+    text += "".join(f"\n{line}" for line in found)
+    return ok(Text(text), text.split("\n")[0], hosts=tuple(sorted(unreachable)))

@@ -41,10 +41,20 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True):
 
 def to_json(reply: Reply) -> str:
     """The reply as one line of JSON following the schema."""
+    body = _lean(msgspec.to_builtins(reply.body, order="deterministic"))  # sets sorted
     document = {"schema": SCHEMA, "outcome": reply.outcome, "exit_code": exit_code(reply),
                 "summary": reply.summary, "vm": reply.vm, "hosts": list(reply.hosts),
-                "extra": dict(reply.extra), "kind": type(reply.body).__name__, "body": reply.body}
-    return msgspec.json.encode(document, order="deterministic").decode()  # sets sorted, keys too
+                "extra": dict(reply.extra), "kind": type(reply.body).__name__, "body": body}
+    return msgspec.json.encode(document, order="deterministic").decode()
+
+
+def _lean(value: object) -> object:
+    """Builtins without a VM's full domain XML (`definition`, kept for `recover` only; it may be long)."""
+    if isinstance(value, dict):
+        return {k: _lean(v) for k, v in value.items() if not (k == "definition" and "uuid" in value)}
+    if isinstance(value, list):
+        return [_lean(v) for v in value]
+    return value
 
 
 def from_json(text: str | bytes) -> tuple[Envelope, object]:

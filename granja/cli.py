@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         return _dispatch(args)
+    except KeyboardInterrupt:  # outside a confirmed change (which stops between steps): nothing was changed
+        print("\ngranja: interrupted; nothing was changed.", file=sys.stderr)
+        return 4
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -72,6 +75,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "slack":
         return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
+    scripted = getattr(args, "output", "text") == "json"  # stdout is then the JSON document alone
+    for found in engine.found_journals():  # a change a killed granja left unfinished: say so first
+        print(found, file=sys.stderr if scripted else sys.stdout)
     if args.command == "ask":
         ask = input if console.interactive() else None
         if args.output == "json":  # stdout holds the one JSON document; the preview goes to stderr
@@ -134,4 +140,6 @@ def _slack(args: argparse.Namespace) -> int:
     from granja.app import open_engine
 
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():
+        print(f"granja slack: {found}", flush=True)
     return serve(engine, settings, host=args.host, port=args.port)

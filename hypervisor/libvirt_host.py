@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import libvirt
 
-from hypervisor import libvirt_devices, lifecycle, testnode
+from hypervisor import crashpoint, libvirt_devices, lifecycle, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
     HostKeyMismatch,
@@ -122,6 +123,7 @@ class LibvirtHost:
             if self._node is None:
                 yield self.connection()
                 return
+            crashpoint.reached(f"{self.name}: before {action} {vm}".rstrip())
             with testnode.locked(self._node), self._lock:
                 conn = self.connection()
                 try:
@@ -129,6 +131,7 @@ class LibvirtHost:
                 finally:
                     testnode.save(conn, self._node)
                     self._signature = testnode.signature(self._node)
+            crashpoint.reached(f"{self.name}: after {action} {vm}".rstrip())
 
     @contextlib.contextmanager
     def _edge(self, action: str, vm: str = "") -> Iterator[None]:
@@ -343,8 +346,9 @@ def _state(dom: Any) -> VMState:
 
 def _pool(pool: Any) -> Pool:
     _state, capacity, allocation, available = pool.info()
+    path = ET.fromstring(pool.XMLDesc(0)).findtext("target/path", "").strip()
     return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
-                available_bytes=available, active=bool(pool.isActive()))
+                available_bytes=available, active=bool(pool.isActive()), path=path)
 
 
 def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:

@@ -152,8 +152,8 @@ def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
         if record.strays:
             hosts = ", ".join(sorted({record.vm.host, *record.strays}, key=natural_key))
             yield Finding("stray", record.name,
-                          f"{record.name} is defined on {hosts}: keep one definition "
-                          "(after a recovery, remove the one on the host that was down)")
+                          f"{record.name} is defined on {hosts}: say 'repair {record.name}' to keep "
+                          "the current definition and undefine the others (disks are not touched)")
 
 
 def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:

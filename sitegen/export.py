@@ -58,6 +58,8 @@ def _host(record: HostRecord) -> dict[str, Any]:
 
 def _vm(record: VMRecord) -> dict[str, Any]:
     data: dict[str, Any] = to_dict(record.vm)
+    # The full definition is for `recover` only: kept in the inventory, never published.
+    data.pop("definition", None)
     data.update(last_seen=_iso(record.last_seen), stale_since=_iso(record.stale_since),
                 strays=list(record.strays))
     return data

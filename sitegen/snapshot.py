@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from inventory.drift import diff_configs
@@ -85,7 +85,9 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
 
     `audit_keep` chooses the audit entries the site shows (the caller's notion of a change); None, all.
     """
-    vms = tuple(inventory.vms())
+    # The full definitions are for `recover` only: no page or export holds them.
+    vms = tuple(replace(r, vm=replace(r.vm, definition="")) if r.vm.definition else r
+                for r in inventory.vms())
     baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
     return FarmView(
         vms=vms,

@@ -39,7 +39,7 @@ MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a 
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
 _ICON = {Outcome.OK: ":white_check_mark:", Outcome.REFUSED: ":no_entry:", Outcome.FAILED: ":x:",
          Outcome.USAGE: ":grey_question:", Outcome.CANCELLED: ":heavy_multiplication_x:",
-         Outcome.ERROR: ":warning:"}
+         Outcome.ERROR: ":warning:", Outcome.INTERRUPTED: ":octagonal_sign:"}
 
 
 def escape(text: str) -> str:
@@ -135,10 +135,11 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
     if body.stale_since:
         blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {vm.host} is not "
                               "answering; this is the last known configuration."))
-    disks = [f"`{d.target}` {d.source}" + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
+    disks = [f"`{d.target}` {d.text}" + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
              for d in vm.disks]
     nics = [f"`{n.mac}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
-            + (f" ({n.network})" if n.network else "") + (f" via {n.bond}" if n.bond else "")
+            + (f" ({n.network})" if n.network else "") + (f", {n.trunk}" if n.trunk else "")
+            + (f" via {n.bond}" if n.bond else "")
             for n in body.nics]
     blocks += text_blocks("*Disks*\n" + ("\n".join(disks) or "none"), code=False)
     blocks += text_blocks("*NICs*\n" + ("\n".join(nics) or "none"), code=False)

@@ -1,9 +1,16 @@
-"""Running the bot: Socket Mode when an app token is set, else the HTTP endpoint; until interrupted."""
+"""Running the bot: Socket Mode when an app token is set, else the HTTP endpoint; until stopped.
+
+SIGTERM (the service being stopped) or SIGINT stops taking messages, lets every running change
+finish its current step (none starts another), reports each as interrupted, and exits with 4
+if a change was cut short, else 0. A second signal says what the bot is still waiting for.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 from bot.engine import Engine
 from bot.slack.app import build_app
@@ -21,22 +28,50 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
         print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
               file=sys.stderr)
         return 2
+    stop = threading.Event()
+    _on_signals(engine, stop)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
-            SocketModeHandler(app, settings.app_token).start()  # type: ignore[no-untyped-call]
+            handler = SocketModeHandler(app, settings.app_token)
+            handler.connect()  # type: ignore[no-untyped-call]
+            stop.wait()
+            handler.close()  # type: ignore[no-untyped-call]
         else:
             server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
             # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
             server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
-            server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+            server.start_in_thread()
+            stop.wait()
+            server.stop()  # stops taking requests; running changes wind down below
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
-    return 0
+    return _wind_down(engine)
+
+
+def _on_signals(engine: Engine, stop: threading.Event) -> None:
+    """SIGTERM and SIGINT: stop taking messages and ask running changes to stop after their step."""
+    def handle(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            engine.stopping.set()
+            print(f"granja slack: {signal.Signals(signum).name}: stopping; running changes finish their "
+                  "current step.", flush=True)
+            return
+        doing = "; ".join(engine.waiting_for()) or "nothing"
+        print(f"granja slack: still stopping, waiting for: {doing}", flush=True)
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _wind_down(engine: Engine) -> int:
+    """Wait for running changes to end; 4 if one was interrupted, else 0."""
+    while not engine.wait_idle(5.0):
+        print(f"granja slack: waiting for: {'; '.join(engine.waiting_for())}", flush=True)
+    return 4 if engine.interrupted else 0

@@ -56,6 +56,7 @@ def test_a_json_body_is_the_data_not_the_rendered_text(chat):
     assert document["body"]["vm"]["name"] == "ldap3"
     assert document["body"]["vm"]["state"] == "running"
     assert document["hosts"] == [document["body"]["vm"]["host"]]
+    assert "definition" not in document["body"]["vm"]  # the full domain XML stays in the inventory
     listed = _as_json(chat, "list in ldap")
     assert listed["kind"] == "VMTable"
     assert sorted(vm["name"] for vm in listed["body"]["vms"]) == sorted(
