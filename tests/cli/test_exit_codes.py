@@ -66,3 +66,10 @@ def test_check_exit_code_is_two_for_a_critical_finding():
     assert check_exit_code([_Finding("warning"), _Finding("critical")]) == 2
     assert check_exit_code([_Finding(_Severity.WARNING)]) == 1  # type: ignore[arg-type]
     assert check_exit_code([_Finding(_Severity.CRITICAL)]) == 2  # type: ignore[arg-type]
+
+
+def test_an_interrupted_operation_exits_4():
+    from bot.exit_codes import exit_code
+    from bot.results import Outcome, Reply, Text
+
+    assert exit_code(Reply(Outcome.INTERRUPTED, Text("stopped"), "stopped")) == 4

@@ -100,3 +100,14 @@ def test_bad_filters_say_what_to_type(chat, day, text, outcome, message):
     reply = chat.send(text)
     assert reply.outcome is outcome
     assert message in chat.transcript
+
+
+def test_interrupted_operations_are_changes_and_failures(chat, day):
+    from inventory import AuditEntry
+
+    chat.engine.inventory.record_audit(AuditEntry(
+        at=TODAY + timedelta(minutes=40), user="granja", text="evacuate host03", outcome="interrupted",
+        command="", hosts=("host03",), detail="An interrupted `evacuate host03` by root was found"))
+    assert _shown(chat, "audit")[0] == "evacuate host03"
+    assert _shown(chat, "audit failed") == ["evacuate host03", "migrate ldap1 to host99"]
+    assert _shown(chat, "audit host03 since 1h")[0] == "evacuate host03"
