@@ -51,10 +51,14 @@ def state_after_failure(ctx: Context, vm: VM, exc: HypervisorError) -> str:
     return f"{vm.name} is {now.state.value} on {vm.host}."
 
 
-def lifecycle(ctx: Context, cmd: Command) -> Plan:
-    """Plan a start, shutdown, destroy, reboot, suspend, resume or save."""
+def lifecycle(ctx: Context, cmd: Command) -> Plan | Reply:
+    """Plan a start, shutdown, destroy, reboot, suspend, resume or save; a VM already there is done."""
     action = cmd.name
     vm = current_vm(ctx, cmd)
+    if rules.already(vm.state, action):
+        message = f"{vm.name} is already {vm.state.value} on {vm.host}; nothing was changed."
+        return Reply(Outcome.OK, Text(message), message, vm=vm.name, hosts=(vm.host,),
+                     extra={"changed": "no"})
     rules.check(vm.name, vm.state, action)
 
     def run(progress: Progress) -> Reply:

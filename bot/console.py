@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bot import exit_codes
 from bot.engine import ChatEvent, Engine
 from bot.render_text import render
 from bot.results import Outcome, Reply
@@ -17,25 +18,28 @@ Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
 
 def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
-        out: Callable[[str], None] = print, account: str = "") -> Reply:
+        out: Callable[[str], None] = print, account: str = "", show: Callable[[Reply], str] = render,
+        note: Callable[[str], None] | None = None) -> Reply:
     """Run one command; a change is confirmed by --yes or by the user at the prompt.
 
-    `account`: the OS account at the keyboard when it acts as another `user` (`--as`); the audit
-    records both.
+    The reply goes to `out` as `show` writes it (text, or JSON for scripts); the preview and
+    progress lines go to `note` (default: `out`). `account`: the OS account at the keyboard when
+    it acts as another `user` (`--as`); the audit records both.
     """
+    note = note or out
     extra = {"os_user": account, "who": f"{account} as {user}"} if account and account != user else {}
     prepared = engine.prepare(ChatEvent(user=user, text=text, channel="console", extra=extra))
     if isinstance(prepared, Reply):
-        out(render(prepared))
+        out(show(prepared))
         return prepared
-    out(f"About to: {prepared.plan.preview}")
+    note(f"About to: {prepared.plan.preview}")
     if yes or (ask is not None and _agrees(ask)):
-        with stopping_on_signals(engine, out, signal.SIGINT):
-            reply = engine.confirm(prepared, by=user, progress=lambda line: out(f"  … {line}"))
+        with stopping_on_signals(engine, note, signal.SIGINT):
+            reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
     else:
         reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
         reply = engine.cancel(prepared, by=user, reason=reason)
-    out(render(reply))
+    out(show(reply))
     return reply
 
 
@@ -74,8 +78,8 @@ def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: in
 
 
 def exit_code(reply: Reply) -> int:
-    """0 when the command did what was asked, 2 for a usage error, 4 when interrupted, 1 otherwise."""
-    return {Outcome.OK: 0, Outcome.USAGE: 2, Outcome.INTERRUPTED: 4}.get(reply.outcome, 1)
+    """The process exit code for a reply (the table is in bot/exit_codes.py and the README)."""
+    return exit_codes.exit_code(reply)
 
 
 def chat(engine: Engine, *, user: str, history: Path, account: str = "") -> int:

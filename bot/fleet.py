@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.access import Access
 from hypervisor.placement import Limits
-from hypervisor.rolling import Health
 from hypervisor.template import Template
+
+if TYPE_CHECKING:  # the rolling module imports migration code a read-only question never needs
+    from hypervisor.rolling import Health
 
 
 class Pattern(Protocol):

@@ -87,8 +87,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "or away from the host it is pinned to.",
                 ("migrate imap2 to host07", "migrate imap2", "migrate ldap1 to host03 force"),
                 role="operator", changes=True),
-    CommandSpec("audit", ("audit", "audit {vm}"), "Show who did what recently, for the farm or one VM.",
-                ("audit", "audit imap2")),
+    CommandSpec("audit", ("audit", "audit {filters...}"),
+                "Show who changed what, newest first: changes only, or every command with 'all'. Filters "
+                "combine: a VM, host (with its VMs), cluster or user; 'by USER'; 'since 2h|yesterday|DATE'; "
+                "'failed'.",
+                ("audit", "audit host07", "audit by bob since yesterday", "audit imap2 all", "audit failed")),
     # Running the farm: host maintenance, evacuation, crash recovery and health (issue 6).
     CommandSpec("evacuate", ("evacuate {host}", "evacuate {host} {force:force}"),
                 "Move every VM off a host by the placement rules, one at a time; the plan lists any "

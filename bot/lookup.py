@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process
-
 from bot.context import Context, UnknownName
 from inventory import VMRecord
 
 
 def suggest(name: str, choices: Iterable[str], *, limit: int = 3) -> list[str]:
     """The known names closest to a mistyped one, best first."""
+    from rapidfuzz import fuzz, process  # only when a name is unknown
+
     found = process.extract(name, list(choices), scorer=fuzz.ratio, limit=limit, score_cutoff=60)
     return [choice for choice, _score, _index in found]
 

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from rapidfuzz import fuzz, process
-
 from bot.grammar import BY_NAME, COMMANDS, CommandSpec, slot
 
 # Chat clients "improve" typing: curly quotes, long dashes, non-breaking spaces.
@@ -86,6 +84,8 @@ def _explain(clean: str) -> ParseError:
         spec = owners[0]
         return ParseError(f"Usage: {spec.usage}. For example: {spec.examples[0]}", nearest=spec.name)
     verbs = sorted({form.split()[0] for spec in COMMANDS for form in spec.forms})
+    from rapidfuzz import fuzz, process  # only when the text is not a command
+
     guess = process.extractOne(first, verbs, scorer=fuzz.ratio, score_cutoff=70)
     if guess:
         spec = next(s for s in COMMANDS if any(f.split()[0] == guess[0] for f in s.forms))

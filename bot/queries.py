@@ -1,4 +1,4 @@
-"""Commands that only read: help, where, show, list, hosts, host, audit, refresh."""
+"""Commands that only read: help, where, show, list, hosts, host, refresh."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from bot.journal_report import report_orphans
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
-    AuditRow,
-    AuditTable,
     HelpTable,
     HostCard,
     HostLoad,
@@ -26,7 +24,6 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, VMState
 from inventory import VMRecord
-from inventory.disclosure import redact_entry, speaker, visible_to
 from inventory.journal import Journal
 
 _STATE_WORDS = {
@@ -181,19 +178,6 @@ def host(ctx: Context, cmd: Command) -> Reply:
         return Reply(Outcome.FAILED, Text(message), message, hosts=(name,))
     card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)))
     return ok(card, f"host {name}", hosts=(name,))
-
-
-def audit(ctx: Context, cmd: Command) -> Reply:
-    """Show recent audit entries, for the farm or one VM."""
-    vm = cmd.args.get("vm")
-    secrets = ctx.config.site.secrets
-    # Entries from direct messages and private channels: only for admins, or where they were written.
-    entries = [redact_entry(e, secrets) for e in ctx.inventory.audit(vm=vm, limit=200)
-               if visible_to(e, role=ctx.role, channel=ctx.channel)][:20]
-    rows = tuple(AuditRow(at=e.at, user=speaker(e), text=e.text, outcome=e.outcome, detail=e.detail,
-                          duration_ms=e.duration_ms) for e in entries)
-    title = f"Recent commands about {vm}" if vm else "Recent commands"
-    return ok(AuditTable(title=title, rows=rows), f"{len(rows)} audit entries", vm=vm or "")
 
 
 def refresh(ctx: Context, cmd: Command) -> Reply:

@@ -110,6 +110,7 @@ def site_folder(config: FleetConfig, out: str | None = None) -> Path:
 
 def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None) -> BuildResult:
     """Build the inventory site as the config says: its folder, title and secrets."""
+    from bot.audit_query import is_change
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
     from hypervisor.resilience import assess
     from inventory.health import findings
@@ -125,4 +126,5 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
                       shared_pools=placement.shared_pools,
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
-                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)))
+                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
+                      audit_keep=is_change)

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+", help="the command, e.g. where is ldap3")
     ask.add_argument("--as", dest="user", help="act as this user (admins only; the audit records both)")
     ask.add_argument("--yes", action="store_true", help="confirm a change without asking")
+    ask.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                     help="how to print the reply: text, or JSON for scripts (schema/reply-1.json)")
+    ask.add_argument("--json", dest="output", action="store_const", const="json", help="same as -o json")
     chat = sub.add_parser("chat", help="an interactive chat prompt")
     chat.add_argument("--as", dest="user", help="act as this user (admins only; the audit records both)")
     sub.add_parser("refresh", help="ask every host what it runs and update the inventory")
@@ -86,8 +89,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "slack":
         return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
+    scripted = getattr(args, "output", "text") == "json"  # stdout is then the JSON document alone
     for found in engine.found_journals():  # a change a killed granja left unfinished: say so first
-        print(found)
+        print(found, file=sys.stderr if scripted else sys.stdout)
     if args.command in ("ask", "chat"):
         try:
             user = acting_user(engine.config, args.user)
@@ -97,7 +101,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         account = local_user()
     if args.command == "ask":
         ask = input if console.interactive() else None
-        reply = console.run(engine, " ".join(args.text), user=user, yes=args.yes, ask=ask, account=account)
+        text = " ".join(args.text)
+        if args.output == "json":  # stdout holds the one JSON document; the preview goes to stderr
+            from bot.reply_json import to_json
+
+            reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account,
+                                show=to_json, note=lambda line: print(line, file=sys.stderr))
+        else:
+            reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account)
         return console.exit_code(reply)
     if args.command == "chat":
         history = engine.inventory.directory / "chat_history"

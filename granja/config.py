@@ -12,7 +12,6 @@ text, so no pattern in the config can hang a site build or a `create`.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 import typing
@@ -26,7 +25,6 @@ import re2
 from bot.access import Access
 from bot.fleet import Cluster, FleetConfig, HostConfig, Network, Pattern, Placement, SiteConfig
 from granja import schema
-from hypervisor.rolling import Health
 from hypervisor.sizes import parse_size_mib
 from hypervisor.template import Template
 
@@ -111,6 +109,8 @@ class _Builder:
         if unknown := re.match(r"Object contains unknown field `(.*)`", message):
             name = unknown.group(1)
             allowed = schema.keys_of(_struct_at(kind, rest))
+            import difflib  # only for a misspelt key
+
             near = difflib.get_close_matches(name, allowed, n=1)
             hint = f"did you mean '{near[0]}'? " if near else ""
             what = "section" if not at else "key"
@@ -225,6 +225,8 @@ class _Builder:
             raise self.fail(f"{where}.template", problem)
         health = None
         if body.health is not None:
+            from hypervisor.rolling import Health  # migration code: only for clusters with a health port
+
             try:
                 health = Health.parse(body.health, body.health_timeout)
             except ValueError as exc:

@@ -11,11 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from granja.demo_catalogue import catalogue
-from granja.demo_nodefile import node_xml
-from granja.demo_plan import plan_farm
-from granja.demo_toml import farm_toml
-
 DEMO_HOSTS = 15
 DEMO_SEED = 0
 DEMO_NAME = "Demo farm"
@@ -28,6 +23,8 @@ def ensure_demo_farm(state_dir: Path) -> Path:
     config = out_dir / CONFIG_NAME
     if config.exists():
         return config
+    from granja.demo_catalogue import catalogue  # generating the farm is a first run's work only
+
     vms = len(catalogue())
     return generate_farm(out_dir, hosts=DEMO_HOSTS, vms=vms, seed=DEMO_SEED, name=DEMO_NAME)
 
@@ -41,6 +38,10 @@ def generate_farm(out_dir: Path, *, hosts: int, vms: int, seed: int = 0, name: s
     config = out_dir / CONFIG_NAME
     if config.exists():
         raise FileExistsError(f"{config} exists: a farm is already there")
+    from granja.demo_nodefile import node_xml
+    from granja.demo_plan import plan_farm
+    from granja.demo_toml import farm_toml
+
     plan = plan_farm(hosts=hosts, vms=vms, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     for host in plan.hosts:

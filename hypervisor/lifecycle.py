@@ -17,6 +17,17 @@ ALLOWED: dict[str, frozenset[VMState]] = {
     "migrate": frozenset({S.RUNNING, S.PAUSED, S.SHUTOFF, S.CRASHED}),
 }
 
+# The states an action leaves a VM in: asked for again, it changes nothing and succeeds (idempotent
+# scripts and Ansible runs need that), rather than being refused.
+ALREADY: dict[str, frozenset[VMState]] = {
+    "start": frozenset({S.RUNNING}),
+    "resume": frozenset({S.RUNNING}),
+    "shutdown": frozenset({S.SHUTOFF}),
+    "destroy": frozenset({S.SHUTOFF}),
+    "suspend": frozenset({S.PAUSED}),
+    "save": frozenset({S.SAVED}),
+}
+
 # What to suggest instead, by (action, state); the first match wins.
 _HINTS: dict[tuple[str, VMState], str] = {
     ("start", S.RUNNING): "It is already running.",
@@ -31,6 +42,11 @@ _HINTS: dict[tuple[str, VMState], str] = {
     ("reboot", S.PAUSED): "Resume it first ('resume {vm}').",
     ("migrate", S.SAVED): "Restore it first with 'start {vm}': a saved image stays on its host.",
 }
+
+
+def already(state: VMState, action: str) -> bool:
+    """Whether a VM in `state` is already where `action` would leave it."""
+    return state in ALREADY.get(action, frozenset())
 
 
 def check(vm: str, state: VMState, action: str) -> None:

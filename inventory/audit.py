@@ -8,7 +8,9 @@ and old months can be archived by moving files.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -42,6 +44,27 @@ class AuditLog:
             if len(found) >= limit:
                 break
             found += self._month(month).entries(vm=vm, limit=limit - len(found))
+        return found
+
+    def matching(self, keep: Callable[[AuditEntry], bool], *, limit: int = 20,
+                 since: datetime | None = None) -> list[AuditEntry]:
+        """Newest entries first that `keep` accepts, none older than `since`.
+
+        Months older than `since` are never read; within a month the walk stops at the first
+        entry older than `since`, or once `limit` entries are found.
+        """
+        found: list[AuditEntry] = []
+        oldest = f"{codec.utc(since):%Y-%m}" if since is not None else ""
+        for month in sorted((p.stem for p in self.directory.glob("*.json")), reverse=True):
+            if month < oldest or len(found) >= limit:
+                break
+            for entry in self._month(month).walk():
+                if since is not None and entry.at < since:
+                    return found
+                if keep(entry):
+                    found.append(entry)
+                    if len(found) >= limit:
+                        return found
         return found
 
     def close(self) -> None:
@@ -78,6 +101,12 @@ class _Month:
         index = self._current()
         docs = index.newest_first if vm is None else index.by_vm.get(vm, [])
         return [index.decode(doc) for doc in docs[: max(limit, 0)]]
+
+    def walk(self) -> Iterator[AuditEntry]:
+        """Every entry, newest first, decoded as the walk reaches it."""
+        index = self._current()
+        for doc in index.newest_first:
+            yield index.decode(doc)
 
     def close(self) -> None:
         """Release the storage's file descriptors."""

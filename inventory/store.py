@@ -112,6 +112,11 @@ class Inventory:
         """Audit entries, newest first, of one VM or of all."""
         return self._audit.entries(vm=vm, limit=limit)
 
+    def audit_matching(self, keep: Callable[[AuditEntry], bool], *, limit: int = 20,
+                       since: datetime | None = None) -> list[AuditEntry]:
+        """Audit entries, newest first, that `keep` accepts and none older than `since`."""
+        return self._audit.matching(keep, limit=limit, since=since)
+
     def usage(self) -> dict[str, HostUsage]:
         """Per host: memory and vCPUs of its active VMs, and the clusters with a member there."""
         return host_usage(self._current())

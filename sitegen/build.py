@@ -7,12 +7,13 @@ import functools
 import http.server
 import sys
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from inventory.health import Finding
+from inventory.records import AuditEntry
 from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
 from sitegen.secrets import SecretPattern, redact
@@ -42,17 +43,20 @@ def build_site(
     findings: Sequence[Finding] | None = None,
     resilience: str | None = None,
     shared_pools: Collection[str] = (),
+    audit_keep: Callable[[AuditEntry], bool] | None = None,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
     check's) and `resilience` (the host failure figure, in words) go on the overview;
-    `shared_pools` are those the fleet config names shared. Builds
+    `shared_pools` are those the fleet config names shared; `audit_keep` picks the audit entries
+    the Audit page lists. Builds
     sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
-        view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
+        # Everything first: every page sees one snapshot.
+        view = redact(gather(inventory, audit_keep=audit_keep), secrets)
         pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
                              shared_pools=shared_pools)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}

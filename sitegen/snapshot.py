@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -42,6 +43,10 @@ class InventoryReader(Protocol):
         """Audit entries, newest first."""
         ...
 
+    def audit_matching(self, keep: Callable[[AuditEntry], bool], *, limit: int = 20) -> list[AuditEntry]:
+        """Audit entries, newest first, that `keep` accepts."""
+        ...
+
     def maintenance(self) -> dict[str, MaintenanceMark]:
         """Hosts marked in maintenance, by name."""
         ...
@@ -75,8 +80,12 @@ class FarmView:
 
 
 def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
-           audit_entries: int = AUDIT_ENTRIES) -> FarmView:
-    """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView."""
+           audit_entries: int = AUDIT_ENTRIES,
+           audit_keep: Callable[[AuditEntry], bool] | None = None) -> FarmView:
+    """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView.
+
+    `audit_keep` chooses the audit entries the site shows (the caller's notion of a change); None, all.
+    """
     # The full definitions are for `recover` only: no page or export holds them.
     vms = tuple(replace(r, vm=replace(r.vm, definition="")) if r.vm.definition else r
                 for r in inventory.vms())
@@ -91,7 +100,9 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
         },
         baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
         # Never the site: entries from direct messages and private channels; secrets masked always.
-        audit=tuple(redact_entry(entry) for entry in inventory.audit(limit=audit_entries * 4)
+        audit=tuple(redact_entry(entry) for entry in (
+            inventory.audit(limit=audit_entries * 4) if audit_keep is None
+            else inventory.audit_matching(lambda e: not is_private(e) and audit_keep(e), limit=audit_entries))
                     if not is_private(entry))[:audit_entries],
         maintenance=inventory.maintenance(),
     )

@@ -18,7 +18,7 @@ def test_secrets_are_masked_in_storage_and_when_shown(state):
     assert "where is REDACTED" in stored
     assert "sekrit-43" not in stored
     assert "swordfish" not in stored
-    chat.send("audit", user="carol")
+    chat.send("audit all", user="carol")
     assert "sekrit-4" not in chat.transcript
     assert "swordfish" not in chat.transcript
     assert "where is REDACTED passwd=REDACTED" in chat.transcript

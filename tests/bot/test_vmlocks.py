@@ -20,7 +20,7 @@ def test_a_vm_held_by_another_process_is_refused_naming_the_holder(engine, state
     assert other.hold("imap2", who="<@UBOB>", what=f"migrate imap2 to {target}") is None
     try:
         refused = granja(state, "ask", "shutdown imap2", "--yes")
-        assert refused.returncode == 1
+        assert refused.returncode == 3  # refused: exit code 3
         busy = f"imap2 is busy: <@UBOB> is running 'migrate imap2 to {target}' (for "
         assert refused.stdout.startswith(busy)
         assert engine.farm.driver(source).find_vm("imap2").state.value == "running"

@@ -81,9 +81,6 @@ def test_hosts_and_host(chat):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("start ldap1", "Cannot start ldap1: it is running. It is already running."),
-        ("resume ldap1", "Cannot resume ldap1: it is running. It is already running."),
-        ("shutdown ci", "Cannot shutdown ci: it is shut off. It is already shut off."),
         ("start wiki", "Cannot start wiki: it is paused. Use 'resume wiki' to unpause it."),
         ("reboot wiki", "Cannot reboot wiki: it is paused. Resume it first ('resume wiki')."),
     ],
@@ -159,14 +156,14 @@ def test_help_shows_only_what_the_user_may_run(chat):
 def test_audit_records_allowed_refused_and_failed_commands(chat):
     chat.send("where is ldap3")
     chat.send("shutdown dns1", user="alice")
-    chat.send("start ldap1")
+    chat.send("reboot wiki")
     chat.send("where is nosuchvm")
     chat.send("shutdown dns1")
     entries = chat.engine.inventory.audit(limit=10)
     assert [(e.text, e.outcome) for e in entries[:5]] == [
         ("shutdown dns1", "ok"),
         ("where is nosuchvm", "failed"),
-        ("start ldap1", "refused"),
+        ("reboot wiki", "refused"),
         ("shutdown dns1", "refused"),
         ("where is ldap3", "ok"),
     ]
@@ -180,3 +177,22 @@ def test_audit_records_allowed_refused_and_failed_commands(chat):
     chat.send("audit dns1")
     assert "shutdown dns1" in chat.transcript
     assert "where is ldap3" not in chat.transcript
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("start ldap1", "ldap1 is already running on {host}; nothing was changed."),
+        ("resume ldap1", "ldap1 is already running on {host}; nothing was changed."),
+        ("shutdown ci", "ci is already shut off on {host}; nothing was changed."),
+        ("suspend wiki", "wiki is already paused on {host}; nothing was changed."),
+    ],
+)
+def test_asking_for_the_state_a_vm_is_in_succeeds_and_changes_nothing(chat, text, message):
+    name = text.split()[1]
+    before = chat.engine.inventory.vm(name).vm
+    reply = chat.send(text)
+    assert reply.outcome is Outcome.OK
+    assert chat.transcript == message.format(host=before.host)  # no preview: nothing to confirm
+    assert chat.engine.inventory.vm(name).vm == before
+    assert chat.engine.inventory.audit(limit=1)[0].extra["changed"] == "no"

@@ -10,6 +10,7 @@ import io
 import pytest
 
 from bot.engine import ChatEvent
+from inventory import AuditEntry
 from sitegen.export import export_csv
 from sitegen.snapshot import gather
 from tests.sitegen.test_demo_site import build, page
@@ -20,17 +21,25 @@ def audit_rows(out):
     return [row for row in tables(page(out, "audit.html")).rows if row]
 
 
+def record_change(chat, text: str, **fields) -> None:
+    """A change's audit entry as a front end records it: the text as typed (the page lists changes)."""
+    chat.engine.inventory.record_audit(AuditEntry(at=chat.engine.clock(), user="carol", text=text,
+                                                  outcome="refused", command="migrate ldap3 to host09",
+                                                  vm="ldap3", **fields))
+
+
 def test_the_audit_page_escapes_once(chat, tmp_path):
-    chat.send("where is ldap3's <b>host</b> & more", user="carol")
+    record_change(chat, "migrate ldap3's <b>host</b> & more")
     rows = audit_rows(build(chat, tmp_path / "site"))
     assert rows[0][:3] == ["When", "Who", "Command"]
-    assert rows[1][2] == "where is ldap3's <b>host</b> & more"  # as typed: no &#x27; or &amp; showing
+    assert rows[1][2] == "migrate ldap3's <b>host</b> & more"  # as typed: no &#x27; or &amp; showing
     assert "&#x27;" not in page(tmp_path / "site", "audit.html").replace("&amp;#x27;", "BAD")
 
 
 def test_the_audit_page_masks_secrets_and_leaves_out_private_places(chat, tmp_path):
-    chat.send("where is ldap3 password=hunter2 xoxb-12345-abcdef", user="carol")
-    direct = ChatEvent(user="carol", text="where is the-private-one", channel="D1",
+    chat.send("migrate ldap3 to host09 password=hunter2 xoxb-12345-abcdef", user="carol")
+    record_change(chat, "migrate ldap3 to host09 password=hunter2 xoxb-12345-abcdef")
+    direct = ChatEvent(user="carol", text="migrate the-private-one", channel="D1",
                        extra={"channel_type": "im"})
     chat.engine.prepare(direct)
     out = build(chat, tmp_path / "site")

@@ -9,10 +9,10 @@ from tests.slack.driver import GENERAL, OPS
 
 def audit_reply(bot, user: str, channel: str, *, count: int):
     if channel.startswith("D"):
-        bot.direct(user, "audit", channel=channel)
+        bot.direct(user, "audit all", channel=channel)
     else:
-        bot.mention(user, "audit", channel=channel)
-    return bot.reply(lambda c: "Recent commands" in c.blocks_text, count=count)
+        bot.mention(user, "audit all", channel=channel)
+    return bot.reply(lambda c: "Commands" in c.blocks_text, count=count)
 
 
 def test_private_entries_are_shown_only_to_admins_or_where_they_were_written(bot):
@@ -38,7 +38,7 @@ def test_private_entries_are_shown_only_to_admins_or_where_they_were_written(bot
 
 
 def test_private_channels_are_recorded_as_private():
-    private = {"user_id": "UOPER", "channel_id": "C9", "text": "audit", "channel_name": "privategroup"}
+    private = {"user_id": "UOPER", "channel_id": "C9", "text": "audit all", "channel_name": "privategroup"}
     assert event_from_command(private)[0].extra["channel_type"] == "private"
     message = {"type": "message", "channel_type": "group", "user": "UOPER", "channel": "C8", "text": "x"}
     assert event_from_message(message, team="T1", bot_user="UGRANJA", via="mention")[0].extra[

@@ -142,7 +142,7 @@ def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
     bot.click("UOPER", bot.preview("lists1"), CONFIRM)
     final(bot, "lists1")
     bot.mention("UVIEWER", "audit lists1")
-    table = bot.reply(lambda c: c.text.startswith("Recent commands about lists1"))
+    table = bot.reply(lambda c: c.text.startswith("Changes to lists1"))
     row = next(line for line in table.text.splitlines() if f"migrate lists1 to {target}" in line)
     assert row.split()[2:3] == ["UOPER"]
     assert " ok " in row

@@ -86,8 +86,8 @@ def test_hostile_text_from_a_known_user_comes_back_inert(bot, way):
     bot.slack.wait_for("chat.postMessage", count=len(HOSTILE))
     check_all(bot, people=("UOPER",))
     # What the audit shows of them: every hostile text inside a code span it cannot leave.
-    bot.mention("UADMIN", "audit")
-    audit = bot.reply(lambda c: "Recent commands" in c.blocks_text)
+    bot.mention("UADMIN", "audit all")
+    audit = bot.reply(lambda c: c.blocks_text.startswith("*Commands"))
     check_all(bot, people=("UOPER", "UADMIN"))
     for line in audit.blocks_text.splitlines():
         assert line.count("`") % 2 == 0, f"a code span broken open: {line!r}"

@@ -1,0 +1,81 @@
+"""`granja ask --json`: every command's reply is one JSON document that follows schema/reply-1.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot import console
+from bot.grammar import COMMANDS
+from bot.reply_json import SCHEMA, from_json, json_schema, to_json
+
+SCHEMA_FILE = Path(__file__).parents[2] / "schema" / "reply-1.json"
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_the_published_schema_file_is_the_one_the_code_writes():
+    written = json.loads(json.dumps(json_schema()))
+    assert json.loads(SCHEMA_FILE.read_text()) == written, "regenerate it: python -m bot.reply_json"
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+
+
+def _as_json(chat, text: str) -> dict:
+    lines: list[str] = []
+    reply = console.run(chat.engine, text, user=chat.user, yes=True, ask=None, out=lines.append,
+                        show=to_json, note=lambda line: None)
+    assert len(lines) == 1, lines
+    document = json.loads(lines[0])
+    VALIDATOR.validate(document)  # the JSON Schema file
+    envelope, body = from_json(lines[0])  # and the dataclasses themselves, field by field
+    assert envelope.outcome is reply.outcome
+    assert body == reply.body
+    return document
+
+
+# Each command's examples as the help shows them, on the demo farm, plus the replies that are not
+# the command's own body (refusal, usage error).
+EXAMPLES = [example for spec in COMMANDS for example in spec.examples] + [
+    "where is nosuchvm", "fly me to the moon", "start ldap1", "reboot wiki"]
+
+
+@pytest.mark.parametrize("text", EXAMPLES)
+def test_every_command_answers_in_json_that_follows_the_schema(chat, text):
+    document = _as_json(chat, text)
+    assert document["schema"] == SCHEMA
+    assert document["summary"]
+
+
+def test_a_json_body_is_the_data_not_the_rendered_text(chat):
+    document = _as_json(chat, "where is ldap3")
+    assert document["kind"] == "Located"
+    assert document["body"]["vm"]["name"] == "ldap3"
+    assert document["body"]["vm"]["state"] == "running"
+    assert document["hosts"] == [document["body"]["vm"]["host"]]
+    assert "definition" not in document["body"]["vm"]  # the full domain XML stays in the inventory
+    listed = _as_json(chat, "list in ldap")
+    assert listed["kind"] == "VMTable"
+    assert sorted(vm["name"] for vm in listed["body"]["vms"]) == sorted(
+        r.vm.name for r in chat.engine.inventory.vms_in("ldap"))
+
+
+def test_granja_ask_json_prints_only_the_document_on_stdout(state):
+    def ask(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "granja", "--state", str(state), "ask", *words],
+                              capture_output=True, text=True, timeout=60)
+
+    for flags in (["--json"], ["-o", "json"]):
+        done = ask(*flags, "--yes", "shutdown ci")  # ci is shut off: done, nothing changed
+        assert done.returncode == 0, done.stderr
+        VALIDATOR.validate(json.loads(done.stdout))
+        assert json.loads(done.stdout)["extra"] == {"changed": "no"}
+    changed = ask("--json", "--yes", "suspend ldap1")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stderr.startswith("About to: suspend ldap1")  # the preview is not in the document
+    document = json.loads(changed.stdout)
+    VALIDATOR.validate(document)
+    assert (document["kind"], document["body"]["vm"]["state"]) == ("Done", "paused")
