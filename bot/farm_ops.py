@@ -19,6 +19,7 @@ from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
+from hypervisor.words import plural
 from inventory.health import findings
 
 
@@ -204,7 +205,7 @@ def check(ctx: Context, cmd: Command) -> Reply:
     placement = ctx.config.placement
     found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
                            shared_pools=placement.shared_pools))
-    return ok(FindingList(found), f"{len(found)} findings")
+    return ok(FindingList(found), plural(len(found), "finding"))
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

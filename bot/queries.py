@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from bot import lookup
 from bot.context import Context
-from bot.grammar import BY_NAME, COMMANDS, role_allows
+from bot.grammar import BY_NAME, COMMANDS, GROUPS, role_allows
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
@@ -47,8 +49,10 @@ def help_(ctx: Context, cmd: Command) -> Reply:
             raise lookup.unknown("command", name, BY_NAME)
         rows = ((spec.usage, f"{spec.help} Needs the {spec.role} role.", "; ".join(spec.examples)),)
         return ok(HelpTable(rows, detail=True), f"help for {spec.name}")
-    allowed = tuple((s.usage, s.help, s.examples[0]) for s in COMMANDS if role_allows(ctx.role, s.role))
-    return ok(HelpTable(allowed), f"{len(allowed)} commands")
+    specs = sorted((s for s in COMMANDS if role_allows(ctx.role, s.role)),
+                   key=lambda s: GROUPS.index(s.group))
+    allowed = tuple((s.usage, s.help, s.examples[0]) for s in specs)
+    return ok(HelpTable(allowed, groups=tuple(s.group for s in specs)), f"{len(allowed)} commands")
 
 
 def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError | None]:
@@ -138,10 +142,16 @@ def list_(ctx: Context, cmd: Command) -> Reply:
         records, title = ctx.inventory.vms_in(cluster), f"VMs in cluster {cluster}"
     else:
         records, title = ctx.inventory.vms(), "All VMs"
+    if "pattern" in cmd.args:
+        pattern = cmd.args["pattern"].lower()
+        glob = pattern if any(c in pattern for c in "*?[") else pattern + "*"
+        records = [r for r in records if fnmatchcase(r.vm.name.lower(), glob)]
+        title = f"{title} named {glob}".replace("All VMs named", "VMs named")
     if "state" in cmd.args:
         wanted = _STATE_WORDS[cmd.args["state"].lower()]
         records = [r for r in records if r.vm.state in wanted]
         title = f"{title} that are {cmd.args['state'].lower()}".replace("All VMs that are", "VMs")
+        title = title.replace("VMs shutoff", "VMs shut off").replace("are shutoff", "are shut off")
     stale = frozenset(r.vm.host for r in records if r.stale_since is not None)
     table = VMTable(title=title, vms=tuple(r.vm for r in records), stale_hosts=stale)
     return ok(table, f"{title}: {len(records)}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 from functools import singledispatch
 from typing import Any
 
+from bot.grammar import GROUP_TITLES
 from bot.results import (
     AuditTable,
     DiffView,
@@ -26,11 +28,15 @@ from bot.results import (
     VMTable,
 )
 from hypervisor.model import VM, Bond, gib
+from hypervisor.words import plural
 from inventory import Change
+from inventory.drift import field_words
 
 
-def render(reply: Reply) -> str:
-    """The whole reply as text."""
+def render(reply: Reply, *, width: int = 100) -> str:
+    """The whole reply as text; `width` is the terminal's, for what wraps (help)."""
+    if isinstance(reply.body, HelpTable) and not reply.body.detail:
+        return _help(reply.body, max(width, 40))
     return _body(reply.body)
 
 
@@ -185,10 +191,26 @@ def _(body: HelpTable) -> str:
     if body.detail:
         usage, text, examples = body.commands[0]
         return f"{usage}\n  {text}\n  Examples: {examples}"
-    # A usage too long for the column gets a line of its own, so the help texts stay aligned.
-    lines = [f"  {usage:40} {text}" if len(usage) <= 40 else f"  {usage}\n  {'':40} {text}"
-             for usage, text, _ in body.commands]
-    return "Commands you may run:\n" + "\n".join(lines)
+    return _help(body, 100)
+
+
+def _help(body: HelpTable, width: int) -> str:
+    """The commands by group, the help text wrapped to `width` beside (or, if narrow, under) the usage."""
+    column = min(36, width // 3)
+    indent = " " * (column + 4) if width >= 72 else "      "
+    lines = ["Commands you may run ('help COMMAND' explains one):"]
+    group = None
+    for (usage, text, _), kind in zip(body.commands, body.groups or ("",) * len(body.commands), strict=True):
+        if kind != group and kind:
+            lines += ["", GROUP_TITLES.get(kind, kind) + ":"]
+        group = kind
+        if width >= 72 and len(usage) <= column:
+            lines += textwrap.wrap(text, width - 1, initial_indent=f"  {usage:{column}}  ",
+                                   subsequent_indent=indent)
+        else:  # a long usage (or a narrow terminal) puts the text on the lines below
+            lines += textwrap.wrap(usage, width - 1, initial_indent="  ", subsequent_indent="    ")
+            lines += textwrap.wrap(text, width - 1, initial_indent=indent, subsequent_indent=indent)
+    return "\n".join(lines)
 
 
 @_body.register
@@ -263,8 +285,19 @@ def change_value(path: str, value: Any) -> str:
 
 def change_what(change: Change) -> str:
     """What a logged change did, in one line: the field (or kind), old → new."""
-    what = change.path if change.kind == "config" else change.kind
-    return f"{what}: {change_value(change.path, change.old)} → {change_value(change.path, change.new)}"
+    if change.kind != "config":
+        old, new = change_value(change.path, change.old), change_value(change.path, change.new)
+        return f"{change.kind}: {old} → {new}"
+    return change_line(change.path, change.old, change.new)
+
+
+def change_line(path: str, old: Any, new: Any) -> str:
+    """One field's change as people say it: "memory: 8 GiB → 6 GiB", "added NIC … on br120"."""
+    if old is None and isinstance(new, dict):
+        return f"added {change_value(path, new)}"
+    if new is None and isinstance(old, dict):
+        return f"removed {change_value(path, old)}"
+    return f"{field_words(path)}: {change_value(path, old)} → {change_value(path, new)}"
 
 
 @_body.register
@@ -274,8 +307,8 @@ def _(body: DiffView) -> str:
     head += "" if body.live else " (its host is not answering: last known configuration)"
     if not body.diffs:
         return f"{head}: no differences."
-    lines = [f"  {d.path}: {change_value(d.path, d.old)} → {change_value(d.path, d.new)}" for d in body.diffs]
-    return f"{head}, {len(lines)} difference(s):\n" + "\n".join(lines)
+    lines = [f"  {change_line(d.path, d.old, d.new)}" for d in body.diffs]
+    return f"{head}, {plural(len(lines), 'difference')}:\n" + "\n".join(lines)
 
 
 @_body.register

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
 from hypervisor.resilience import single_losses
+from hypervisor.words import listed, plural
+from inventory.drift import field_words
 from inventory.errors import NoBaseline
 from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
@@ -163,6 +165,6 @@ def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:
         except NoBaseline:
             continue
         if fields:
-            paths = ", ".join(d.path for d in fields[:4]) + (" …" if len(fields) > 4 else "")
             yield Finding("drift", record.name, f"{record.name} differs from its baseline in "
-                                                f"{len(fields)} field(s): {paths}")
+                                                f"{plural(len(fields), 'field')}: "
+                                                f"{listed([field_words(d.path) for d in fields])}")
