@@ -69,12 +69,22 @@ def parse(text: str) -> Command:
     for spec in COMMANDS:
         for form in spec.forms:
             match = _compiled(form, spec.synonyms).fullmatch(clean)
-            if match:
+            if match and not _keyword_as_name(spec, match):
                 said = dict(spec.synonyms)
                 args = {k: said.get(" ".join(v.lower().split()), v)
                         for k, v in match.groupdict().items() if v}
                 return Command(spec.name, args)
     raise _explain(clean)
+
+
+def _keyword_as_name(spec: CommandSpec, match: re.Match[str]) -> bool:
+    """Whether a pattern took one of the command's own words as a name (`list on` is not a VM named 'on')."""
+    return match.groupdict().get("pattern", "").lower() in _keywords(spec)
+
+
+@cache
+def _keywords(spec: CommandSpec) -> frozenset[str]:
+    return frozenset(w for form in spec.forms for w in form.split()[1:] if not w.startswith("{"))
 
 
 def verbs() -> dict[str, CommandSpec]:
@@ -110,7 +120,7 @@ def _guess(word: str) -> CommandSpec | None:
     if guess is None:
         return None
     spec = words[guess[0]]
-    if spec.changes and process.extractOne(word, READ_WORDS, scorer=fuzz.ratio, score_cutoff=70):
+    if spec.changes and process.extractOne(word, READ_WORDS, scorer=fuzz.ratio, score_cutoff=90):
         readers = {w: s for w, s in words.items() if not s.changes}
         safe = process.extractOne(word, list(readers), scorer=fuzz.ratio, score_cutoff=50)
         return readers[safe[0]] if safe else None

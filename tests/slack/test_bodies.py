@@ -50,7 +50,7 @@ def test_history_names_people_as_mentions_and_keeps_whole_lines_within_slacks_li
 def test_check_lists_each_finding_on_a_line_of_its_own():
     mark = "host05 is in maintenance since 2026-11-24 21:38 UTC (by U0CAROL)"
     found = (Finding("maintenance", "host05", mark),
-             Finding("drift", "web2", "web2 differs from its baseline in 1 field(s): memory_mib"))
+             Finding("drift", "web2", "web2 differs from its baseline in 1 field: memory"))
     _text, blocks = reply_message(Reply(Outcome.OK, FindingList(found), "2 findings"))
     shown = "\n".join(texts(blocks))
     assert "```" not in shown
