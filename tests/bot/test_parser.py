@@ -92,11 +92,9 @@ def test_aliases_and_synonyms_are_the_commands_they_stand_for(text, name, args):
     assert parse(text) == Command(name, args)
 
 
-@pytest.mark.parametrize("word", ["status", "stat", "state", "stats", "staus"])
+@pytest.mark.parametrize("word", ["stat", "state", "stats", "staus"])
 def test_a_way_of_asking_is_never_answered_with_a_change(word):
-    try:
-        command = parse(f"{word} ldap3")
-    except ParseError as exc:
-        assert "start" not in str(exc) and "Did you mean 'show'?" in str(exc)
-    else:
-        assert not command.spec.changes
+    with pytest.raises(ParseError) as caught:
+        parse(f"{word} ldap3")
+    assert "start" not in str(caught.value)
+    assert "Did you mean 'show'?" in str(caught.value)

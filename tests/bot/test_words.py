@@ -1,4 +1,4 @@
-"""Replies as a careful copy editor would have them: said once, in the past tense, plurals right, all names."""
+"""Replies as a copy editor would have them: said once, in the past tense, plurals right, all names."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def test_a_cancelled_change_reads_as_a_sentence(chat):
 def test_a_migration_result_says_what_happened_not_what_will(chat):
     chat.send("migrate ldap1")
     result = chat.transcript.split("ldap1 moved from", 1)[1]
-    assert "will be" not in result and "Chosen:" not in result
+    assert "will be" not in result
+    assert "Chosen:" not in result
     assert result.rstrip().endswith("now running on " + chat.engine.inventory.vm("ldap1").vm.host + ".")
 
 

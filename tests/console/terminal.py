@@ -13,7 +13,8 @@ from pathlib import Path
 class Terminal:
     """`granja chat` in a tmux pane: type keys, read the screen as the user sees it."""
 
-    def __init__(self, tmp: Path, state: Path, *, env: dict[str, str] | None = None, width: int = 120) -> None:
+    def __init__(self, tmp: Path, state: Path, *, env: dict[str, str] | None = None,
+                 width: int = 120) -> None:
         self.socket = str(tmp / "tmux.sock")
         environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX", "INPUTRC")}
         environment.update({"TERM": "xterm-256color", "HOME": str(tmp), **(env or {})})

@@ -17,7 +17,8 @@ def test_changes_appear_in_diff_and_history_with_who_and_which_command(chat):
     assert ", 2 differences:" in chat.transcript
     assert "  memory: 4 GiB → 3 GiB" in chat.transcript
     assert f"  added NIC {mac} on br120" in chat.transcript
-    assert "memory_mib" not in chat.transcript and "nics[" not in chat.transcript
+    assert "memory_mib" not in chat.transcript
+    assert "nics[" not in chat.transcript
 
     chat.send("history web2")
     lines = chat.transcript.splitlines()

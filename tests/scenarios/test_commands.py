@@ -128,7 +128,8 @@ def test_saved_vm_is_restored_by_start(chat):
 def test_a_change_without_confirmation_does_nothing(chat):
     reply = chat.send("shutdown dns1", confirm=False)
     assert reply.outcome is Outcome.CANCELLED
-    assert chat.transcript.endswith("Nothing was done: 'shutdown dns1' was not confirmed (add --yes to confirm).")
+    assert chat.transcript.endswith(
+        "Nothing was done: 'shutdown dns1' was not confirmed (add --yes to confirm).")
     assert chat.engine.inventory.vm("dns1").vm.state.value == "running"
 
 
