@@ -27,7 +27,7 @@ from bot.results import (
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM, Bond, gib
+from hypervisor.model import VM, Bond, gib, size_text
 from hypervisor.words import plural
 from inventory import Change
 from inventory.drift import field_words
@@ -101,7 +101,7 @@ def _(body: VMCard) -> str:
         "  disks:",
         *(f"    {d.target:6} {d.source}  {d.bus or '-'}"
           + (f"  pool {d.pool}" if d.pool else "")
-          + (f"  {d.size_bytes / 2**30:g} GiB" if d.size_bytes else "") for d in vm.disks),
+          + (f"  {size_text(d.size_bytes)}" if d.size_bytes else "") for d in vm.disks),
         "  NICs:",
         *(f"    {n.mac}  {n.bridge}" + (f"  VLAN {n.vlan}" if n.vlan is not None else "")
           + (f" ({n.network})" if n.network else "") + (f"  via {n.bond}" if n.bond else "")
@@ -149,14 +149,14 @@ def _(body: HostCard) -> str:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
     if load.maintenance:
         lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
-    lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
-              f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
+    lines += [f"  pool {p.name}: {size_text(p.available_bytes)} free of {size_text(p.capacity_bytes)}"
+              for p in host.pools]
     if host.facts:
         lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}{_degraded(b)}"
                   for b in host.facts.bonds]
         lines += [f"  vlan {v.name} (VLAN {v.vlan} on {v.parent})" for v in host.facts.vlans]
         lines += [f"  bridge {b.name}: {', '.join(b.ports) or '-'}" for b in host.facts.bridges]
-        lines += [f"  disk {d.path}: {d.free_bytes / 2**30:.0f} GiB free of {d.size_bytes / 2**30:.0f} GiB"
+        lines += [f"  disk {d.path}: {size_text(d.free_bytes)} free of {size_text(d.size_bytes)}"
                   for d in host.facts.storage]
         node = host.facts.node
         if node is not None:  # the hypervisor's own view, to compare with libvirt's
@@ -275,7 +275,7 @@ def change_value(path: str, value: Any) -> str:
     if isinstance(value, dict) and "target" in value:
         size = value.get("size_bytes")
         text = f"disk {value['target']} {value.get('source', '')}"
-        return text + (f" ({size / 2**30:g} GiB)" if size else "")
+        return text + (f" ({size_text(size)})" if size else "")
     if isinstance(value, int) and not isinstance(value, bool) and path.endswith("memory_mib"):
         return gib(value)
     if isinstance(value, list):

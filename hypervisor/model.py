@@ -307,3 +307,10 @@ def gib(mib: float) -> str:
     if mib < 1024:
         return f"{mib:.0f} MiB"
     return f"{mib / 1024:.1f}".removesuffix(".0") + " GiB"
+
+
+def size_text(amount: float) -> str:
+    """A size in bytes (a disk, a pool) written as gib() writes memory: 20 GiB, 1.5 GiB, 512 MiB."""
+    if amount >= 2**20:
+        return gib(amount / 2**20)
+    return f"{amount / 1024:.0f} KiB" if amount >= 1024 else f"{amount:.0f} B"

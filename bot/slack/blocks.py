@@ -29,7 +29,7 @@ from bot.results import (
     Text,
     VMCard,
 )
-from hypervisor.model import gib
+from hypervisor.model import gib, size_text
 
 Block = dict[str, Any]
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -135,7 +135,7 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
     if body.stale_since:
         blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {vm.host} is not "
                               "answering; this is the last known configuration."))
-    disks = [f"`{d.target}` {d.source}" + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
+    disks = [f"`{d.target}` {d.source}" + (f" ({size_text(d.size_bytes)})" if d.size_bytes else "")
              for d in vm.disks]
     nics = [f"`{n.mac}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
             + (f" ({n.network})" if n.network else "") + (f" via {n.bond}" if n.bond else "")
