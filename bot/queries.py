@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fnmatch import fnmatchcase
 
 from bot import lookup
@@ -25,7 +26,7 @@ from bot.results import (
     VMTable,
 )
 from hypervisor.errors import HypervisorError
-from hypervisor.model import VM, VMState
+from hypervisor.model import VM, Usage, VMState
 from inventory import VMRecord
 
 _STATE_WORDS = {
@@ -128,8 +129,20 @@ def show(ctx: Context, cmd: Command) -> Reply:
                       stale_since=record.stale_since or (ctx.now() if error is not None else None))
         return ok(card, f"configuration of {record.vm.name} (last known)", vm=record.vm.name)
     remember(ctx, vm, cmd)
-    card = VMCard(vm=vm, nics=nic_views(ctx, vm), last_seen=ctx.now())
+    card = VMCard(vm=replace(vm, usage=_usage_now(ctx, vm, record.vm.usage)), nics=nic_views(ctx, vm),
+                  last_seen=ctx.now())
     return ok(card, f"configuration of {vm.name}", vm=vm.name, hosts=(vm.host,))
+
+
+def _usage_now(ctx: Context, vm: VM, last: Usage | None) -> Usage | None:
+    """A running VM's use as the last refresh read it, with its IP addresses asked of its host now."""
+    if not vm.state.active:
+        return None
+    try:
+        addresses = tuple(ctx.farm.call(vm.host, lambda d: d.addresses(vm.name)))
+    except HypervisorError:
+        return last
+    return replace(last or Usage(), addresses=addresses)
 
 
 def list_(ctx: Context, cmd: Command) -> Reply:

@@ -27,7 +27,7 @@ from bot.results import (
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM, Bond, gib, size_text
+from hypervisor.model import VM, Bond, Usage, gib, size_text, uptime_text
 from hypervisor.words import plural
 from inventory import Change
 from inventory.drift import field_words
@@ -94,6 +94,8 @@ def _(body: VMCard) -> str:
         f"  vCPUs      {vm.vcpus}",
         f"  memory     {gib(vm.memory_mib)}" + (f" (max {gib(vm.max_memory_mib)})"
                                                   if vm.max_memory_mib > vm.memory_mib else ""),
+        *([f"  addresses  {', '.join(vm.usage.addresses)}"] if vm.usage and vm.usage.addresses else []),
+        *([f"  in use     {used}"] if (used := usage_text(vm.usage, vm.memory_mib)) else []),
         f"  virt       {vm.virt.value.upper()} ({vm.os_type}){', ' + boot if boot else ''}",
         f"  autostart  {'on' if vm.autostart else 'off'}   on_crash {vm.on_crash}   "
         f"on_poweroff {vm.on_poweroff}   on_reboot {vm.on_reboot}",
@@ -125,10 +127,26 @@ def _(body: VMTable) -> str:
     return f"{body.title} ({len(rows)}):\n" + table(headers, rows)
 
 
+def usage_text(usage: Usage | None, memory_mib: int, *, short: bool = False) -> str:
+    """What a VM or host uses now, where its hypervisor said: "CPU 12%, memory 1.5 GiB of 4 GiB, up 3 h"."""
+    if usage is None:
+        return ""
+    parts = []
+    if usage.cpu_percent is not None:
+        parts.append(f"CPU {usage.cpu_percent:g}%")
+    if usage.memory_used_mib is not None:
+        parts.append(f"{'mem' if short else 'memory'} {gib(usage.memory_used_mib)}"
+                     + ("" if short else f" of {gib(memory_mib)}"))
+    if usage.uptime_seconds is not None and not short:
+        parts.append(f"up {uptime_text(usage.uptime_seconds)}")
+    return ", ".join(parts)
+
+
 def _load_row(load: HostLoad) -> list[str]:
     host = load.host
     return [host.name, f"{load.running}/{load.vms}", f"{load.vcpus_used}/{host.cpus}",
-            f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}", host.driver,
+            f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}",
+            usage_text(host.usage, host.memory_mib, short=True) or "-", host.driver,
             f"UNREACHABLE: {load.unreachable}" if load.unreachable else
             "maintenance" if load.maintenance else "ok"]
 
@@ -136,7 +154,7 @@ def _load_row(load: HostLoad) -> list[str]:
 @_body.register
 def _(body: HostTable) -> str:
     rows = [_load_row(load) for load in body.rows]
-    return table(["HOST", "RUNNING/VMS", "vCPU USED", "MEMORY USED", "DRIVER", "STATUS"], rows)
+    return table(["HOST", "RUNNING/VMS", "vCPU USED", "MEMORY USED", "IN USE NOW", "DRIVER", "STATUS"], rows)
 
 
 @_body.register
@@ -145,6 +163,8 @@ def _(body: HostCard) -> str:
     lines = [f"{host.name}  {host.cpus} CPUs {host.cpu_model} {host.cpu_mhz} MHz, {gib(host.memory_mib)}, "
              f"driver {host.driver}{'' if host.live_migration else ' (no live migration)'}",
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
+    if used := usage_text(host.usage, host.memory_mib):
+        lines.append(f"  in use now: {used}")
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
     if load.maintenance:
