@@ -27,8 +27,8 @@ def test_refresh_reads_cpu_and_memory_use_and_show_hosts_and_host_print_them(hos
     assert re.search(r"^  in use     CPU [\d.]+%, memory \d+ MiB of 64 MiB$", real_chat.transcript, re.M), \
         real_chat.transcript
     real_chat.send("host real1")
-    assert re.search(r"^  in use now: CPU [\d.]+%, memory [\d.]+ [MG]iB of [\d.]+ [MG]iB$", real_chat.transcript,
-                     re.M), real_chat.transcript
+    line = r"^  in use now: CPU [\d.]+%, memory [\d.]+ [MG]iB of [\d.]+ [MG]iB$"
+    assert re.search(line, real_chat.transcript, re.M), real_chat.transcript
     real_chat.send("hosts")
     row = next(line for line in real_chat.transcript.splitlines() if line.startswith("real1 "))
     assert re.search(r"CPU [\d.]+%, mem [\d.]+ [MG]iB", row), real_chat.transcript
