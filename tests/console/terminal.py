@@ -14,15 +14,15 @@ class Terminal:
     """`granja chat` in a tmux pane: type keys, read the screen as the user sees it."""
 
     def __init__(self, tmp: Path, state: Path, *, env: dict[str, str] | None = None,
-                 width: int = 120) -> None:
+                 width: int = 120, command: list[str] | None = None, timeout: float = 30) -> None:
         self.socket = str(tmp / "tmux.sock")
         environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX", "INPUTRC")}
         environment.update({"TERM": "xterm-256color", "HOME": str(tmp), **(env or {})})
-        command = [sys.executable, "-m", "granja", "--state", str(state), "chat"]
+        command = command or [sys.executable, "-m", "granja", "--state", str(state), "chat"]
         env_words = [f"{k}={v}" for k, v in (env or {}).items()]
         subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
                         "-y", "50", "env", *env_words, *command], check=True, env=environment, timeout=30)
-        self.wait_for(lambda screen: "granja> " in screen, what="the first prompt")
+        self.wait_for(lambda screen: "granja> " in screen, what="the first prompt", timeout=timeout)
 
     def tmux(self, *args: str) -> str:
         """Run a tmux command against this terminal's server; its output."""
