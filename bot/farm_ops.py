@@ -239,8 +239,9 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
                  f"definition of it on {move.target}.")
         failed = (move.vm.name, f"{error} {where}")
     ended = "stopped at a failure" if failed else "done"
-    title = (f"{what} of {plan.host} {ended}: {len(done.moved)} {verb}, "
-             f"{len(done.not_tried)} not tried, {len(plan.stuck)} staying.")
+    counts = [f"{len(done.moved)} {verb}"] + [f"{n} {what_}" for n, what_ in (
+        (len(done.not_tried), "not tried"), (len(plan.stuck), "staying")) if n]
+    title = f"{what} of {plan.host} {ended}: {', '.join(counts)}."
     body = HostEmptied(
         host=plan.host, title=title, verb=verb, failed=failed,
         moved=tuple((m.vm.name, m.target, m.method) for m in done.moved),

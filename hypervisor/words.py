@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 def plural(count: int, noun: str, many: str = "") -> str:
     """A count and its noun, plural unless the count is one: "1 finding", "2 findings"."""
-    return f"{count} {noun if count == 1 else many or noun + 's'}"
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
 def listed(names: Sequence[str], *, shown: int = 4) -> str:
