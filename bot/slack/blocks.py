@@ -15,7 +15,7 @@ from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
-from bot.render_text import change_what, render, when
+from bot.render_text import change_what, render, usage_text, when
 from bot.results import (
     AuditTable,
     Done,
@@ -128,6 +128,10 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
               ("Memory", gib(vm.memory_mib)), ("Virtualization", f"{vm.virt.value.upper()} ({vm.os_type})"),
               ("Cluster", vm.meta.cluster or "-"), ("Autostart", "on" if vm.autostart else "off"),
               ("On crash", vm.on_crash)]
+    if vm.usage and vm.usage.addresses:
+        fields.append(("Addresses", ", ".join(vm.usage.addresses)))
+    if used := usage_text(vm.usage, vm.memory_mib):
+        fields.append(("In use", used))
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": vm.name[:150]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"} for k, v in fields]},
