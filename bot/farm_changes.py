@@ -199,7 +199,7 @@ def delete(ctx: Context, cmd: Command) -> Plan:
                 _delete_volume(ctx, vm.host, disk.source)
             except HypervisorError as exc:
                 left.append(f"{disk.source} ({exc})")
-        summary = f"{vm.name} deleted from {vm.host}; removed {len(remove) - len(left)} disk(s)."
+        summary = f"{vm.name} deleted from {vm.host}; removed {plural(len(remove) - len(left), 'disk')}."
         notes = tuple(f"Kept {disk.source}: {why}" for disk, why in keep)
         notes += tuple(f"Could not remove {item}; remove it by hand." for item in left)
         done = Done(vm=vm, action="delete", summary=summary, seconds=0.0, notes=notes)

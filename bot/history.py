@@ -49,4 +49,4 @@ def history(ctx: Context, cmd: Command) -> Reply:
     changes = tuple(ctx.inventory.changes(name, limit=HISTORY_LIMIT))
     if record is None and not changes:  # a deleted VM keeps its history
         raise lookup.unknown("VM", typed, ctx.inventory.vm_names())
-    return ok(HistoryView(vm=name, changes=changes), f"{len(changes)} changes of {name}", vm=name)
+    return ok(HistoryView(vm=name, changes=changes), f"{plural(len(changes), 'change')} of {name}", vm=name)

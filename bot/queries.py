@@ -27,6 +27,7 @@ from bot.results import (
 )
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, Usage, VMState
+from hypervisor.words import plural
 from inventory import VMRecord
 
 _STATE_WORDS = {
@@ -187,7 +188,7 @@ def host_load(ctx: Context, name: str) -> HostLoad | None:
 def hosts(ctx: Context, cmd: Command) -> Reply:
     """List hosts with their capacity and load."""
     rows = tuple(load for name in ctx.farm.host_names if (load := host_load(ctx, name)) is not None)
-    return ok(HostTable(rows), f"{len(rows)} hosts")
+    return ok(HostTable(rows), plural(len(rows), "host"))
 
 
 def host(ctx: Context, cmd: Command) -> Reply:
