@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from bot import lookup
 from bot.context import Context
 from bot.grammar import BY_NAME, COMMANDS, GROUPS, role_allows
-from bot.parser import Command
+from bot.parser import ALIASES, Command
 from bot.refresh import refresh_inventory
 from bot.results import (
     AuditRow,
@@ -46,7 +46,7 @@ def help_(ctx: Context, cmd: Command) -> Reply:
     """List the commands the asker may run, or explain one."""
     name = cmd.args.get("command")
     if name:
-        spec = BY_NAME.get(name.lower())
+        spec = BY_NAME.get(name.lower()) or ALIASES.get(name.lower())  # `help status` explains `show`
         if spec is None:
             raise lookup.unknown("command", name, BY_NAME)
         rows = ((spec.usage, f"{spec.help} Needs the {spec.role} role.", "; ".join(spec.examples)),)

@@ -98,3 +98,8 @@ def test_a_way_of_asking_is_never_answered_with_a_change(word):
         parse(f"{word} ldap3")
     assert "start" not in str(caught.value)
     assert "Did you mean 'show'?" in str(caught.value)
+
+
+def test_help_explains_an_alias_as_its_command(chat):
+    chat.send("help status")
+    assert chat.transcript.startswith("show VM\n  Show a VM's configuration")
