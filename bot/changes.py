@@ -99,7 +99,8 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
         ctx.inventory.record_vm(moved.vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
         summary = (f"{vm.name} moved from {plan.source} to {target} ({plan.method}, "
                    f"{moved.seconds:.1f} s): now {moved.vm.state.value} on {moved.vm.host}.")
-        notes = (plan.reason, *why) + ((f"Warning: {moved.warning}",) if moved.warning else ())
+        # The preview gave the reasons, in the future tense; the result says only what happened.
+        notes = (f"Warning: {moved.warning}",) if moved.warning else ()
         done = Done(vm=moved.vm, action="migrate", summary=summary, seconds=moved.seconds, notes=notes)
         return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(plan.source, target))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -10,41 +12,64 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot import exit_codes
-from bot.engine import ChatEvent, Engine
+from bot.completion import Names, complete
+from bot.engine import ChatEvent, Engine, Pending
+from bot.grammar import BY_NAME
 from bot.render_text import render
-from bot.results import Outcome, Reply
+from bot.results import FindingList, Outcome, Reply
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
+# ANSI colours: by how a command ended, and by how urgent a finding is.
+_RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
+_BY_OUTCOME = {Outcome.OK: _GREEN, Outcome.REFUSED: _YELLOW, Outcome.USAGE: _YELLOW,
+               Outcome.CANCELLED: _YELLOW, Outcome.FAILED: _RED, Outcome.ERROR: _RED,
+               Outcome.INTERRUPTED: _YELLOW}
+_URGENT = frozenset({"unreachable", "spread", "resilience", "bond", "memory", "vcpus", "stray"})
+
 
 def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
-        out: Callable[[str], None] = print, account: str = "", show: Callable[[Reply], str] = render,
-        note: Callable[[str], None] | None = None) -> Reply:
+        out: Callable[[str], None] = print, account: str = "", show: Callable[[Reply], str] | None = None,
+        note: Callable[[str], None] | None = None, colour: bool | None = None) -> Reply:
     """Run one command; a change is confirmed by --yes or by the user at the prompt.
 
-    The reply goes to `out` as `show` writes it (text, or JSON for scripts); the preview and
-    progress lines go to `note` (default: `out`). `account`: the OS account at the keyboard when
-    it acts as another `user` (`--as`); the audit records both.
+    The reply goes to `out` as `show` writes it (default: text for people, coloured at a terminal
+    unless NO_COLOR is set; JSON for scripts); the preview and progress lines go to `note`
+    (default: `out`). A destructive change asks for its VM's (or host's) name to be typed, as
+    Slack's dialog does. `account`: the OS account at the keyboard when it acts as another `user`
+    (`--as`); the audit records both.
     """
     note = note or out
+    if colour is None:
+        colour = out is print and show is None and wants_colour(sys.stdout)
+    width = shutil.get_terminal_size().columns
+
+    def shown(reply: Reply) -> str:
+        return show(reply) if show is not None else paint(reply, render(reply, width=width), colour)
+
     extra = {"os_user": account, "who": f"{account} as {user}"} if account and account != user else {}
     prepared = engine.prepare(ChatEvent(user=user, text=text, channel="console", extra=extra))
     if isinstance(prepared, Reply):
-        out(show(prepared))
+        out(shown(prepared))
         return prepared
-    note(f"About to: {prepared.plan.preview}")
-    if yes or (ask is not None and _agrees(ask)):
+    note(f"{_BOLD if colour else ''}About to:{_RESET if colour else ''} {prepared.plan.preview}")
+    if yes or (ask is not None and _agrees(ask, prepared)):
         with stopping_on_signals(engine, note, signal.SIGINT):
             reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
     else:
         reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
         reply = engine.cancel(prepared, by=user, reason=reason)
-    out(show(reply))
+    out(shown(reply))
     return reply
 
 
-def _agrees(ask: Ask) -> bool:
+def _agrees(ask: Ask, pending: Pending) -> bool:
+    plan = pending.plan
     try:
+        if plan.destructive:  # as Slack's dialog: type the name, so a slip of the finger is not enough
+            name = plan.vm or plan.hosts[0]
+            typed = ask(f"This cannot be undone. Type {name} to confirm, anything else cancels: ")
+            return typed.strip() == name
         return ask("confirm? [y/N] ").strip().lower() in ("y", "yes")
     except (EOFError, KeyboardInterrupt):  # Ctrl-C at the question is a no
         print()
@@ -77,19 +102,66 @@ def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: in
             signal.signal(number, handler)
 
 
+def wants_colour(stream: object) -> bool:
+    """Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return not os.environ.get("NO_COLOR") and callable(isatty) and bool(isatty())
+
+
+def paint(reply: Reply, text: str, colour: bool) -> str:
+    """The rendered reply with its first line coloured by outcome and urgent findings in red."""
+    if not colour or not text:
+        return text
+    lines = text.split("\n")
+    lines[0] = f"{_BY_OUTCOME.get(reply.outcome, '')}{lines[0]}{_RESET}"
+    if isinstance(reply.body, FindingList) and reply.body.findings:  # rows follow the count and header
+        for i, finding in enumerate(reply.body.findings, start=2):
+            if i < len(lines):
+                tint = _RED if finding.kind in _URGENT else _YELLOW
+                lines[i] = f"{tint}{lines[i]}{_RESET}"
+    return "\n".join(lines)
+
+
 def exit_code(reply: Reply) -> int:
     """The process exit code for a reply (the table is in bot/exit_codes.py and the README)."""
     return exit_codes.exit_code(reply)
 
 
+def names(engine: Engine) -> Names:
+    """Where completion finds each kind of name: the inventory's VMs, the farm's hosts, the config's rest."""
+    config = engine.config
+    return {"vm": engine.inventory.vm_names, "host": lambda: engine.farm.host_names,
+            "cluster": lambda: config.clusters, "template": lambda: config.templates,
+            "vlan": lambda: [*config.networks, *(str(n.vlan) for n in config.networks.values())],
+            "command": lambda: BY_NAME}
+
+
+def _completer(engine: Engine, readline: object) -> Callable[[str, int], str | None]:
+    """A readline completer: the candidates for the line typed so far, one per `state`."""
+    sources = names(engine)
+    found: list[str] = []
+
+    def completer(text: str, state: int) -> str | None:
+        if state == 0:
+            line = readline.get_line_buffer()[:readline.get_endidx()]  # type: ignore[attr-defined]
+            found[:] = [f"{word} " for word in complete(line, sources)]
+        return found[state] if state < len(found) else None
+
+    return completer
+
+
 def chat(engine: Engine, *, user: str, history: Path, account: str = "") -> int:
-    """An interactive prompt with line editing and history; 'quit' or Ctrl-D leaves."""
+    """An interactive prompt with line editing, history and tab completion; 'quit' or Ctrl-D leaves."""
     try:
         import readline
 
         history.parent.mkdir(parents=True, exist_ok=True)
         if history.exists():
             readline.read_history_file(history)
+        readline.set_completer_delims(" \t\n,")
+        readline.set_completer(_completer(engine, readline))
+        binding = "bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete"
+        readline.parse_and_bind(binding)
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
     print(f"granja chat on {engine.config.name} as {user}. Type 'help', or 'quit' to leave.")

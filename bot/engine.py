@@ -302,7 +302,7 @@ class Engine:
         else:
             how = f"That request was {reason}; nothing was done."
         self.waiting.settle(pending.id, how)
-        message = f"Nothing done: {pending.plan.preview} was {reason}."
+        message = f"Nothing was done: '{pending.command.canonical()}' was {reason}."
         reply = Reply(Outcome.CANCELLED, Text(message), message, vm=pending.plan.vm)
         return self._finish(pending.event, pending.command, pending.role, time.monotonic(), reply,
                             {**(extra or {}), "cancelled_by": by})

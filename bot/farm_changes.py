@@ -22,6 +22,8 @@ from hypervisor.placement import Guest, choose_host
 from hypervisor.resilience import Proposal
 from hypervisor.resources import check_new_vm
 from hypervisor.template import Template
+from hypervisor.words import listed, plural
+from inventory.drift import field_words
 
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CREATE_SECONDS = 600.0  # cloning an image on a real host takes minutes, not the usual call timeout
@@ -197,7 +199,7 @@ def delete(ctx: Context, cmd: Command) -> Plan:
                 _delete_volume(ctx, vm.host, disk.source)
             except HypervisorError as exc:
                 left.append(f"{disk.source} ({exc})")
-        summary = f"{vm.name} deleted from {vm.host}; removed {len(remove) - len(left)} disk(s)."
+        summary = f"{vm.name} deleted from {vm.host}; removed {plural(len(remove) - len(left), 'disk')}."
         notes = tuple(f"Kept {disk.source}: {why}" for disk, why in keep)
         notes += tuple(f"Could not remove {item}; remove it by hand." for item in left)
         done = Done(vm=vm, action="delete", summary=summary, seconds=0.0, notes=notes)
@@ -253,11 +255,11 @@ def baseline(ctx: Context, cmd: Command) -> Plan:
     def run(progress: Progress) -> Reply:
         taken = ctx.inventory.set_baseline(vm.name, at=ctx.now(), user=ctx.user, command=cmd.canonical())
         summary = (f"The baseline of {vm.name} is now its current configuration "
-                   f"({len(diffs)} difference(s) accepted; baseline {taken.id}).")
+                   f"({plural(len(diffs), 'difference')} accepted; baseline {taken.id}).")
         done = Done(vm=vm, action="baseline", summary=summary, seconds=0.0)
         return Reply(Outcome.OK, done, summary, vm=vm.name, hosts=(vm.host,))
 
     since = f"the baseline of {old.taken_at:%Y-%m-%d %H:%M} UTC" if old else "no baseline"
     preview = (f"accept {vm.name}'s current configuration as its baseline, replacing {since} "
-               f"({len(diffs)} difference(s): {', '.join(d.path for d in diffs[:6])})")
+               f"({plural(len(diffs), 'difference')}: {listed([field_words(d.path) for d in diffs])})")
     return Plan(preview=preview, vm=vm.name, hosts=(vm.host,), run=run)

@@ -20,6 +20,7 @@ from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
 from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
+from hypervisor.words import plural
 from inventory.health import findings
 
 
@@ -228,7 +229,7 @@ def check(ctx: Context, cmd: Command) -> Reply:
     placement = ctx.config.placement
     found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
                            shared_pools=placement.shared_pools))
-    return ok(FindingList(found), f"{len(found)} findings")
+    return ok(FindingList(found), plural(len(found), "finding"))
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:
@@ -282,8 +283,9 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
                  f"definition of it on {move.target}.")
         failed = (move.vm.name, f"{error} {where}")
     ended = "stopped at a failure" if failed else "interrupted" if done.interrupted else "done"
-    title = (f"{what} of {plan.host} {ended}: {len(done.moved)} {verb}, "
-             f"{len(done.not_tried)} not tried, {len(plan.stuck)} staying.")
+    counts = [f"{len(done.moved)} {verb}"] + [f"{n} {what_}" for n, what_ in (
+        (len(done.not_tried), "not tried"), (len(plan.stuck), "staying")) if n]
+    title = f"{what} of {plan.host} {ended}: {', '.join(counts)}."
     body = HostEmptied(
         host=plan.host, title=title, verb=verb, failed=failed,
         moved=tuple((m.vm.name, m.target, m.method) for m in done.moved),

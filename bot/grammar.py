@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES = ("viewer", "operator", "admin")
+GROUPS = ("ask", "change", "admin")  # how help groups the commands
+GROUP_TITLES = {"ask": "Ask (changes nothing)", "change": "Change the farm (operators)",
+                "admin": "Admin (admins only)"}
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,19 @@ class CommandSpec:
     role: str = "viewer"
     changes: bool = False
     destructive: bool = False
+    aliases: tuple[str, ...] = ()  # other first words for the command: `ls` for `list`
+    synonyms: tuple[tuple[str, str], ...] = ()  # (what people type, the form's word): ("mem", "memory")
+    synopsis: str = ""  # the usage for people, where listing every form would be long
 
     @property
     def usage(self) -> str:
         """The command's forms written for people: `migrate VM to HOST`."""
-        return " | ".join(_for_people(form) for form in self.forms)
+        return self.synopsis or " | ".join(_for_people(form) for form in self.forms)
+
+    @property
+    def group(self) -> str:
+        """Where help lists it: 'ask' (reads only), 'change' (an operator's changes) or 'admin'."""
+        return "admin" if self.role == "admin" else "change" if self.changes else "ask"
 
 
 def slot(word: str) -> tuple[str, str, bool]:
@@ -54,6 +65,19 @@ def _lifecycle(name: str, text: str, *, role: str = "operator", destructive: boo
                        role=role, changes=True, destructive=destructive)
 
 
+def _list_forms() -> tuple[str, ...]:
+    """`list`'s filters in every combination: state, then a name pattern, then a host or a cluster."""
+    states = ("{state:running|shutoff|paused} ", "")
+    patterns = ("{pattern} ", "")
+    places = ("on {host}", "in {cluster}", "")
+    return tuple(f"list {state}{pattern}{place}".strip()
+                 for place in places for state in states for pattern in patterns)
+
+
+# Words people use to ask about something: a typo of one is never answered with a command that changes.
+READ_WORDS = ("status", "state", "stat", "stats", "info", "details", "describe", "inspect", "get", "view",
+              "display", "ps", "top", "uptime", "find", "whereis", "search")
+
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", ("help", "help {command}"), "List the commands you may run, or explain one.",
                 ("help", "help migrate")),
@@ -61,11 +85,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Tell which host a VM runs on, checked live on that host.",
                 ("where is ldap3", "locate imap2")),
     CommandSpec("show", ("show {vm}",), "Show a VM's configuration: CPUs, memory, disks, NICs, policies.",
-                ("show imap2",)),
-    CommandSpec("list", ("list", "list on {host}", "list in {cluster}",
-                         "list {state:running|shutoff|paused}"),
-                "List VMs: all, on a host, in a cluster, or in a state.",
-                ("list on host07", "list in ldap", "list shutoff")),
+                ("show imap2",), aliases=("status", "info")),
+    CommandSpec("list", _list_forms(),
+                "List VMs: all, or those in a state, whose names match (web*), on a host or in a cluster; "
+                "the filters combine.",
+                ("list on host07", "list in ldap", "list shutoff", "list running on host05", "list web*"),
+                aliases=("ls", "vms"),
+                synopsis="list [running|shutoff|paused] [NAME*] [on HOST | in CLUSTER]",
+                synonyms=(("shut off", "shutoff"), ("stopped", "shutoff"), ("off", "shutoff"),
+                          ("up", "running"), ("suspended", "paused"))),
     CommandSpec("hosts", ("hosts",), "List hosts with their capacity and how much of it is allocated.",
                 ("hosts",)),
     CommandSpec("host", ("host {host}",), "Show one host: hardware, storage, network and its VMs.",
@@ -86,7 +114,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "next to a member of its cluster, onto a host in maintenance, beyond the host's capacity, "
                 "or away from the host it is pinned to.",
                 ("migrate imap2 to host07", "migrate imap2", "migrate ldap1 to host03 force"),
-                role="operator", changes=True),
+                role="operator", changes=True, synopsis="migrate VM [to HOST] [force]"),
     CommandSpec("audit", ("audit", "audit {filters...}"),
                 "Show who changed what, newest first: changes only, or every command with 'all'. Filters "
                 "combine: a VM, host (with its VMs), cluster or user; 'by USER'; 'since 2h|yesterday|DATE'; "
@@ -97,7 +125,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Move every VM off a host by the placement rules, one at a time; the plan lists any "
                 "VM that must stay, and why. The host is marked in maintenance. 'force' moves the VMs "
                 "pinned to it too.",
-                ("evacuate host07",), role="operator", changes=True),
+                ("evacuate host07",), role="operator", changes=True, synopsis="evacuate HOST [force]"),
     CommandSpec("maintenance", ("maintenance {host} {mode:on|off}",),
                 "Keep new placements off a host (on), or allow them again (off); the mark is remembered.",
                 ("maintenance host07 on", "maintenance host07 off"), role="operator", changes=True),
@@ -126,7 +154,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "time (or N): each must run again, and answer on the cluster's health port, before the "
                 "next goes down. 'force' powers off a member that does not shut down in time.",
                 ("rolling reboot ldap", "rolling restart imap max 2 down", "rolling migrate web off host03"),
-                role="operator", changes=True),
+                role="operator", changes=True,
+                synopsis="rolling reboot|restart CLUSTER [max COUNT down] [force] | "
+                         "rolling migrate CLUSTER off HOSTS… [max COUNT down]"),
     # -- templates, create/delete, resources, change management ------------------
     CommandSpec("templates", ("templates",), "List the VM templates of the server groups.", ("templates",)),
     CommandSpec("create", ("create {vm}", "create {vm} from {template}",
@@ -134,13 +164,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
                            "create {vm} from {template} on {host} {force:force}"),
                 "Create and start a VM from its cluster's template (or a named one) on a host with room. "
                 "A named host must keep the placement rules, as for 'migrate', unless you add 'force'.",
-                ("create ldap6", "create test1 from web on host03"), role="admin", changes=True),
+                ("create ldap6", "create test1 from web on host03"), role="admin", changes=True,
+                synopsis="create VM [from TEMPLATE [on HOST [force]]]"),
     CommandSpec("delete", ("delete {vm}",),
                 "Remove a shut-off VM: its definition and the disks only it uses.",
                 ("delete ldap6",), role="admin", changes=True, destructive=True),
     CommandSpec("set", ("set {vm} vcpus {count}", "set {vm} memory {size}"),
-                "Change a VM's vCPUs or memory: live where the host allows, else at next boot.",
-                ("set web2 vcpus 4", "set web2 memory 6G"), role="operator", changes=True),
+                "Change a VM's vCPUs or memory (with its unit: 512M, 6G): live where the host allows, "
+                "else at next boot.",
+                ("set web2 vcpus 4", "set web2 memory 6G"), role="operator", changes=True,
+                synonyms=(("mem", "memory"), ("ram", "memory"), ("cpus", "vcpus"), ("cpu", "vcpus"))),
     CommandSpec("attach", ("attach nic {vm} vlan {vlan}", "attach disk {vm} {size}",
                            "attach disk {vm} {size} pool {pool}"),
                 "Add a NIC on a VLAN (id or network name) or a new empty disk to a VM.",

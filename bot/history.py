@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.parser import Command
 from bot.queries import live_vm, ok, remember
 from bot.results import DiffView, HistoryView, Reply, TemplateList
+from hypervisor.words import plural
 
 HISTORY_LIMIT = 50
 
@@ -37,7 +38,7 @@ def diff(ctx: Context, cmd: Command) -> Reply:
     diffs = tuple(ctx.inventory.drift(name))
     view = DiffView(vm=name, baseline_at=baseline.taken_at, baseline_by=baseline.taken_by, diffs=diffs,
                     live=error is None)
-    return ok(view, f"{name}: {len(diffs)} difference(s) from its baseline", vm=name)
+    return ok(view, f"{name}: {plural(len(diffs), 'difference')} from its baseline", vm=name)
 
 
 def history(ctx: Context, cmd: Command) -> Reply:
@@ -48,4 +49,4 @@ def history(ctx: Context, cmd: Command) -> Reply:
     changes = tuple(ctx.inventory.changes(name, limit=HISTORY_LIMIT))
     if record is None and not changes:  # a deleted VM keeps its history
         raise lookup.unknown("VM", typed, ctx.inventory.vm_names())
-    return ok(HistoryView(vm=name, changes=changes), f"{len(changes)} changes of {name}", vm=name)
+    return ok(HistoryView(vm=name, changes=changes), f"{plural(len(changes), 'change')} of {name}", vm=name)

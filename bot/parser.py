@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from bot.grammar import BY_NAME, COMMANDS, CommandSpec, slot
+from bot.grammar import BY_NAME, COMMANDS, READ_WORDS, CommandSpec, slot
 
 # Chat clients "improve" typing: curly quotes, long dashes, non-breaking spaces.
 _REPLACEMENTS = str.maketrans({
@@ -64,11 +64,17 @@ def parse(text: str) -> Command:
     clean = normalize(text).strip("\"'")
     if not clean:
         raise ParseError("Say a command, for example 'where is ldap3'. Try 'help'.")
+    first, _, rest = clean.partition(" ")
+    owner = ALIASES.get(first.lower())
+    if owner is not None:  # `ls` is `list`, `status` is `show`
+        clean = f"{owner.forms[0].split()[0]} {rest}".strip()
     for spec in COMMANDS:
         for form in spec.forms:
-            match = _compiled(form).fullmatch(clean)
-            if match:
-                args = {k: v for k, v in match.groupdict().items() if v}
+            match = _compiled(form, spec.synonyms).fullmatch(clean)
+            if match and not _keyword_as_name(spec, match):
+                said = dict(spec.synonyms)
+                args = {k: said.get(" ".join(v.lower().split()), v)
+                        for k, v in match.groupdict().items() if v}
                 longest = max((len(v) for v in args.values()), default=0)
                 if longest > MAX_NAME:
                     raise ParseError(f"That name is {longest} characters long; names can be at most "
@@ -77,36 +83,77 @@ def parse(text: str) -> Command:
     raise _explain(clean)
 
 
+def _keyword_as_name(spec: CommandSpec, match: re.Match[str]) -> bool:
+    """Whether a pattern took one of the command's own words as a name (`list on` is not a VM named 'on')."""
+    return match.groupdict().get("pattern", "").lower() in _keywords(spec)
+
+
+@cache
+def _keywords(spec: CommandSpec) -> frozenset[str]:
+    return frozenset(w for form in spec.forms for w in form.split()[1:] if not w.startswith("{"))
+
+
+def verbs() -> dict[str, CommandSpec]:
+    """Every word a command can begin with, aliases included, and the command it begins."""
+    words = {form.split()[0]: spec for spec in COMMANDS for form in spec.forms}
+    return {**words, **ALIASES}
+
+
+ALIASES: dict[str, CommandSpec] = {alias: spec for spec in COMMANDS for alias in spec.aliases}
+
+
 def _explain(clean: str) -> ParseError:
     first = clean.split()[0].lower()
     owners = [s for s in COMMANDS if any(f.split()[0] == first for f in s.forms)]
     if owners:
         spec = owners[0]
         return ParseError(f"Usage: {spec.usage}. For example: {spec.examples[0]}", nearest=spec.name)
-    verbs = sorted({form.split()[0] for spec in COMMANDS for form in spec.forms})
-    from rapidfuzz import fuzz, process  # only when the text is not a command
-
-    guess = process.extractOne(first, verbs, scorer=fuzz.ratio, score_cutoff=70)
-    if guess:
-        spec = next(s for s in COMMANDS if any(f.split()[0] == guess[0] for f in s.forms))
-        return ParseError(f"I don't know '{first}'. Did you mean '{guess[0]}'? Usage: {spec.usage}",
-                          nearest=spec.name)
+    guess = _guess(first)
+    if guess is not None:
+        return ParseError(f"I don't know '{first}'. Did you mean '{guess.name}'? Usage: {guess.usage}",
+                          nearest=guess.name)
     return ParseError(f"I don't know '{first}'. Try 'help' for the commands you may run.")
 
 
+def _guess(word: str) -> CommandSpec | None:
+    """The command a mistyped first word most likely meant.
+
+    A command that changes the farm is never offered for a word close to a way of asking
+    (`stat`, `state`): a read-only question gets a read-only suggestion.
+    """
+    from rapidfuzz import fuzz, process  # only when the text is not a command: a fast start for the rest
+
+    words = verbs()
+    guess = process.extractOne(word, list(words), scorer=fuzz.ratio, score_cutoff=70)
+    if guess is None:
+        return None
+    spec = words[guess[0]]
+    if spec.changes and process.extractOne(word, READ_WORDS, scorer=fuzz.ratio, score_cutoff=90):
+        readers = {w: s for w, s in words.items() if not s.changes}
+        safe = process.extractOne(word, list(readers), scorer=fuzz.ratio, score_cutoff=50)
+        return readers[safe[0]] if safe else None
+    return spec
+
+
 _NAME = r"[A-Za-z0-9_.:-]+"
+_PATTERN = r"[A-Za-z0-9_.:*?\[\]-]+"  # a name, or a shell-style pattern of names: web*, ldap[12]
 
 
 @cache
-def _compiled(form: str) -> re.Pattern[str]:
+def _compiled(form: str, synonyms: tuple[tuple[str, str], ...] = ()) -> re.Pattern[str]:
     parts = []
     for word in form.split():
         if word.startswith("{"):
             name, choices, many = slot(word)
-            value = "|".join(map(re.escape, choices.split("|"))) if choices else _NAME
+            words = choices.split("|") if choices else []
+            words += [said for said, meant in synonyms if meant in words]
+            longest_first = sorted(words, key=len, reverse=True)
+            value = ("|".join(re.escape(w).replace(r"\ ", r"\s+") for w in longest_first)
+                     if words else _PATTERN if name == "pattern" else _NAME)
             if many:
                 value = rf"{value}(?:[\s,]+{value})*"
             parts.append(f"(?P<{name}>{value})")
         else:
-            parts.append(re.escape(word))
+            said = [re.escape(s) for s, meant in synonyms if meant == word]
+            parts.append(f"(?:{'|'.join([re.escape(word), *said])})")
     return re.compile(r"\s+".join(parts), re.IGNORECASE)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from fnmatch import fnmatchcase
+
 from bot import lookup
 from bot.context import Context
-from bot.grammar import BY_NAME, COMMANDS, role_allows
+from bot.grammar import BY_NAME, COMMANDS, GROUPS, role_allows
 from bot.journal_report import report_orphans
-from bot.parser import Command
+from bot.parser import ALIASES, Command
 from bot.refresh import refresh_inventory
 from bot.results import (
     HelpTable,
@@ -22,7 +25,8 @@ from bot.results import (
     VMTable,
 )
 from hypervisor.errors import HypervisorError
-from hypervisor.model import VM, VMState
+from hypervisor.model import VM, Usage, VMState
+from hypervisor.words import plural
 from inventory import VMRecord
 from inventory.journal import Journal
 
@@ -42,13 +46,15 @@ def help_(ctx: Context, cmd: Command) -> Reply:
     """List the commands the asker may run, or explain one."""
     name = cmd.args.get("command")
     if name:
-        spec = BY_NAME.get(name.lower())
+        spec = BY_NAME.get(name.lower()) or ALIASES.get(name.lower())  # `help status` explains `show`
         if spec is None:
             raise lookup.unknown("command", name, BY_NAME)
         rows = ((spec.usage, f"{spec.help} Needs the {spec.role} role.", "; ".join(spec.examples)),)
         return ok(HelpTable(rows, detail=True), f"help for {spec.name}")
-    allowed = tuple((s.usage, s.help, s.examples[0]) for s in COMMANDS if role_allows(ctx.role, s.role))
-    return ok(HelpTable(allowed), f"{len(allowed)} commands")
+    specs = sorted((s for s in COMMANDS if role_allows(ctx.role, s.role)),
+                   key=lambda s: GROUPS.index(s.group))
+    allowed = tuple((s.usage, s.help, s.examples[0]) for s in specs)
+    return ok(HelpTable(allowed, groups=tuple(s.group for s in specs)), f"{len(allowed)} commands")
 
 
 def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError | None]:
@@ -126,8 +132,20 @@ def show(ctx: Context, cmd: Command) -> Reply:
                       stale_since=record.stale_since or (ctx.now() if error is not None else None))
         return ok(card, f"configuration of {record.vm.name} (last known)", vm=record.vm.name)
     remember(ctx, vm, cmd)
-    card = VMCard(vm=vm, nics=nic_views(ctx, vm), last_seen=ctx.now())
+    card = VMCard(vm=replace(vm, usage=_usage_now(ctx, vm, record.vm.usage)), nics=nic_views(ctx, vm),
+                  last_seen=ctx.now())
     return ok(card, f"configuration of {vm.name}", vm=vm.name, hosts=(vm.host,))
+
+
+def _usage_now(ctx: Context, vm: VM, last: Usage | None) -> Usage | None:
+    """A running VM's use as the last refresh read it, with its IP addresses asked of its host now."""
+    if not vm.state.active:
+        return None
+    try:
+        addresses = tuple(ctx.farm.call(vm.host, lambda d: d.addresses(vm.name)))
+    except HypervisorError:
+        return last
+    return replace(last or Usage(), addresses=addresses)
 
 
 def list_(ctx: Context, cmd: Command) -> Reply:
@@ -140,10 +158,16 @@ def list_(ctx: Context, cmd: Command) -> Reply:
         records, title = ctx.inventory.vms_in(cluster), f"VMs in cluster {cluster}"
     else:
         records, title = ctx.inventory.vms(), "All VMs"
+    if "pattern" in cmd.args:
+        pattern = cmd.args["pattern"].lower()
+        glob = pattern if any(c in pattern for c in "*?[") else pattern + "*"
+        records = [r for r in records if fnmatchcase(r.vm.name.lower(), glob)]
+        title = f"{title} named {glob}".replace("All VMs named", "VMs named")
     if "state" in cmd.args:
         wanted = _STATE_WORDS[cmd.args["state"].lower()]
         records = [r for r in records if r.vm.state in wanted]
         title = f"{title} that are {cmd.args['state'].lower()}".replace("All VMs that are", "VMs")
+        title = title.replace("VMs shutoff", "VMs shut off").replace("are shutoff", "are shut off")
     stale = frozenset(r.vm.host for r in records if r.stale_since is not None)
     table = VMTable(title=title, vms=tuple(r.vm for r in records), stale_hosts=stale)
     return ok(table, f"{title}: {len(records)}")
@@ -166,7 +190,7 @@ def host_load(ctx: Context, name: str) -> HostLoad | None:
 def hosts(ctx: Context, cmd: Command) -> Reply:
     """List hosts with their capacity and load."""
     rows = tuple(load for name in ctx.farm.host_names if (load := host_load(ctx, name)) is not None)
-    return ok(HostTable(rows), f"{len(rows)} hosts")
+    return ok(HostTable(rows), plural(len(rows), "host"))
 
 
 def host(ctx: Context, cmd: Command) -> Reply:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 from functools import singledispatch
 from typing import Any
 
+from bot.grammar import GROUP_TITLES
 from bot.results import (
     AuditTable,
     DiffView,
@@ -25,12 +27,16 @@ from bot.results import (
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM, Bond, gib
+from hypervisor.model import VM, Bond, Usage, gib, size_text, uptime_text
+from hypervisor.words import plural
 from inventory import Change
+from inventory.drift import field_words
 
 
-def render(reply: Reply) -> str:
-    """The whole reply as text."""
+def render(reply: Reply, *, width: int = 100) -> str:
+    """The whole reply as text; `width` is the terminal's, for what wraps (help)."""
+    if isinstance(reply.body, HelpTable) and not reply.body.detail:
+        return _help(reply.body, max(width, 40))
     return _body(reply.body)
 
 
@@ -89,6 +95,8 @@ def _(body: VMCard) -> str:
         f"  vCPUs      {vcpus}",
         f"  memory     {gib(vm.memory_mib)}" + (f" (max {gib(vm.max_memory_mib)})"
                                                   if vm.max_memory_mib > vm.memory_mib else ""),
+        *([f"  addresses  {', '.join(vm.usage.addresses)}"] if vm.usage and vm.usage.addresses else []),
+        *([f"  in use     {used}"] if (used := usage_text(vm.usage, vm.memory_mib)) else []),
         f"  virt       {vm.virt.value.upper()} ({vm.os_type}){', ' + boot if boot else ''}",
         f"  autostart  {'on' if vm.autostart else 'off'}   on_crash {vm.on_crash}   "
         f"on_poweroff {vm.on_poweroff}   on_reboot {vm.on_reboot}",
@@ -96,7 +104,7 @@ def _(body: VMCard) -> str:
         "  disks:",
         *(f"    {d.target:6} {d.text}  {d.bus or '-'}"
           + (f"  pool {d.pool}" if d.pool else "")
-          + (f"  {d.size_bytes / 2**30:g} GiB" if d.size_bytes else "") for d in vm.disks),
+          + (f"  {size_text(d.size_bytes)}" if d.size_bytes else "") for d in vm.disks),
         "  NICs:",
         *(f"    {n.mac}  {n.bridge}" + (f"  VLAN {n.vlan}" if n.vlan is not None else "")
           + (f" ({n.network})" if n.network else "") + (f"  {n.trunk}" if n.trunk else "")
@@ -121,10 +129,26 @@ def _(body: VMTable) -> str:
     return f"{body.title} ({len(rows)}):\n" + table(headers, rows)
 
 
+def usage_text(usage: Usage | None, memory_mib: int, *, short: bool = False) -> str:
+    """What a VM or host uses now, where its hypervisor said: "CPU 12%, memory 1.5 GiB of 4 GiB, up 3 h"."""
+    if usage is None:
+        return ""
+    parts = []
+    if usage.cpu_percent is not None:
+        parts.append(f"CPU {usage.cpu_percent:g}%")
+    if usage.memory_used_mib is not None:
+        parts.append(f"{'mem' if short else 'memory'} {gib(usage.memory_used_mib)}"
+                     + ("" if short else f" of {gib(memory_mib)}"))
+    if usage.uptime_seconds is not None and not short:
+        parts.append(f"up {uptime_text(usage.uptime_seconds)}")
+    return ", ".join(parts)
+
+
 def _load_row(load: HostLoad) -> list[str]:
     host = load.host
     return [host.name, f"{load.running}/{load.vms}", f"{load.vcpus_used}/{host.cpus}",
-            f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}", host.driver,
+            f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}",
+            usage_text(host.usage, host.memory_mib, short=True) or "-", host.driver,
             f"UNREACHABLE: {load.unreachable}" if load.unreachable else
             "maintenance" if load.maintenance else "ok"]
 
@@ -132,7 +156,7 @@ def _load_row(load: HostLoad) -> list[str]:
 @_body.register
 def _(body: HostTable) -> str:
     rows = [_load_row(load) for load in body.rows]
-    return table(["HOST", "RUNNING/VMS", "vCPU USED", "MEMORY USED", "DRIVER", "STATUS"], rows)
+    return table(["HOST", "RUNNING/VMS", "vCPU USED", "MEMORY USED", "IN USE NOW", "DRIVER", "STATUS"], rows)
 
 
 @_body.register
@@ -141,18 +165,20 @@ def _(body: HostCard) -> str:
     lines = [f"{host.name}  {host.cpus} CPUs {host.cpu_model} {host.cpu_mhz} MHz, {gib(host.memory_mib)}, "
              f"driver {host.driver}{'' if host.live_migration else ' (no live migration)'}",
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
+    if used := usage_text(host.usage, host.memory_mib):
+        lines.append(f"  in use now: {used}")
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
     if load.maintenance:
         lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
-    lines += [f"  pool {p.name}: {p.available_bytes / 2**30:.0f} GiB free"
-              f" of {p.capacity_bytes / 2**30:.0f} GiB" for p in host.pools]
+    lines += [f"  pool {p.name}: {size_text(p.available_bytes)} free of {size_text(p.capacity_bytes)}"
+              for p in host.pools]
     if host.facts:
         lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}{_degraded(b)}"
                   for b in host.facts.bonds]
         lines += [f"  vlan {v.name} (VLAN {v.vlan} on {v.parent})" for v in host.facts.vlans]
         lines += [f"  bridge {b.name}: {', '.join(b.ports) or '-'}" for b in host.facts.bridges]
-        lines += [f"  disk {d.path}: {d.free_bytes / 2**30:.0f} GiB free of {d.size_bytes / 2**30:.0f} GiB"
+        lines += [f"  disk {d.path}: {size_text(d.free_bytes)} free of {size_text(d.size_bytes)}"
                   for d in host.facts.storage]
         node = host.facts.node
         if node is not None:  # the hypervisor's own view, to compare with libvirt's
@@ -187,10 +213,26 @@ def _(body: HelpTable) -> str:
     if body.detail:
         usage, text, examples = body.commands[0]
         return f"{usage}\n  {text}\n  Examples: {examples}"
-    # A usage too long for the column gets a line of its own, so the help texts stay aligned.
-    lines = [f"  {usage:40} {text}" if len(usage) <= 40 else f"  {usage}\n  {'':40} {text}"
-             for usage, text, _ in body.commands]
-    return "Commands you may run:\n" + "\n".join(lines)
+    return _help(body, 100)
+
+
+def _help(body: HelpTable, width: int) -> str:
+    """The commands by group, the help text wrapped to `width` beside (or, if narrow, under) the usage."""
+    column = min(36, width // 3)
+    indent = " " * (column + 4) if width >= 72 else "      "
+    lines = ["Commands you may run ('help COMMAND' explains one):"]
+    group = None
+    for (usage, text, _), kind in zip(body.commands, body.groups or ("",) * len(body.commands), strict=True):
+        if kind != group and kind:
+            lines += ["", GROUP_TITLES.get(kind, kind) + ":"]
+        group = kind
+        if width >= 72 and len(usage) <= column:
+            lines += textwrap.wrap(text, width - 1, initial_indent=f"  {usage:{column}}  ",
+                                   subsequent_indent=indent)
+        else:  # a long usage (or a narrow terminal) puts the text on the lines below
+            lines += textwrap.wrap(usage, width - 1, initial_indent="  ", subsequent_indent="    ")
+            lines += textwrap.wrap(text, width - 1, initial_indent=indent, subsequent_indent=indent)
+    return "\n".join(lines)
 
 
 @_body.register
@@ -255,7 +297,7 @@ def change_value(path: str, value: Any) -> str:
     if isinstance(value, dict) and "target" in value:
         size = value.get("size_bytes")
         text = f"disk {value['target']} {value.get('source', '')}"
-        return text + (f" ({size / 2**30:g} GiB)" if size else "")
+        return text + (f" ({size_text(size)})" if size else "")
     if isinstance(value, int) and not isinstance(value, bool) and path.endswith("memory_mib"):
         return gib(value)
     if isinstance(value, list):
@@ -265,8 +307,19 @@ def change_value(path: str, value: Any) -> str:
 
 def change_what(change: Change) -> str:
     """What a logged change did, in one line: the field (or kind), old → new."""
-    what = change.path if change.kind == "config" else change.kind
-    return f"{what}: {change_value(change.path, change.old)} → {change_value(change.path, change.new)}"
+    if change.kind != "config":
+        old, new = change_value(change.path, change.old), change_value(change.path, change.new)
+        return f"{change.kind}: {old} → {new}"
+    return change_line(change.path, change.old, change.new)
+
+
+def change_line(path: str, old: Any, new: Any) -> str:
+    """One field's change as people say it: "memory: 8 GiB → 6 GiB", "added NIC … on br120"."""
+    if old is None and isinstance(new, dict):
+        return f"added {change_value(path, new)}"
+    if new is None and isinstance(old, dict):
+        return f"removed {change_value(path, old)}"
+    return f"{field_words(path)}: {change_value(path, old)} → {change_value(path, new)}"
 
 
 @_body.register
@@ -276,8 +329,8 @@ def _(body: DiffView) -> str:
     head += "" if body.live else " (its host is not answering: last known configuration)"
     if not body.diffs:
         return f"{head}: no differences."
-    lines = [f"  {d.path}: {change_value(d.path, d.old)} → {change_value(d.path, d.new)}" for d in body.diffs]
-    return f"{head}, {len(lines)} difference(s):\n" + "\n".join(lines)
+    lines = [f"  {change_line(d.path, d.old, d.new)}" for d in body.diffs]
+    return f"{head}, {plural(len(lines), 'difference')}:\n" + "\n".join(lines)
 
 
 @_body.register

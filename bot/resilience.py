@@ -19,6 +19,7 @@ from hypervisor.resilience import (
     newly_stranding,
     single_losses,
 )
+from hypervisor.words import plural
 from inventory.load import restart_simulator
 
 SHOWN = 6  # stranded VMs or hosts named in one sentence before "and N more"
@@ -65,7 +66,7 @@ def farm_figure(result: Resilience) -> str:
     failing = result.failing_singles
     if failing:
         lines = [f"The farm does not survive every single host failure: the loss of "
-                 f"{_count(len(failing), 'host')} would leave cluster members with nowhere to go."]
+                 f"{plural(len(failing), 'host')} would leave cluster members with nowhere to go."]
         lines += [f"  {loss.hosts[0]}: {_stranded(loss)}" for loss in failing[:SHOWN]]
         if len(failing) > SHOWN:
             lines.append(f"  and {len(failing) - SHOWN} more hosts")
@@ -74,7 +75,7 @@ def farm_figure(result: Resilience) -> str:
     pairs = result.pairs
     assert pairs is not None  # computed whenever every single failure is survived
     if result.tolerated == 2:
-        return (f"The farm survives any 2 host failures: all {_count(pairs.total, 'pair')} of hosts "
+        return (f"The farm survives any 2 host failures: all {plural(pairs.total, 'pair')} of hosts "
                 "were tried.")
     tried = (f"Of the {pairs.total:,} pairs of hosts" if pairs.exact else
              f"Of {pairs.tried:,} pairs of hosts tried (a sample of the {pairs.total:,}: the time ran out)")
@@ -91,7 +92,7 @@ def host_plan(host: str, loss: HostLoss) -> str:
     moved, stuck = len(loss.restarts), len(loss.stranded)
     if not moved and not stuck:
         return f"{host} runs no VM now: its failure would stop nothing."
-    head = f"If {host} failed now, {_count(moved, 'running VM')} would restart elsewhere"
+    head = f"If {host} failed now, {plural(moved, 'running VM')} would restart elsewhere"
     head += f" and {stuck} would not:" if stuck else ":"
     lines = [head]
     lines += [f"  {vm} → {target}" for vm, target in loss.restarts]
@@ -111,5 +112,3 @@ def _names(vms: tuple[str, ...]) -> str:
     return ", ".join(vms[:-1]) + " and " + vms[-1]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

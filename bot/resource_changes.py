@@ -41,7 +41,7 @@ def set_(ctx: Context, cmd: Command) -> Plan:
             raise Refused(f"{vm.name} has {count} vCPUs already; nothing to change.")
         check_vcpus(vm.name, count, room=room, limits=limits)
         return _plan(ctx, cmd, vm, f"vCPUs {vm.vcpus} → {count}", lambda d: d.set_vcpus(vm.name, count))
-    mib = _size(cmd.args["size"])
+    mib = _size(cmd)
     if mib < MIN_MEMORY_MIB:
         raise Refused(f"{gib(mib)} is too little memory for a VM; give at least {MIN_MEMORY_MIB}M.")
     if mib == vm.memory_mib:
@@ -85,7 +85,7 @@ def detach(ctx: Context, cmd: Command) -> Plan:
 
 
 def _attach_disk(ctx: Context, cmd: Command, vm: VM) -> Plan:
-    size = _size(cmd.args["size"])
+    size = _size(cmd)
     template = checks.template_of(ctx, vm)
     pool = cmd.args.get("pool") or (template.pool if template else "") or next(
         (d.pool for d in vm.disks if d.pool), "local")
@@ -143,7 +143,14 @@ def _whole(text: str, what: str) -> int:
     return int(text)
 
 
-def _size(text: str) -> int:
+def _size(cmd: Command) -> int:
+    """The command's size in MiB; a bare number is refused, with the command written both ways."""
+    text = cmd.args["size"]
+    if text.replace(".", "", 1).isdigit():
+        def said(unit: str) -> str:
+            return Command(cmd.name, {**cmd.args, "size": text + unit}).canonical()
+        raise Refused(f"'{text}' has no unit: say '{said('G')}' for {text} GiB, "
+                      f"or '{said('M')}' for {text} MiB.")
     try:
         return parse_size_mib(text)
     except ValueError as exc:

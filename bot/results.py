@@ -128,6 +128,7 @@ class HelpTable:
 
     commands: tuple[tuple[str, str, str], ...]  # (usage, help, example)
     detail: bool = False
+    groups: tuple[str, ...] = ()  # each command's group ("ask", "change", "admin"), in the same order
 
 
 @dataclass(frozen=True)

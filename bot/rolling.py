@@ -150,8 +150,8 @@ def _summary(plan: RollingPlan, rolled: Rolled, skipped: list[VM]) -> Reply:
     failed = rolled.failed
     ended = ("stopped at a failure" if failed else f"stopped ({rolled.stopped})" if rolled.stopped
              else "done")
-    title = (f"Rolling {plan.action} of {plan.cluster} {ended}: {len(rolled.done)} done, "
-             f"{len(rolled.not_tried)} not tried.")
+    title = (f"Rolling {plan.action} of {plan.cluster} {ended}: {len(rolled.done)} done"
+             + (f", {len(rolled.not_tried)} not tried." if rolled.not_tried else "."))
     body = RollingRun(cluster=plan.cluster, title=title, done=tuple(rolled.done), failed=failed,
                       not_tried=tuple(rolled.not_tried),
                       left=tuple((vm.name, vm.state.value) for vm in skipped))

@@ -104,7 +104,7 @@ def site_folder(config: FleetConfig, out: str | None = None) -> Path:
     if out:
         return Path(out).absolute()
     if config.site.out:
-        return (config.path.parent / config.site.out).absolute()
+        return (config.path.parent / config.site.out).resolve()
     return Path("site").absolute()
 
 

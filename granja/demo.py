@@ -17,6 +17,12 @@ DEMO_NAME = "Demo farm"
 CONFIG_NAME = "farm.toml"
 
 
+# Where the demo farm publishes its site, relative to its farm.toml: beside the state (`.granja/site`).
+# $GRANJA_DEMO_SITE overrides it when the farm is first made; empty, the demo publishes no site (tests).
+DEMO_SITE = "../site"
+SITE_ENV = "GRANJA_DEMO_SITE"
+
+
 def ensure_demo_farm(state_dir: Path) -> Path:
     """Return the demo farm's farm.toml under `state_dir/demo`, generating the farm on first use."""
     out_dir = state_dir / "demo"
@@ -26,10 +32,13 @@ def ensure_demo_farm(state_dir: Path) -> Path:
     from granja.demo_catalogue import catalogue  # generating the farm is a first run's work only
 
     vms = len(catalogue())
-    return generate_farm(out_dir, hosts=DEMO_HOSTS, vms=vms, seed=DEMO_SEED, name=DEMO_NAME)
+    site_out = os.environ.get(SITE_ENV, DEMO_SITE)
+    return generate_farm(out_dir, hosts=DEMO_HOSTS, vms=vms, seed=DEMO_SEED, name=DEMO_NAME,
+                         site_out=site_out)
 
 
-def generate_farm(out_dir: Path, *, hosts: int, vms: int, seed: int = 0, name: str = "") -> Path:
+def generate_farm(out_dir: Path, *, hosts: int, vms: int, seed: int = 0, name: str = "",
+                  site_out: str = "") -> Path:
     """Write a farm of `hosts` simulated hosts running `vms` VMs into `out_dir`; return its farm.toml.
 
     Raises FileExistsError if `out_dir` already holds a farm.toml. Node files
@@ -47,7 +56,7 @@ def generate_farm(out_dir: Path, *, hosts: int, vms: int, seed: int = 0, name: s
     for host in plan.hosts:
         _write_new(out_dir / f"{host.name}.xml", node_xml(host))
     title = name or f"Generated farm ({hosts} hosts, {vms} VMs)"
-    _write_new(config, farm_toml(plan, out_dir, name=title))
+    _write_new(config, farm_toml(plan, out_dir, name=title, site_out=site_out))
     return config
 
 

@@ -40,10 +40,17 @@ def node_uri(path: Path) -> str:
     return "test://" + quote(str(path.resolve()))
 
 
-def farm_toml(plan: FarmPlan, out_dir: Path, *, name: str) -> str:
-    """Return the fleet configuration of a planned farm whose node files live in `out_dir`."""
+def farm_toml(plan: FarmPlan, out_dir: Path, *, name: str, site_out: str = "") -> str:
+    """Return the fleet configuration of a planned farm whose node files live in `out_dir`.
+
+    `site_out` is where its site is published (relative to the config; "" for none); granja then
+    republishes it after every confirmed change.
+    """
     parts = [_farm(name), _hosts(plan, out_dir), _networks(), _clusters(plan), _templates(),
              _users()]
+    if site_out:
+        parts.append("[site]   # republished after every change made through granja\n"
+                     f"out = {toml_string(site_out)}\n")
     return "\n".join(parts)
 
 

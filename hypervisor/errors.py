@@ -76,10 +76,14 @@ class InsufficientCapacity(HypervisorError):
 class WrongState(HypervisorError):
     """The VM's state does not allow the operation."""
 
-    def __init__(self, vm: str, state: str, action: str, hint: str = "") -> None:
+    def __init__(self, vm: str, state: str, action: str, hint: str = "", *, already: bool = False) -> None:
         self.vm = vm
         self.state = state
         self.action = action
+        self.already = already  # the VM is already where the action would take it: nothing to do
+        if already:
+            super().__init__(f"{vm} is already {state}; '{action}' changed nothing.")
+            return
         message = f"Cannot {action} {vm}: it is {state}."
         super().__init__(message + (f" {hint}" if hint else ""))
 

@@ -11,7 +11,9 @@ step (writing state back to the node file) is delegated to `testnode`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -32,7 +34,7 @@ from hypervisor.errors import (
 from hypervisor.events import STOPPED, LifecycleWatch, ensure_event_loop
 from hypervisor.interface import Applied, FactsSource, HostDriver, Progress
 from hypervisor.job_progress import JobWatcher
-from hypervisor.model import VM, Host, Pool, VMState
+from hypervisor.model import VM, Host, Pool, Usage, VMState
 
 # libvirt prints every error to stderr unless told otherwise; we convert them instead.
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
@@ -61,6 +63,7 @@ VolumeLookup = Callable[[str], "tuple[str, int] | None"]  # disk path -> (pool, 
 
 
 # Where libvirt learns a guest's addresses, most reliable first.
+log = logging.getLogger("granja.libvirt")
 _ADDRESS_SOURCES = (libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
                     libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
                     libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP)
@@ -165,6 +168,7 @@ class LibvirtHost:
             model, memory_mib, cpus, mhz = conn.getInfo()[:4]
             driver = conn.getType()
             pools = tuple(_pool(p) for p in conn.listAllStoragePools())
+            usage = _host_usage(conn, memory_mib)
         found = None
         if facts and self._facts is not None:
             try:
@@ -176,7 +180,7 @@ class LibvirtHost:
         return Host(
             name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
             cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
-            pools=pools, facts=found,
+            pools=pools, facts=found, usage=usage,
         )
 
     def list_vms(self) -> list[VM]:
@@ -184,7 +188,9 @@ class LibvirtHost:
         with self._edge("list VMs"):
             conn = self.connection()
             volumes = _volume_map(conn)
-            return [self._vm(dom, volumes.get) for dom in conn.listAllDomains()]
+            vms = [self._vm(dom, volumes.get) for dom in conn.listAllDomains()]
+            return [replace(vm, usage=self._usage(dom, vm, stats)) for vm, (dom, stats) in
+                    zip(vms, _bulk_stats(conn, [vm.name for vm in vms]), strict=True)]
 
     def find_vm(self, name: str) -> VM | None:
         """One VM on this host, or None if the host does not have it."""
@@ -217,20 +223,27 @@ class LibvirtHost:
             disks.append(replace(disk, pool=found[0], size_bytes=found[1]) if found else disk)
         return replace(vm, disks=tuple(disks))
 
+    def _usage(self, dom: Any, vm: VM, stats: dict[str, Any]) -> Usage | None:
+        """What a running VM uses now: from the bulk statistics, the per-domain calls where they lack it."""
+        if not vm.state.active:
+            return None
+        try:
+            cpu_ns = dom.info()[4]
+            memory = _used_memory_kib(stats) or _used_memory_kib(
+                {f"balloon.{k}": v for k, v in dom.memoryStats().items()})
+            addresses = tuple(_addresses(dom)) if vm.nics else ()
+        except libvirt.libvirtError:
+            log.debug("no usage figures for %s on %s", vm.name, self.name, exc_info=True)
+            return None
+        return Usage(cpu_seconds=cpu_ns / 1e9, clock_seconds=time.time() * max(vm.vcpus, 1),
+                     memory_used_mib=memory // 1024 if memory else None, addresses=addresses)
+
     def addresses(self, name: str) -> list[str]:
         """The guest's IP addresses as the host knows them: DHCP lease, else guest agent, else ARP."""
         with self._edge("read the addresses of", name):
             dom = self.connection().lookupByName(name)
-        for source in _ADDRESS_SOURCES:
-            try:
-                interfaces = dom.interfaceAddresses(source)
-            except libvirt.libvirtError:  # no agent, no lease file, not supported: try the next source
-                continue
-            found = [a["addr"] for nic in (interfaces or {}).values() for a in nic.get("addrs") or ()
-                     if a.get("addr")]
-            if found:
-                return found
-        return []
+        return _addresses(dom)
+
 
     # -- changing --------------------------------------------------------------
 
@@ -385,3 +398,61 @@ def _volume_by_path(conn: Any) -> VolumeLookup:
 def _message(exc: libvirt.libvirtError) -> str:
     text = (exc.get_error_message() or str(exc)).strip()
     return text.splitlines()[0] if text else "unknown libvirt error"
+
+
+def _bulk_stats(conn: Any, names: list[str]) -> list[tuple[Any, dict[str, Any]]]:
+    """Every domain's memory statistics in one call, in the order of `names`.
+
+    CPU time is not asked for here: libvirtd's first CPU_TOTAL reading probes the cache monitors
+    and took 4 s on a fresh QEMU daemon, longer than a host may take to answer a refresh; each
+    domain's info() gives the same counter at once. NOWAIT: a domain busy with a job (a migration)
+    is reported without its figures rather than holding up the refresh.
+    """
+    wanted = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON
+    try:
+        by_name = {dom.name(): (dom, stats) for dom, stats in
+                   conn.getAllDomainStats(wanted, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT)}
+    except libvirt.libvirtError:  # too old a libvirt, or a driver without it: per-domain calls instead
+        by_name = {}
+    return [by_name.get(name) or (conn.lookupByName(name), {}) for name in names]
+
+
+def _used_memory_kib(stats: dict[str, Any]) -> int | None:
+    """Memory a guest uses, in KiB: what its balloon driver says is in use, else what the host gave it."""
+    available, unused = stats.get("balloon.available"), stats.get("balloon.unused")
+    if available and unused is not None:
+        return int(available - unused)
+    rss = stats.get("balloon.rss")
+    return int(rss) if rss else None
+
+
+def _host_usage(conn: Any, memory_mib: int) -> Usage | None:
+    """The host's CPU counters and used memory, where its driver reports them."""
+    try:
+        cpu = conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS)
+    except libvirt.libvirtError:
+        cpu = {}
+    try:
+        free_mib = int(conn.getFreeMemory()) // 2**20 or None  # no real host has nothing free: not told
+    except libvirt.libvirtError:
+        free_mib = None
+    busy = sum(cpu.get(k, 0) for k in ("user", "kernel")) / 1e9 if cpu else None
+    total = busy + (cpu.get("idle", 0) + cpu.get("iowait", 0)) / 1e9 if busy is not None else None
+    if busy is None and free_mib is None:
+        return None
+    return Usage(cpu_seconds=busy, clock_seconds=total,
+                 memory_used_mib=memory_mib - free_mib if free_mib is not None else None)
+
+
+def _addresses(dom: Any) -> list[str]:
+    """A domain's IP addresses from the first source that has any: DHCP lease, guest agent, ARP."""
+    for source in _ADDRESS_SOURCES:
+        try:
+            interfaces = dom.interfaceAddresses(source)
+        except libvirt.libvirtError:  # no agent, no lease file, not supported: try the next source
+            continue
+        found = [a["addr"] for nic in (interfaces or {}).values() for a in nic.get("addrs") or ()
+                 if a.get("addr")]
+        if found:
+            return found
+    return []

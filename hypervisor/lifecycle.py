@@ -30,14 +30,10 @@ ALREADY: dict[str, frozenset[VMState]] = {
 
 # What to suggest instead, by (action, state); the first match wins.
 _HINTS: dict[tuple[str, VMState], str] = {
-    ("start", S.RUNNING): "It is already running.",
     ("start", S.PAUSED): "Use 'resume {vm}' to unpause it.",
-    ("resume", S.RUNNING): "It is already running.",
     ("resume", S.SHUTOFF): "Use 'start {vm}' to boot it.",
     ("resume", S.SAVED): "Use 'start {vm}' to restore it from its saved image.",
-    ("suspend", S.PAUSED): "It is already paused.",
     ("shutdown", S.PAUSED): "Resume it first ('resume {vm}'), or force it off with 'destroy {vm}'.",
-    ("shutdown", S.SHUTOFF): "It is already shut off.",
     ("shutdown", S.SAVED): "It is already off (saved); 'start {vm}' restores it.",
     ("reboot", S.PAUSED): "Resume it first ('resume {vm}').",
     ("migrate", S.SAVED): "Restore it first with 'start {vm}': a saved image stays on its host.",
@@ -54,6 +50,8 @@ def check(vm: str, state: VMState, action: str) -> None:
     allowed = ALLOWED.get(action)
     if allowed is None or state in allowed:
         return
+    if already(state, action):
+        raise WrongState(vm, state.value, action, already=True)
     hint = _HINTS.get((action, state), "")
     if not hint and not state.active and action != "start":
         hint = "It is not running."

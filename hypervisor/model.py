@@ -152,6 +152,7 @@ class VM:
     # The domain XML as the host reported it at the last sighting (graphics passwords stripped):
     # what `recover` defines elsewhere. Not configuration in itself: drift reads the fields above.
     definition: str = field(default="", repr=False, compare=False)
+    usage: Usage | None = field(default=None, compare=False)  # what it uses now; not configuration
 
     def with_state(self, state: VMState) -> VM:
         """Return a copy of this VM in another state."""
@@ -160,7 +161,7 @@ class VM:
     def config(self) -> dict[str, Any]:
         """The VM's configuration without placement or state: what drift is measured on."""
         data: dict[str, Any] = to_dict(self)
-        for volatile in ("host", "state", "persistent", "definition"):
+        for volatile in ("host", "state", "persistent", "definition", "usage"):
             data.pop(volatile)
         data["meta"].pop("baseline_id")
         # What libvirt treats as the same is written one way: `linux` (old xend) is `xen` for a PV
@@ -294,6 +295,7 @@ class Host:
     live_migration: bool = False
     pools: tuple[Pool, ...] = ()
     facts: HostFacts | None = None
+    usage: Usage | None = field(default=None, compare=False)  # what its VMs use now
 
 
 # How `to_dict` treats each class it has met: "leaf", "enum", "seq" or the field names.
@@ -399,6 +401,7 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             "disks": tuple(Disk(**{**d, "hosts": tuple(d.get("hosts", ()))}) for d in data.get("disks", ())),
             "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
+            "usage": usage_from_dict(data.get("usage")),
         }
     )
 
@@ -410,6 +413,7 @@ def host_from_dict(data: dict[str, Any]) -> Host:
         **{
             **data,
             "pools": tuple(Pool(**p) for p in data.get("pools", ())),
+            "usage": usage_from_dict(data.get("usage")),
             "facts": None
             if facts is None
             else HostFacts(
@@ -436,3 +440,50 @@ def gib(mib: float) -> str:
     if mib < 1024:
         return f"{mib:.0f} MiB"
     return f"{mib / 1024:.1f}".removesuffix(".0") + " GiB"
+
+
+def size_text(amount: float) -> str:
+    """A size in bytes (a disk, a pool) written as gib() writes memory: 20 GiB, 1.5 GiB, 512 MiB."""
+    if amount >= 2**20:
+        return gib(amount / 2**20)
+    return f"{amount / 1024:.0f} KiB" if amount >= 1024 else f"{amount:.0f} B"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a VM or host uses now, as its hypervisor reports it at a refresh (None: not reported).
+
+    CPU use is a rate: `cpu_seconds` (CPU time spent so far) and `clock_seconds` (CPU time that was
+    available so far: wall time × vCPUs for a VM, all CPUs' time for a host) are counters, and
+    `cpu_percent` is their growth between two readings (see `with_cpu_percent`).
+    """
+
+    cpu_seconds: float | None = None
+    clock_seconds: float | None = None
+    cpu_percent: float | None = None
+    memory_used_mib: int | None = None
+    uptime_seconds: int | None = None
+    addresses: tuple[str, ...] = ()
+
+    def with_cpu_percent(self, before: Usage | None) -> Usage:
+        """The reading with its CPU use since `before` (an earlier reading of the same VM or host)."""
+        if (before is None or None in (self.cpu_seconds, self.clock_seconds, before.cpu_seconds,
+                                       before.clock_seconds)):
+            return self
+        spent = self.cpu_seconds - before.cpu_seconds  # type: ignore[operator]
+        available = self.clock_seconds - before.clock_seconds  # type: ignore[operator]
+        if available <= 0 or spent < 0:
+            return self  # the same reading, or a restarted guest: its counter began again
+        return replace(self, cpu_percent=round(min(100.0, 100 * spent / available), 1))
+
+
+def usage_from_dict(data: dict[str, Any] | None) -> Usage | None:
+    """Rebuild a Usage from `to_dict` output (None stays None)."""
+    return None if data is None else Usage(**{**data, "addresses": tuple(data.get("addresses", ()))})
+
+
+def uptime_text(seconds: int) -> str:
+    """An uptime as people say it: 3 d 4 h, 5 h 12 min, 7 min."""
+    days, rest = divmod(seconds, 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"

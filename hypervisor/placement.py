@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from hypervisor.model import VM, Host, gib
+from hypervisor.words import listed, plural
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,5 @@ def _ruled_out(guest: Guest, load: FarmLoad, exclude: Collection[str], *, chosen
              "storage": "without the VM's storage pools",
              "spread": f"already running a member of {guest.cluster}",
              "memory": "short of memory", "vcpus": "short of vCPUs"}
-    return [f"ruled out {len(hosts)} host{'s' * (len(hosts) > 1)} {words[kind]}: {_some(hosts)}"
+    return [f"ruled out {plural(len(hosts), 'host')} {words[kind]}: {listed(hosts)}"
             for kind, hosts in by_kind.items()]
-
-
-def _some(names: list[str], shown: int = 4) -> str:
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")

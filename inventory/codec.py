@@ -50,10 +50,16 @@ def _maybe_time(text: str | None) -> datetime | None:
 
 
 def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[str]) -> Doc:
-    """Document of one VM sighting; times already in `iso` form (one conversion per refresh)."""
+    """Document of one VM sighting; times already in `iso` form (one conversion per refresh).
+
+    What the VM uses now is kept beside its configuration, so an unchanged VM compares equal.
+    """
+    data = to_doc(vm)
+    usage = data.pop("usage", None)
     return {
         "name": vm.name,
-        "vm": to_doc(vm),
+        "vm": data,
+        "usage": usage,
         "last_seen": last_seen,
         "stale_since": stale_since,
         "strays": list(strays),
@@ -63,7 +69,7 @@ def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[
 def vm_record(doc: Doc) -> VMRecord:
     """VMRecord from its document."""
     return VMRecord(
-        vm=vm_from_dict(doc["vm"]),
+        vm=vm_from_dict({**doc["vm"], "usage": doc.get("usage")}),
         last_seen=parse_time(doc["last_seen"]),
         stale_since=_maybe_time(doc.get("stale_since")),
         strays=tuple(doc.get("strays", ())),

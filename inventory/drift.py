@@ -67,3 +67,22 @@ def _by_key(items: list[Any], key: str) -> dict[str, Any] | None:
     """Items indexed by their identity field, or None if some item lacks a unique one."""
     indexed = {str(item[key]): item for item in items if isinstance(item, Mapping) and key in item}
     return indexed if len(indexed) == len(items) else None
+
+
+# How people call a configuration field, for `diff`, `check` and the history.
+_FIELD_WORDS: Mapping[str, str] = {
+    "memory_mib": "memory", "max_memory_mib": "maximum memory", "vcpus": "vCPUs", "os_type": "OS type",
+    "virt": "virtualization", "on_crash": "on crash", "on_poweroff": "on power-off", "on_reboot": "on reboot",
+    "nics": "NIC", "disks": "disk", "size_bytes": "size", "order": "order", "uuid": "UUID",
+}
+
+
+def field_words(path: str) -> str:
+    """A field's path as people say it: `memory_mib` is "memory", `nics[MAC].bridge` "NIC MAC bridge"."""
+    words = []
+    for part in path.removeprefix("meta.").split("."):
+        name, _, key = part.partition("[")
+        words.append(_FIELD_WORDS.get(name, name.replace("_", " ")))
+        if key:
+            words.append(key.rstrip("]"))
+    return " ".join(words)

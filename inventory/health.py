@@ -23,6 +23,8 @@ from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
 from hypervisor.resilience import single_losses
 from hypervisor.shared_storage import local_disks, shared_pool_names
+from hypervisor.words import listed, plural
+from inventory.drift import field_words
 from inventory.errors import NoBaseline
 from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
@@ -185,6 +187,6 @@ def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:
         except NoBaseline:
             continue
         if fields:
-            paths = ", ".join(d.path for d in fields[:4]) + (" …" if len(fields) > 4 else "")
             yield Finding("drift", record.name, f"{record.name} differs from its baseline in "
-                                                f"{len(fields)} field(s): {paths}")
+                                                f"{plural(len(fields), 'field')}: "
+                                                f"{listed([field_words(d.path) for d in fields])}")

@@ -8,9 +8,10 @@ so every VM's history starts with where and when granja first saw it, and it get
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from hypervisor.model import VM, vm_from_dict
+from hypervisor.model import VM, usage_from_dict, vm_from_dict
 from inventory import codec
 from inventory.codec import Doc
 from inventory.drift import diff_configs
@@ -27,7 +28,11 @@ def see_vm(
     `baseline_by` names who accepted a new VM's first baseline ("" when taken at first sight).
     """
     entry = plan.snap.vm_entries.get(vm.name)
+    if vm.usage is not None and entry is not None:  # CPU use: the growth since the last reading
+        vm = replace(vm, usage=vm.usage.with_cpu_percent(usage_from_dict(entry[1].get("usage"))))
     doc = codec.vm_doc(vm, last_seen=at_iso, stale_since=None, strays=strays)
+    if vm.usage is None and entry is not None:  # seen by one look-up, not a refresh: keep the last reading
+        doc["usage"] = entry[1].get("usage")
     if entry is None:
         doc_id = plan.new_id("vms")
         changes = [Change(vm.name, at, "created", "host", None, vm.host, command, user)]

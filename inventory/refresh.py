@@ -12,9 +12,10 @@ host in natural order); the other hosts are listed as its strays.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from hypervisor.model import VM, Host, to_dict
+from hypervisor.model import VM, Host, to_dict, usage_from_dict
 from inventory import codec
 from inventory.index import Snapshot
 from inventory.natural import natural_key
@@ -94,6 +95,9 @@ def _record_hosts(plan: Plan, hosts: Sequence[Host], unreachable: Mapping[str, s
     for host in hosts:
         entry = plan.snap.host_entries.get(host.name)
         doc_id = entry[0] if entry else plan.new_id("hosts")
+        if host.usage is not None and entry is not None and entry[1].get("host"):
+            before = usage_from_dict(entry[1]["host"].get("usage"))
+            host = replace(host, usage=host.usage.with_cpu_percent(before))
         doc = codec.host_doc(
             host.name, to_dict(host), last_seen=at_iso, unreachable_since=None, reason=""
         )

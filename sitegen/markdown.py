@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from hypervisor.model import gib, size_text
 from inventory.records import VMRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -82,22 +83,13 @@ def when(at: datetime | None) -> str:
 
 
 def mib(amount: int) -> str:
-    """Memory in MiB as an operator says it: 4 GiB, 1536 MiB."""
-    return f"{amount // 1024} GiB" if amount and amount % 1024 == 0 else f"{amount} MiB"
+    """Memory in MiB as the chat says it (hypervisor.model.gib): 4 GiB, 14.5 GiB, 512 MiB."""
+    return gib(amount)
 
 
 def size(amount: int | None) -> str:
-    """A byte count in binary units with one decimal: 20.0 GiB."""
-    if amount is None:
-        return EMPTY
-    if amount < 1024:
-        return f"{amount} B"
-    value = amount / 1024
-    for unit in ("KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+    """A byte count as the chat writes it (hypervisor.model.size_text): 20 GiB, 1.5 GiB."""
+    return EMPTY if amount is None else size_text(amount)
 
 
 def vm_state(record: VMRecord) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from bot import console
 from bot.engine import Engine
 from bot.results import Reply
 from granja.app import open_engine
+
+# The demo farm publishes its site after every change; tests ask for that where they check it.
+os.environ["GRANJA_DEMO_SITE"] = ""
 
 
 @pytest.fixture(scope="session")

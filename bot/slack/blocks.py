@@ -16,7 +16,7 @@ from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
-from bot.render_text import change_what, render, when
+from bot.render_text import change_what, render, usage_text, when
 from bot.results import (
     AuditTable,
     Done,
@@ -31,7 +31,7 @@ from bot.results import (
     VMCard,
 )
 from bot.slack.safe import no_backticks, slack_code, slack_escape
-from hypervisor.model import gib
+from hypervisor.model import gib, size_text
 
 Block = dict[str, Any]
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user ID, as Slack signs it
@@ -134,6 +134,10 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
               ("Memory", gib(vm.memory_mib)), ("Virtualization", f"{vm.virt.value.upper()} ({vm.os_type})"),
               ("Cluster", vm.meta.cluster or "-"), ("Autostart", "on" if vm.autostart else "off"),
               ("On crash", vm.on_crash)]
+    if vm.usage and vm.usage.addresses:
+        fields.append(("Addresses", ", ".join(vm.usage.addresses)))
+    if used := usage_text(vm.usage, vm.memory_mib):
+        fields.append(("In use", used))
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": vm.name[:150]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"} for k, v in fields]},
@@ -142,8 +146,7 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
         blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {escape(vm.host)} is not "
                               "answering; this is the last known configuration."))
     disks = [f"`{no_backticks(d.target)}` {d.text}"
-             + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
-             for d in vm.disks]
+             + (f" ({size_text(d.size_bytes)})" if d.size_bytes else "") for d in vm.disks]
     nics = [f"`{no_backticks(n.mac)}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
             + (f" ({n.network})" if n.network else "") + (f", {n.trunk}" if n.trunk else "")
             + (f" via {n.bond}" if n.bond else "")

@@ -30,7 +30,7 @@ def ask(state):
         (["where is nosuchvm"], 1, "no VM"),
         (["suspend ldap1"], 1, "not confirmed (add --yes to confirm)"),  # no --yes, no one to ask
         (["fly me to the moon"], 2, "I don't know 'fly'"),
-        (["migrate"], 2, "Usage: migrate VM to HOST"),
+        (["migrate"], 2, "Usage: migrate VM [to HOST] [force]"),
         (["--as", "alice", "--yes", "shutdown ldap1"], 3, "needs the operator role"),
         (["--yes", "reboot wiki"], 3, "Cannot reboot wiki: it is paused"),
     ],

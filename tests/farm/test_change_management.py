@@ -14,9 +14,11 @@ def test_changes_appear_in_diff_and_history_with_who_and_which_command(chat):
     mac = chat.engine.inventory.vm("web2").vm.nics[-1].mac
     reply = chat.send("diff web2")
     assert reply.outcome is Outcome.OK
-    assert ", 2 difference(s):" in chat.transcript
-    assert "  memory_mib: 4 GiB → 3 GiB" in chat.transcript
-    assert f"  nics[{mac}]: - → NIC {mac} on br120" in chat.transcript
+    assert ", 2 differences:" in chat.transcript
+    assert "  memory: 4 GiB → 3 GiB" in chat.transcript
+    assert f"  added NIC {mac} on br120" in chat.transcript
+    assert "memory_mib" not in chat.transcript
+    assert "nics[" not in chat.transcript
 
     chat.send("history web2")
     lines = chat.transcript.splitlines()
@@ -25,7 +27,7 @@ def test_changes_appear_in_diff_and_history_with_who_and_which_command(chat):
     assert chat.user in lines[2]
     assert "bob" in lines[3]
     assert "set web2 memory 3G" in lines[3]
-    assert "memory_mib: 4 GiB → 3 GiB" in lines[3]
+    assert "memory: 4 GiB → 3 GiB" in lines[3]
     assert "created: - → " + chat.engine.inventory.vm("web2").vm.host in lines[-1]
 
 
@@ -37,7 +39,7 @@ def test_baseline_accepts_the_current_configuration(chat):
     reply = chat.send("baseline web2")
     assert reply.outcome is Outcome.OK, chat.transcript
     assert "About to: accept web2's current configuration as its baseline" in chat.transcript
-    assert "(1 difference(s): vcpus)" in chat.transcript
+    assert "(1 difference: vCPUs)" in chat.transcript
     chat.send("diff web2")
     assert chat.transcript.endswith(": no differences.")
     assert f"by {chat.user}" in chat.transcript

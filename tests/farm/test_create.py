@@ -148,7 +148,7 @@ def test_delete_needs_a_shut_off_vm_and_names_the_disks(chat):
 
     reply = chat.send("delete ci")
     assert reply.outcome is Outcome.OK, chat.transcript
-    assert f"ci deleted from {host}; removed 1 disk(s)." in chat.transcript
+    assert f"ci deleted from {host}; removed 1 disk." in chat.transcript
     assert definition(chat, "ci") is None
     assert "/var/lib/xen/images/ci.img" not in volumes(chat, host)
     assert chat.engine.inventory.vm("ci") is None

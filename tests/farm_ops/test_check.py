@@ -48,7 +48,7 @@ def test_check_finds_a_planted_problem_of_each_kind(state):
     assert {("spread", "ldap"), ("memory", "host02"), ("vcpus", "host03"), ("autostart", autostart_off),
             ("drift", drifting.name), ("maintenance", "host09"), ("unreachable", "host11")} <= found
     assert f"of cluster ldap share {crowded}: one host failure stops 2 of them" in chat.transcript
-    assert f"{drifting.name} differs from its baseline in 1 field(s): vcpus" in chat.transcript
+    assert f"{drifting.name} differs from its baseline in 1 field: vCPUs" in chat.transcript
     assert "host11 is not answering since" in chat.transcript
     assert "host09 is in maintenance since " in chat.transcript
     assert "(by test): still holds " in chat.transcript

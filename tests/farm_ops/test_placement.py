@@ -58,7 +58,7 @@ def test_an_evacuation_plan_counts_its_own_earlier_moves():
     plan = plan_evacuation("h1", vms, FarmLoad.build(hosts, map(Guest.of, vms)))
     assert sorted(m.target for m in plan.moves) == ["h2", "h3"]
     assert [s.vm.name for s in plan.stuck] == ["r"]
-    assert "short of memory: h2, h3" in plan.stuck[0].reason
+    assert "short of memory: h2 and h3" in plan.stuck[0].reason
 
 
 def test_pinned_vms_stay_with_the_reason():

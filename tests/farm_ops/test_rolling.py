@@ -80,7 +80,7 @@ def test_a_rolling_restart_of_five_keeps_four_running_at_every_step(engine):
     chat = SampledChat(engine, "ldap")
     reply, text = chat.send("rolling restart ldap")
     assert reply.outcome is Outcome.OK, text
-    assert "Rolling restart of ldap done: 5 done, 0 not tried." in text
+    assert "Rolling restart of ldap done: 5 done." in text
     assert min(running(s) for s in chat.samples) == 4  # each member was seen down, one at a time
     down = {name for s in chat.samples for name, state in s.items() if state != "running"}
     assert down == {f"ldap{n}" for n in range(1, 6)}

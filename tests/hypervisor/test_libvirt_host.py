@@ -25,7 +25,7 @@ def test_disks_get_pool_and_size_from_their_volumes(engine):
 
 def test_state_is_checked_before_libvirt_is_asked(engine):
     host = engine.inventory.vm("ldap1").vm.host
-    with pytest.raises(WrongState, match="Cannot resume ldap1: it is running"):
+    with pytest.raises(WrongState, match="ldap1 is already running; .resume. changed nothing"):
         engine.farm.driver(host).lifecycle("ldap1", "resume")
 
 

@@ -102,5 +102,5 @@ def test_live_where_the_hypervisor_can_else_at_next_boot(tmp_path: Path):
     assert "g1: memory 128 MiB → 256 MiB, in its definition, at next boot (real1 did not apply it live)." \
         in replies["set g1 memory 256M"]
     diff = replies["diff g1"]
-    assert "vcpus: 1 → 2" in diff
-    assert "nics[00:16:3e:" in diff
+    assert "vCPUs: 1 → 2" in diff
+    assert "added NIC 00:16:3e:" in diff

@@ -94,9 +94,11 @@ class Browser:
 
     def _read(self) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout
+        waiting = select.poll()  # not select(): a long test run's descriptors may be numbered past 1024
+        waiting.register(self._out, select.POLLIN)
         while b"\0" not in self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._out], [], [], left)[0]:
+            if left <= 0 or not waiting.poll(left * 1000):
                 raise TimeoutError("Chromium did not answer")
             chunk = os.read(self._out, 1 << 16)
             if not chunk:

@@ -50,9 +50,21 @@ def test_history_names_people_as_mentions_and_keeps_whole_lines_within_slacks_li
 def test_check_lists_each_finding_on_a_line_of_its_own():
     mark = "host05 is in maintenance since 2026-11-24 21:38 UTC (by U0CAROL)"
     found = (Finding("maintenance", "host05", mark),
-             Finding("drift", "web2", "web2 differs from its baseline in 1 field(s): memory_mib"))
+             Finding("drift", "web2", "web2 differs from its baseline in 1 field: memory"))
     _text, blocks = reply_message(Reply(Outcome.OK, FindingList(found), "2 findings"))
     shown = "\n".join(texts(blocks))
     assert "```" not in shown
     assert "• *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by <@U0CAROL>)" in shown
     assert "• *drift* web2 differs from its baseline" in shown
+
+
+def test_a_vm_card_shows_its_addresses_and_what_it_uses():
+    from bot.results import VMCard
+    from hypervisor.model import VM, Usage, Virt, VMState
+
+    vm = VM(name="web2", uuid="u", host="host06", state=VMState.RUNNING, vcpus=2, memory_mib=4096,
+            virt=Virt.PV, usage=Usage(cpu_percent=12.5, memory_used_mib=1536, addresses=("10.0.130.12",)))
+    _text, blocks = reply_message(Reply(Outcome.OK, VMCard(vm=vm, nics=(), last_seen=AT), "web2"))
+    fields = [f["text"] for b in blocks for f in b.get("fields", ())]
+    assert "*Addresses*\n10.0.130.12" in fields
+    assert "*In use*\nCPU 12.5%, memory 1.5 GiB of 4 GiB" in fields
