@@ -94,6 +94,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
     from inventory.health import findings
     from inventory.load import restart_simulator
     from sitegen.build import build_site
+    from sitegen.topology import NetworkName
 
     placement = config.placement
     sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
@@ -103,4 +104,6 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
-                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)))
+                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
+                      networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
+                      limits=placement.limits)

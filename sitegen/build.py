@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypervisor.placement import Limits
 from inventory.health import Finding
 from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
 from sitegen.secrets import SecretPattern, redact
 from sitegen.snapshot import InventoryReader, gather
+from sitegen.topology import NetworkName
 from sitegen.sync import sync_files
 
 
@@ -41,17 +43,21 @@ def build_site(
     secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
     resilience: str | None = None,
+    networks: Sequence[NetworkName] = (),
+    limits: Limits = Limits(),
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) and `resilience` (the host failure figure, in words) go on the overview. Builds
+    check's) and `resilience` (the host failure figure, in words) go on the overview; `networks`
+    names VLANs wherever one appears and `limits` sets what the capacity bars measure. Builds
     sharing a work folder take turns (a lock beside it).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
-        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience)
+        pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
+                             networks=networks, limits=limits)
         prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
         rendered = time.perf_counter()

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from hypervisor.model import gib
 from inventory.records import VMRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -64,6 +65,19 @@ def link(text: object, href: str) -> Markup:
     return Markup(f"[{md_escape(text)}]({href})")
 
 
+def anchor(text: object, href: str, css: str = "") -> Markup:
+    """An HTML link to one of our pages, for raw-HTML blocks (cards, farm map) Markdown leaves alone."""
+    if not _SAFE_HREF.fullmatch(href) or not _SAFE_HREF.fullmatch(css or "x"):
+        raise ValueError(f"unsafe link target {href!r} or class {css!r}")
+    cls = f' class="{css}"' if css else ""
+    return Markup(f'<a href="{href}"{cls}>{md_escape(text)}</a>')
+
+
+def css_name(value: object) -> str:
+    """A value as a CSS class suffix: "shut off" -> "shut-off" (letters, digits and dashes only)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") or "none"
+
+
 def front_matter_title(text: object) -> Markup:
     """The page's title for its YAML front matter, HTML-escaped.
 
@@ -78,23 +92,15 @@ def when(at: datetime | None) -> str:
     return EMPTY if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def mib(amount: int) -> str:
-    """Memory in MiB as an operator says it: 4 GiB, 1536 MiB."""
-    return f"{amount // 1024} GiB" if amount and amount % 1024 == 0 else f"{amount} MiB"
-
-
 def size(amount: int | None) -> str:
-    """A byte count in binary units with one decimal: 20.0 GiB."""
+    """A byte count as the chat writes sizes (hypervisor.model.gib): 20 GiB, 1.5 TiB, 512 MiB."""
     if amount is None:
         return EMPTY
-    if amount < 1024:
-        return f"{amount} B"
-    value = amount / 1024
-    for unit in ("KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+    if amount < 1 << 20:
+        return f"{amount} B" if amount < 1024 else f"{amount / 1024:.0f} KiB"
+    if amount >= 1 << 40:
+        return f"{amount / (1 << 40):.1f}".removesuffix(".0") + " TiB"
+    return gib(amount / (1 << 20))
 
 
 def vm_state(record: VMRecord) -> str:
@@ -131,7 +137,8 @@ def environment() -> jinja2.Environment:
         link=link,
         title_meta=front_matter_title,
         when=when,
-        mib=mib,
+        mib=gib,  # one memory formatter for chat and site
+        css=css_name,
         size=size,
         yes_no=yes_no,
         vm_state=vm_state,

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jinja2
 from markupsafe import Markup
 
+from hypervisor.placement import Limits
 from inventory.health import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
-from sitegen.markdown import TEMPLATES, environment, link, md_escape
+from sitegen.markdown import TEMPLATES, anchor, environment, link, md_escape
 from sitegen.snapshot import FarmView
 
 VM_DIR, HOST_DIR, CLUSTER_DIR = "vms", "hosts", "clusters"
 SHIM = "js/iframe-worker-shim.js"  # named in mkdocs-base.yml's extra.polyfills
+CSS = "css/granja.css"  # named in mkdocs-base.yml's extra_css
 EXPORT_JSON, EXPORT_CSV = "inventory.json", "vms.csv"
 # The pages in the navigation: every other page is reached from their tables, and search.
-NAV = ["index.md", "vms.md", "networks.md", "audit.md"]
+NAV = ["index.md", "farm.md", "vms.md", "networks.md", "audit.md"]
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 # mkdocs treats these as a folder's index page, and index.md beats README.md.
@@ -74,26 +76,75 @@ class Links:
         """The relative href of a top-level page or file."""
         return self._up + rel
 
+    # Raw-HTML blocks (cards, the farm map) are not Markdown: their links name the built
+    # .html page (the offline plugin turns directory URLs off, so x.md becomes x.html).
+    def vm_a(self, name: str, css: str = "") -> Markup:
+        """An HTML link to the VM's page, or its name as text if it has none."""
+        return anchor(name, self._up + _html(vm_page(name)), css) if name in self._vms else md_escape(name)
+
+    def host_a(self, name: str, css: str = "") -> Markup:
+        """An HTML link to the host's page, or its name as text if it has none."""
+        return anchor(name, self._up + _html(host_page(name)), css) if name in self._hosts else md_escape(name)
+
+    def cluster_a(self, name: str, css: str = "") -> Markup:
+        """An HTML link to the cluster's page; a dash for no cluster."""
+        return anchor(name, self._up + _html(cluster_page(name)), css) if name else Markup("—")
+
+
+def _html(page: str) -> str:
+    return page.removesuffix(".md") + ".html"
+
+
+class Networks:
+    """VLAN ids in the words of the fleet config: 120 (mail), with the description on hover."""
+
+    def __init__(self, names: Mapping[int, topology.NetworkName]) -> None:
+        self._names = names
+
+    def name(self, vlan: int | None) -> str:
+        """The configured name of a VLAN, or an empty string."""
+        known = None if vlan is None else self._names.get(vlan)
+        return known.name if known else ""
+
+    def description(self, vlan: int | None) -> str:
+        """The configured description of a VLAN, or an empty string."""
+        known = None if vlan is None else self._names.get(vlan)
+        return known.description if known else ""
+
+    def label(self, vlan: int | None) -> Markup:
+        """"120 (mail)", or "120" for a VLAN the config does not name; a dash for none."""
+        if vlan is None:
+            return Markup("—")
+        name = self.name(vlan)
+        return md_escape(f"{vlan} ({name})" if name else vlan)
+
 
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
-                 resilience: str | None = None) -> dict[str, str]:
+                 resilience: str | None = None, networks: Sequence[topology.NetworkName] = (),
+                 limits: Limits = Limits()) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
     `findings` is the farm health check's output, `resilience` the host failure figure in words;
-    None leaves their sections off the overview.
+    None leaves their sections off the overview. `networks` names the VLANs (the fleet config's),
+    `limits` the commit ratios the capacity bars measure against.
     """
     env = environment()
     top, deep = Links(view), Links(view, up="../")
-    common = {"title": title, "view": view, "last_refresh": view.last_refresh}
+    nets = Networks({network.vlan: network for network in networks})
+    common = {"title": title, "view": view, "last_refresh": view.last_refresh, "nets": nets}
     members = topology.clusters(view.vms)
     on_host = topology.by_host(view.vms)
-    capacities = [topology.capacity(host, on_host.get(host.name, [])) for host in view.hosts]
+    capacities = [topology.capacity(host, on_host.get(host.name, []), limits) for host in view.hosts]
+    matrix = topology.cluster_hosts(members)
     pages = {
         "index.md": _render(env, "index.md.j2", common, links=top, findings=findings, clusters=members,
                             capacities=capacities, resilience=resilience),
+        "farm.md": _render(env, "farm.md.j2", common, links=top, capacities=capacities, on_host=on_host,
+                           matrix=matrix, matrix_hosts=[c.record.name for c in capacities
+                                                        if any(c.record.name in row for row in matrix.values())]),
         "vms.md": _render(env, "vms.md.j2", common, links=top),
         "networks.md": _render(env, "networks.md.j2", common, links=top,
-                               vlans=topology.vlan_uses(view.hosts, view.vms)),
+                               vlans=topology.vlan_uses(view.hosts, view.vms, nets_configured(networks))),
         "audit.md": _render(env, "audit.md.j2", common, links=top),
     }
     wires = {record.name: topology.wiring(record.host) for record in view.hosts}
@@ -104,6 +155,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
             baseline=view.baselines.get(record.vm.name),
             changes=view.changes.get(record.vm.name, ()),
             nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
+            addresses=topology.guest_addresses(record),
         )
     host_template = env.get_template("host.md.j2")
     for capacity in capacities:
@@ -118,6 +170,11 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     return pages
 
 
+def nets_configured(networks: Sequence[topology.NetworkName]) -> list[int]:
+    """The VLAN ids the fleet config names."""
+    return [network.vlan for network in networks]
+
+
 def _render(env: jinja2.Environment, template: str, common: dict[str, object], **extra: object) -> str:
     return env.get_template(template).render(common, **extra)
 
@@ -126,6 +183,7 @@ def static_files(view: FarmView) -> dict[str, str | bytes]:
     """Files copied into the site as they are: the exports and the file:// Web Worker shim."""
     return {
         SHIM: (TEMPLATES / "iframe-worker-shim.js").read_bytes(),
+        CSS: (TEMPLATES / "granja.css").read_bytes(),
         EXPORT_JSON: export_json(view),
         EXPORT_CSV: export_csv(view),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -157,6 +158,13 @@ def row_of(html_text: str, first_cell: str) -> list[str]:
     return rows[0]
 
 
+def host_row(html_text: str, host: str) -> list[str]:
+    """The overview's line for a host (name, status and both capacity bars) as text."""
+    found = re.search(rf'<div class="g-host-row[^"]*"><span class="g-host-name"><a [^>]*>{host}</a>.*', html_text)
+    assert found, f"no host row for {host!r}"
+    return html.unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split()
+
+
 def md_mtimes(work: Path) -> dict[str, int]:
     return {p.relative_to(work).as_posix(): p.stat().st_mtime_ns for p in work.rglob("*.md")}
 
@@ -169,8 +177,8 @@ def test_vm_list_shows_every_vm_with_its_host_and_state(site: Site) -> None:
         assert row[2].startswith(vm.state.value)
     assert row_of(listing, "web1")[2] == "running (stale)"
     assert row_of(listing, "imap1")[4:] == ["4", "8 GiB"]
-    # 4 overview pages, a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
-    assert site.result.pages == 4 + len(FARM) + len(HOSTS) + 4
+    # 5 overview pages (with the farm map), a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
+    assert site.result.pages == 5 + len(FARM) + len(HOSTS) + 4
 
 
 def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None:
@@ -179,9 +187,12 @@ def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None
     assert row_of(index, "stale (host did not answer)")[1] == "1"
     assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
     assert '<a href="hosts/host3.html">host3</a> (ssh: connection timed out)' in index
-    assert row_of(index, "host3")[1] == "unreachable since 2025-03-01 12:10:00 UTC"
-    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts.
-    assert row_of(index, "host2")[2:] == ["2 (1)", "4 / 16", "8 GiB / 64 GiB"]
+    assert " ".join(host_row(index, "host3")).startswith("host3 unreachable since 2025-03-01 12:10:00 UTC")
+    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts, as a bar
+    # measured against 16 cores × the default vCPU ratio 4 and 64 GiB × memory ratio 1.
+    assert " ".join(host_row(index, "host2")) == (
+        "host2 up, 2 VMs (1 active) 4 of 64 vCPUs (16 cores × 4) 8 GiB of 64 GiB memory")
+    assert 'style="width:12%"' in index  # 8 of 64 GiB
     assert row_of(index, "ldap")[1] == "ldap1, ldap2"
     assert "Health check" not in index  # no findings given: the section is left off
 
@@ -211,7 +222,7 @@ def test_vm_page_shows_its_configuration(site: Site) -> None:
     assert row_of(page, "Last seen")[1] == "at the last refresh"
     assert row_of(page, mac("ldap1", 0))[1:4] == ["br100", "100", "—"]  # tagged in the XML
     assert row_of(page, mac("ldap1", 1))[1:4] == ["br200", "—", "—"]  # host1 reports no facts
-    assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10.0 GiB"]
+    assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10 GiB"]
     assert "Stale since" not in page
 
 
@@ -311,7 +322,7 @@ def test_removed_vm_page_disappears(tmp_path: Path) -> None:
 def test_empty_inventory_builds(tmp_path: Path) -> None:
     result = build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "site",
                         work=tmp_path / "src")
-    assert result.pages == 4
+    assert result.pages == 5
     assert "No refresh has been recorded yet." in (tmp_path / "site" / "index.html").read_text()
 
 
@@ -401,7 +412,7 @@ def test_host_page_shows_maintenance_and_the_hosts_own_storage_and_hypervisor_vi
         host2 = site.html("hosts/host2.html")
         assert "In maintenance since 2025-03-01 12:00:00 UTC, by alice" in host2
         assert "evacuate host2" in host2
-        assert row_of(host2, "/var/lib/xen/images")[1:] == ["500.0 GiB", "120.0 GiB"]
+        assert row_of(host2, "/var/lib/xen/images")[1:] == ["500 GiB", "120 GiB"]
         assert row_of(host2, "xl info")[1] == "16 CPUs, 64 GiB, 30 GiB free, Xen 4.17.3"
         assert "In maintenance" not in site.html("hosts/host1.html")
     finally:
