@@ -32,6 +32,7 @@ class BuildResult:
     render_seconds: float  # reading the inventory and writing the Markdown
     markdown_written: int = 0  # pages whose Markdown changed since the last build
     markdown_deleted: int = 0  # pages of VMs that are gone
+    incremental: bool = False  # only the changed pages were rendered to HTML (sitegen.mkdocs_run)
 
 
 def build_site(
@@ -45,23 +46,26 @@ def build_site(
     resilience: str | None = None,
     networks: Sequence[NetworkName] = (),
     limits: Limits = Limits(),
+    full: bool = False,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
     check's) and `resilience` (the host failure figure, in words) go on the overview; `networks`
     names VLANs wherever one appears and `limits` sets what the capacity bars measure. Builds
-    sharing a work folder take turns (a lock beside it).
+    sharing a work folder take turns (a lock beside it). A rebuild renders only the pages whose
+    Markdown changed, unless `full` (see sitegen.mkdocs_run).
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
         pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
                              networks=networks, limits=limits)
-        prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
-        synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
+        folders = (VM_DIR, HOST_DIR, CLUSTER_DIR)
+        synced = sync_files({**pages, **static_files(view)}, root=work, prune=dict.fromkeys(folders, "*.md"))
         rendered = time.perf_counter()
-        run_mkdocs(title=redact(title, secrets), work=work, out=out)
+        incremental = run_mkdocs(title=redact(title, secrets), work=work, out=out, full=full,
+                                 page_folders=folders)
     return BuildResult(
         out=out,
         pages=len(pages),
@@ -69,6 +73,7 @@ def build_site(
         render_seconds=rendered - started,
         markdown_written=synced.written,
         markdown_deleted=synced.deleted,
+        incremental=incremental,
     )
 
 

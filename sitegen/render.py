@@ -21,7 +21,9 @@ SHIM = "js/iframe-worker-shim.js"  # named in mkdocs-base.yml's extra.polyfills
 CSS = "css/granja.css"  # named in mkdocs-base.yml's extra_css
 EXPORT_JSON, EXPORT_CSV = "inventory.json", "vms.csv"
 # The pages in the navigation: every other page is reached from their tables, and search.
-NAV = ["index.md", "farm.md", "vms.md", "networks.md", "audit.md"]
+# Titled here, not read from the pages: an incremental build reads only the pages that changed.
+NAV = {"index.md": "", "farm.md": "Farm map", "vms.md": "All VMs", "networks.md": "Networks",
+       "audit.md": "Audit"}  # "": the site's title
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 # mkdocs treats these as a folder's index page, and index.md beats README.md.
