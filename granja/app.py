@@ -87,8 +87,12 @@ def site_folder(config: FleetConfig, out: str | None = None) -> Path:
     return Path("site").absolute()
 
 
-def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None) -> BuildResult:
-    """Build the inventory site as the config says: its folder, title and secrets."""
+def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None,
+                         full: bool = False) -> BuildResult:
+    """Build the inventory site as the config says: its folder, title and secrets.
+
+    A rebuild renders only the pages that changed, unless `full`.
+    """
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
     from hypervisor.resilience import assess
     from inventory.health import findings
@@ -106,4 +110,4 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
                                         shared_pools=placement.shared_pools),
                       resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
                       networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
-                      limits=placement.limits)
+                      limits=placement.limits, full=full)

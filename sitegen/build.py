@@ -18,8 +18,8 @@ from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files
 from sitegen.secrets import SecretPattern, redact
 from sitegen.snapshot import InventoryReader, gather
-from sitegen.topology import NetworkName
 from sitegen.sync import sync_files
+from sitegen.topology import DEFAULT_LIMITS, NetworkName
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def build_site(
     findings: Sequence[Finding] | None = None,
     resilience: str | None = None,
     networks: Sequence[NetworkName] = (),
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     full: bool = False,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.

@@ -101,7 +101,11 @@ def run_mkdocs(*, title: str, work: Path, out: Path, full: bool = False,
     config = load_config(config_file=str(path))
     if dirty:
         _remove_deleted_pages(work, out, page_folders)
-        _carry_search_index(config, work, out)
+    # MkDocs keeps plugin objects across builds in one process (for `mkdocs serve`), and with
+    # them the search plugin's previous index: always set it, or another site's entries leak in.
+    search = config.plugins.get("material/search")
+    if search is not None:
+        search.search_index_prev = _carried_search_index(work, out) if dirty else None  # type: ignore[attr-defined]
     # As `mkdocs build` does: plugins may set up state on startup and release it on shutdown.
     config.plugins.on_startup(command="build", dirty=dirty)
     try:
@@ -122,16 +126,13 @@ def _unchanged(page: str, work: Path, out: Path) -> bool:
         return False
 
 
-def _carry_search_index(config: object, work: Path, out: Path) -> None:
-    """Hand Material's search plugin the last index's entries of the pages this build leaves alone.
+def _carried_search_index(work: Path, out: Path) -> SimpleNamespace:
+    """The last index's entries of the pages this build leaves alone, for Material's search plugin.
 
     The plugin merges a previous index (`search_index_prev`, meant for `mkdocs serve`) with
     the entries of the pages it renders; we give it the entries of every page that will not
     be rendered, so the index written is whole: rebuilt pages new, the others as they were.
     """
-    search = config.plugins.get("material/search")  # type: ignore[attr-defined]
-    if search is None:
-        return
     entries = json.loads((out / SEARCH_INDEX).read_text(encoding="utf-8"))["docs"]
     verdict: dict[str, bool] = {}
     kept = []
@@ -141,7 +142,7 @@ def _carry_search_index(config: object, work: Path, out: Path) -> None:
             verdict[page] = _unchanged(page, work, out)
         if verdict[page]:
             kept.append(entry)
-    search.search_index_prev = SimpleNamespace(entries=kept)
+    return SimpleNamespace(entries=kept)
 
 
 def _remove_deleted_pages(work: Path, out: Path, folders: Sequence[str]) -> None:

@@ -86,7 +86,9 @@ class Links:
 
     def host_a(self, name: str, css: str = "") -> Markup:
         """An HTML link to the host's page, or its name as text if it has none."""
-        return anchor(name, self._up + _html(host_page(name)), css) if name in self._hosts else md_escape(name)
+        if name not in self._hosts:
+            return md_escape(name)
+        return anchor(name, self._up + _html(host_page(name)), css)
 
     def cluster_a(self, name: str, css: str = "") -> Markup:
         """An HTML link to the cluster's page; a dash for no cluster."""
@@ -123,7 +125,7 @@ class Networks:
 
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
                  resilience: str | None = None, networks: Sequence[topology.NetworkName] = (),
-                 limits: Limits = Limits()) -> dict[str, str]:
+                 limits: Limits = topology.DEFAULT_LIMITS) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
     `findings` is the farm health check's output, `resilience` the host failure figure in words;
@@ -143,7 +145,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
                             capacities=capacities, resilience=resilience),
         "farm.md": _render(env, "farm.md.j2", common, links=top, capacities=capacities, on_host=on_host,
                            matrix=matrix, matrix_hosts=[c.record.name for c in capacities
-                                                        if any(c.record.name in row for row in matrix.values())]),
+                                                        if any(c.record.name in r for r in matrix.values())]),
         "vms.md": _render(env, "vms.md.j2", common, links=top),
         "networks.md": _render(env, "networks.md.j2", common, links=top,
                                vlans=topology.vlan_uses(view.hosts, view.vms, nets_configured(networks))),

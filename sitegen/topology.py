@@ -16,6 +16,8 @@ from hypervisor.placement import Limits
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
 
+DEFAULT_LIMITS = Limits()  # the placement defaults, when the config hands in none
+
 
 @dataclass(frozen=True)
 class Wire:
@@ -57,7 +59,7 @@ class Bar:
 
     @property
     def level(self) -> str:
-        """ok below 75 %, near from 75 %, full from 90 % of the limit (the bar's colour)."""
+        """The bar's colour: "ok" below 75 % of the limit, "near" from 75 %, "full" from 90 %."""
         share = 1.0 if self.limit <= 0 else self.used / self.limit
         return "full" if share >= 0.9 else "near" if share >= 0.75 else "ok"
 
@@ -71,11 +73,11 @@ class Capacity:
     active: int
     vcpus: int
     memory_mib: int
-    limits: Limits = Limits()
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def cpu_bar(self) -> Bar:
-        """vCPUs of active VMs against cores × the configured vCPU ratio."""
+        """The vCPUs of active VMs against cores × the configured vCPU ratio."""
         return Bar(self.vcpus, self.record.host.cpus * self.limits.cpu_ratio)
 
     @property
@@ -130,7 +132,7 @@ def by_host(vms: Iterable[VMRecord]) -> dict[str, list[VMRecord]]:
     return dict(out)
 
 
-def capacity(host: HostRecord, vms: Sequence[VMRecord], limits: Limits = Limits()) -> Capacity:
+def capacity(host: HostRecord, vms: Sequence[VMRecord], limits: Limits = DEFAULT_LIMITS) -> Capacity:
     """The host's VM count and the vCPUs and memory its active VMs hold, against `limits`."""
     active = [r.vm for r in vms if r.vm.state.active]
     return Capacity(host, len(vms), len(active), sum(vm.vcpus for vm in active),
@@ -163,7 +165,7 @@ def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord],
     carriers: dict[int, set[str]] = defaultdict(set)
     members: dict[int, set[str]] = defaultdict(set)
     for vlan in configured:
-        bridges[vlan]  # noqa: B018 - a configured VLAN no host carries is listed too
+        bridges.setdefault(vlan, set())  # a configured VLAN no host carries is listed too
     for host, host_wires in wires.items():
         for bridge, wire in host_wires.items():
             if wire.vlan is not None:

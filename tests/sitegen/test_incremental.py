@@ -66,3 +66,14 @@ def test_an_interrupted_build_makes_the_next_one_full(tmp_path: Path) -> None:
     assert not result.incremental
     assert "web1" in site.vm_html("web1")
     assert (site.work / vm_page("web1")).is_file()
+
+
+def test_a_full_build_after_another_sites_incremental_one_holds_only_its_own_pages(tmp_path: Path) -> None:
+    """MkDocs keeps the search plugin between builds in one process (the bot's): no entry may leak."""
+    first = new_site(tmp_path / "a")
+    refresh(first.inv, [replace(vm, vcpus=6) for vm in FARM_NOW], minutes=20, unreachable=("host3",))
+    assert first.build().incremental
+    second = new_site(tmp_path / "b")
+    (second.work / vm_page("web1")).unlink()  # a page only the first site still has
+    second.build_full()
+    assert "vms/web1.html" not in index_pages(second.out)

@@ -99,6 +99,13 @@ class Site:
     def build(self) -> BuildResult:
         return build_site(self.inv, title=TITLE, out=self.out, work=self.work)
 
+    def build_full(self) -> BuildResult:
+        """MkDocs' stage alone, in full, on the Markdown as it is (nothing re-rendered)."""
+        from sitegen.mkdocs_run import run_mkdocs
+
+        run_mkdocs(title=TITLE, work=self.work, out=self.out, full=True)
+        return self.result
+
     def html(self, rel: str) -> str:
         return (self.out / rel).read_text(encoding="utf-8")
 
@@ -160,7 +167,8 @@ def row_of(html_text: str, first_cell: str) -> list[str]:
 
 def host_row(html_text: str, host: str) -> list[str]:
     """The overview's line for a host (name, status and both capacity bars) as text."""
-    found = re.search(rf'<div class="g-host-row[^"]*"><span class="g-host-name"><a [^>]*>{host}</a>.*', html_text)
+    found = re.search(rf'<div class="g-host-row[^"]*"><span class="g-host-name"><a [^>]*>{host}</a>.*',
+                      html_text)
     assert found, f"no host row for {host!r}"
     return html.unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split()
 
@@ -177,7 +185,8 @@ def test_vm_list_shows_every_vm_with_its_host_and_state(site: Site) -> None:
         assert row[2].startswith(vm.state.value)
     assert row_of(listing, "web1")[2] == "running (stale)"
     assert row_of(listing, "imap1")[4:] == ["4", "8 GiB"]
-    # 5 overview pages (with the farm map), a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
+    # 5 overview pages (with the farm map), a page per VM, per host and per cluster
+    # (ldap, imap, web, x|<b>y</b>'s "x").
     assert site.result.pages == 5 + len(FARM) + len(HOSTS) + 4
 
 
