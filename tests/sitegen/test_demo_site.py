@@ -37,7 +37,8 @@ def test_imap2_page_shows_its_host_and_nics_wired_to_vlans_and_bonds(chat, tmp_p
     networks = page(out, "networks.html")
     hosts = len(chat.engine.inventory.host_names())
     vlan120 = row_of(networks, "120")  # VLAN, name, VMs, hosts, bond, bridges, description
-    assert vlan120[1] == "mail" and vlan120[3:6] == [str(hosts), "bond0", "br120"]
+    assert vlan120[1] == "mail"
+    assert vlan120[3:6] == [str(hosts), "bond0", "br120"]
     assert vlan120[6] == chat.engine.config.networks["mail"].description
     mail = networks[networks.index('id="vlan-120"'):networks.index('id="vlan-130"')]
     assert ">imap2</a>" in mail
