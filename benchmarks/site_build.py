@@ -102,7 +102,8 @@ def site_republish(vms: int = 5000) -> None:
         full_seconds = time.perf_counter() - begun
         running = next(r.vm.name for r in engine.inventory.vms() if r.vm.state.active)
         lines: list[str] = []
-        reply = console.run(engine, f"suspend {running}", user=local_user(), yes=True, ask=None, out=lines.append)
+        reply = console.run(engine, f"suspend {running}", user=local_user(), yes=True, ask=None,
+                            out=lines.append)
         assert reply.ok, lines
         begun = time.perf_counter()
         again = build_inventory_site(engine.config, engine.inventory, out=out)
