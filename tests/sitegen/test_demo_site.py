@@ -36,10 +36,9 @@ def test_imap2_page_shows_its_host_and_nics_wired_to_vlans_and_bonds(chat, tmp_p
     assert "No drift" in html
     networks = page(out, "networks.html")
     hosts = len(chat.engine.inventory.host_names())
-    vlan120 = row_of(networks, "120")  # VLAN, name, VMs, hosts, bond, bridges, description
-    assert vlan120[1] == "mail"
-    assert vlan120[3:6] == [str(hosts), "bond0", "br120"]
-    assert vlan120[6] == chat.engine.config.networks["mail"].description
+    vlan120 = row_of(networks, "120")  # VLAN, name, description, VMs, hosts, bond, bridges
+    assert vlan120[1:3] == ["mail", chat.engine.config.networks["mail"].description]
+    assert vlan120[4:] == [str(hosts), "bond0", "br120"]
     mail = networks[networks.index('id="vlan-120"'):networks.index('id="vlan-130"')]
     assert ">imap2</a>" in mail
     assert ">ldap1</a>" not in mail  # ldap is not on the mail VLAN

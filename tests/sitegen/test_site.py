@@ -426,3 +426,17 @@ def test_host_page_shows_maintenance_and_the_hosts_own_storage_and_hypervisor_vi
         assert "In maintenance" not in site.html("hosts/host1.html")
     finally:
         HOSTS[1] = make_host("host2")
+
+
+def test_capacity_bars_turn_amber_then_red_near_the_configured_ratio(tmp_path: Path) -> None:
+    """host2 holds 4 active vCPUs on 16 cores: at ratio 0.3 that is 83 % (amber), at 0.25 all of it (red)."""
+    from hypervisor.placement import Limits
+
+    inv = make_inventory(tmp_path / "state")
+    for ratio, level, allowed in ((4.0, "ok", 64), (0.3, "near", 5), (0.25, "full", 4)):
+        build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src",
+                   limits=Limits(cpu_ratio=ratio))
+        index = (tmp_path / "site" / "index.html").read_text()
+        row = re.search(r'<div class="g-host-row"><span class="g-host-name"><a [^>]*>host2</a>.*', index)
+        assert row, index
+        assert f'<div class="g-bar g-{level}" title="4 of {allowed} vCPUs' in row.group(0)
