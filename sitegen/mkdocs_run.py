@@ -105,7 +105,7 @@ def run_mkdocs(*, title: str, work: Path, out: Path, full: bool = False,
     # them the search plugin's previous index: always set it, or another site's entries leak in.
     search = config.plugins.get("material/search")
     if search is not None:
-        search.search_index_prev = _carried_search_index(work, out) if dirty else None  # type: ignore[attr-defined]
+        search.search_index_prev = _carried_search_index(work, out) if dirty else None
     # As `mkdocs build` does: plugins may set up state on startup and release it on shutdown.
     config.plugins.on_startup(command="build", dirty=dirty)
     try:
