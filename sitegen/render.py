@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import jinja2
 from markupsafe import Markup
@@ -22,6 +22,9 @@ CSS = "css/granja.css"  # named in mkdocs-base.yml's extra_css
 EXPORT_JSON, EXPORT_CSV = "inventory.json", "vms.csv"
 # The pages in the navigation: every other page is reached from their tables, and search.
 # Titled here, not read from the pages: an incremental build reads only the pages that changed.
+# The farm map's cluster × host grid has a column per host with a member; past this many it
+# becomes a list of each cluster's hosts (a grid of 865 clusters × 250 hosts is 6 MB of cells).
+DENSE_MATRIX_HOSTS = 30
 NAV = {"index.md": "", "farm.md": "Farm map", "vms.md": "All VMs", "networks.md": "Networks",
        "audit.md": "Audit"}  # "": the site's title
 
@@ -144,8 +147,9 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         "index.md": _render(env, "index.md.j2", common, links=top, findings=findings, clusters=members,
                             capacities=capacities, resilience=resilience),
         "farm.md": _render(env, "farm.md.j2", common, links=top, capacities=capacities, on_host=on_host,
-                           matrix=matrix, matrix_hosts=[c.record.name for c in capacities
-                                                        if any(c.record.name in r for r in matrix.values())]),
+                           matrix=matrix, dense_hosts=DENSE_MATRIX_HOSTS,
+                           matrix_hosts=[c.record.name for c in capacities
+                                         if any(c.record.name in r for r in matrix.values())]),
         "vms.md": _render(env, "vms.md.j2", common, links=top),
         "networks.md": _render(env, "networks.md.j2", common, links=top,
                                vlans=topology.vlan_uses(view.hosts, view.vms, nets_configured(networks))),
@@ -153,14 +157,30 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     }
     wires = {record.name: topology.wiring(record.host) for record in view.hosts}
     vm_template = env.get_template("vm.md.j2")
+    wired = {host: tuple(sorted(host_wires.items())) for host, host_wires in wires.items()}
+    refreshed, named = view.last_refresh and view.last_refresh.at, tuple(networks)
+    hosts = {record.name for record in view.hosts}
+    reused: dict[Hashable, str] = {}
     for record in view.vms:
-        pages[vm_page(record.vm.name)] = vm_template.render(
-            common, links=deep, record=record, vm=record.vm, drift=view.drift(record),
-            baseline=view.baselines.get(record.vm.name),
-            changes=view.changes.get(record.vm.name, ()),
-            nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
-            addresses=topology.guest_addresses(record),
-        )
+        name = record.vm.name
+        baseline = view.baselines.get(name)
+        changes = view.changes.get(name, ())
+        # Everything the VM's page shows is drawn from these: an unchanged key, an unchanged page.
+        key = _page_key(record, baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
+                        wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
+                        title, named)
+        page = _VM_PAGES.get(key) if key is not None else None
+        if page is None:
+            page = vm_template.render(
+                common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
+                changes=changes, nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
+                addresses=topology.guest_addresses(record),
+            )
+        if key is not None:
+            reused[key] = page
+        pages[vm_page(name)] = page
+    _VM_PAGES.clear()  # kept to this farm's pages: the cache never outgrows the farm
+    _VM_PAGES.update(reused)
     host_template = env.get_template("host.md.j2")
     for capacity in capacities:
         pages[host_page(capacity.record.name)] = host_template.render(
@@ -172,6 +192,21 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         pages[cluster_page(name)] = cluster_template.render(
             common, links=deep, name=name, members=records, shared=topology.shared_hosts(records))
     return pages
+
+
+# VM pages as last rendered in this process, by everything they are drawn from: the bot's
+# publisher rebuilds after every change, and re-rendering 5,000 unchanged pages took longer
+# than MkDocs' incremental build of the changed ones.
+_VM_PAGES: dict[Hashable, str] = {}
+
+
+def _page_key(*parts: object) -> Hashable | None:
+    """The parts as a dictionary key, or None if one cannot be hashed (a change holding a dict)."""
+    try:
+        hash(parts)
+    except TypeError:
+        return None
+    return parts
 
 
 def nets_configured(networks: Sequence[topology.NetworkName]) -> list[int]:

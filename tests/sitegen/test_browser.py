@@ -184,9 +184,9 @@ def test_search_finds_vms_by_vlan_name(site, page):
 def test_the_vm_list_keeps_name_host_and_state_on_a_phone(site, page):
     page.open((site / "vms.html").as_uri())
     page.viewport(*PHONE, mobile=True)
-    headers = page.evaluate("[...document.querySelectorAll('.g-prio th')]"
+    headers = page.evaluate("[...document.querySelectorAll('table:has(.g-prio) th')]"
                             ".filter(th => th.getBoundingClientRect().width > 0).map(th => th.textContent)")
     assert headers == ["Name", "Host", "State"]
     assert no_sideways_scroll(page)
-    assert page.evaluate("document.querySelector('.g-prio .md-typeset__scrollwrap').scrollWidth"
-                         " <= document.querySelector('.g-prio .md-typeset__scrollwrap').clientWidth")
+    assert page.evaluate("document.querySelector('.md-typeset__scrollwrap:has(.g-prio)').scrollWidth"
+                         " <= document.querySelector('.md-typeset__scrollwrap:has(.g-prio)').clientWidth")
