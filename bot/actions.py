@@ -14,6 +14,7 @@ from bot import (
     resource_changes,
     rolling,
     settings,
+    strays,
 )
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
@@ -41,6 +42,7 @@ ACTIONS: dict[str, Action] = {
     "check": farm_ops.check,
     "resilience": resilience.resilience,
     "rolling": rolling.rolling,
+    "repair": strays.repair,
     # templates, create/delete, resources, change management
     "templates": history.templates,
     "create": farm_changes.create,

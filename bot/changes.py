@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import lookup, resilience
+from bot import lookup, resilience, strays
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.queries import live_vm, remember
 from bot.results import Done, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
 from hypervisor import lifecycle as rules
-from hypervisor.errors import HypervisorError, MigrationFailed
+from hypervisor.errors import HypervisorError, Interrupted, MigrationFailed
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM, gib
@@ -28,9 +28,11 @@ def current_vm(ctx: Context, cmd: Command) -> VM:
     vm, error = live_vm(ctx, record)
     if error is not None:
         raise error
-    if vm is None or not vm.state.active:
-        found = ctx.farm.find(record.vm.name, hint=record.vm.host)
-        vm = found.vm if found.vm is not None else vm
+    if vm is None or not vm.state.active:  # it may run elsewhere, or be defined on two hosts
+        copies, _silent = ctx.farm.definitions(record.vm.name)
+        strays.refuse_strays(record.vm.name, copies, cmd.name)
+        settled = sorted(copies, key=lambda v: (not v.state.active, v.host != record.vm.host))
+        vm = settled[0] if settled else vm
     if vm is None:
         raise lookup.unknown("VM", cmd.args["vm"], ctx.inventory.vm_names())
     remember(ctx, vm, cmd)
@@ -83,7 +85,10 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
         if recheck is not None and (what := recheck()):
             return refused(what, vm=vm.name, hosts=(plan.source, target))
         try:
-            moved = carry_out(ctx.farm, plan, progress)
+            moved = carry_out(ctx.farm, plan, progress, should_stop=ctx.should_stop)
+        except Interrupted as exc:
+            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm.name,
+                         hosts=(plan.source, target))
         except MigrationFailed as exc:
             message = f"{exc} {state_after_failure(ctx, vm, exc)}"
             return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(plan.source, target))

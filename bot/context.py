@@ -24,6 +24,8 @@ class Context:
     user: str
     role: str
     now: Callable[[], datetime]
+    should_stop: Callable[[], bool] = lambda: False  # asked between the steps of a change (Ctrl-C, SIGTERM)
+    channel: str = "console"  # where the person asked (who may see private audit entries)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,15 +25,18 @@ from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
 from bot.results import Outcome, Reply, Text, failed, refused
-from bot.vmlocks import Busy, Holder, LockFailed
+from bot.vmlocks import Busy, Holder, LockFailed, is_host_key
 from hypervisor.errors import (
     HostUnreachable,
     HypervisorError,
     InsufficientCapacity,
+    Interrupted,
     WrongState,
 )
 from hypervisor.farm import Farm
 from inventory import AuditEntry, Inventory
+from inventory.disclosure import redact_entry, redact_text, truncated
+from inventory.journal import Journal
 
 log = logging.getLogger("granja.engine")
 Progress = Callable[[str], None]
@@ -99,6 +103,13 @@ class Engine:
         """Called after every confirmed change has run, whatever its outcome (the site republishes)."""
         self.waiting: Waiting[Pending] = Waiting(ttl=config.access.confirm_seconds)
         self.busy = Busy(inventory.directory / "locks")
+        self.journal = Journal(inventory.directory / "journal")
+        self.stopping = threading.Event()
+        """Set by a front end's signal handler: running changes stop after their current step."""
+        self._doing: dict[str, str] = {}  # running change -> its latest step, for 'what are we waiting for'
+        self._idle = threading.Condition()
+        self.interrupted = False
+        """Whether a change of this engine was cut short by `stopping` (a front end's exit code says so)."""
 
     def standing(self, event: ChatEvent) -> Standing:
         """The role the event's user may act with where they wrote, and why."""
@@ -112,6 +123,13 @@ class Engine:
         self.expire()
         standing = self.standing(event)
         role = standing.role
+        if not role:  # a stranger: one refusal, no parsing feedback, no echo; the audit keeps little
+            message = f"Not allowed here: {standing.why}."
+            reply = Reply(Outcome.REFUSED, Text(message), message, extra={"stranger": "yes"})
+            short = truncated(redact_text(event.text, self.config.site.secrets))  # no half a secret kept
+            kept = ChatEvent(user=event.user, text=short, channel=event.channel,
+                             extra=event.extra)
+            return self._finish(kept, None, role, begun, reply)
         try:
             command = parse(event.text)
         except ParseError as exc:
@@ -162,6 +180,11 @@ class Engine:
             self._finish(by, pending.command, clicker.role, time.monotonic(),
                          refused(message, vm=pending.plan.vm), {"request": pending.id})
             raise ClaimRefused(message, over=False)
+        # Settled at once: a simultaneous second click is told the truth, not "no longer waiting".
+        verb = "confirmed" if confirming else "cancelled"
+        decider = self._name(pending.event, by.user)
+        self.waiting.settle(pending_id,
+                            f"That request was already {verb} by {decider}; nothing more was done.")
         return pending
 
     def expire(self) -> list[Pending]:
@@ -202,10 +225,9 @@ class Engine:
             confirmer = self._name(pending.event, by)
             self.waiting.settle(pending.id,
                                 f"That request was already confirmed by {confirmer}; nothing more was done.")
-            done = self._guarded(pending.command, lambda: pending.plan.run(_harmless(progress)))
+            done = self._journaled(pending, progress)
         finally:
             self.busy.release_all(held)
-        assert isinstance(done, Reply)
         reply = self._finish(pending.event, pending.command, pending.role, begun, done, extra)
         if self.on_change is not None:
             try:
@@ -213,6 +235,61 @@ class Engine:
             except Exception:  # publishing is a courtesy; the change itself is done and recorded
                 log.exception("the after-change hook failed for %r", pending.command.canonical())
         return reply
+
+    def _journaled(self, pending: Pending, progress: Progress | None) -> Reply:
+        """Run a confirmed change with its intent and steps in the journal, unless granja is stopping."""
+        command, plan = pending.command.canonical(), pending.plan
+        if self.stopping.is_set():
+            message = f"granja is stopping; nothing was done. Ask again: {command}"
+            self.interrupted = True
+            return Reply(Outcome.INTERRUPTED, Text(message), message, vm=plan.vm, hosts=plan.hosts)
+        try:
+            running = self.journal.begin(command=command, user=pending.event.user, plan=plan.preview,
+                                         vms=tuple(n for n in plan.held if not is_host_key(n)),
+                                         hosts=plan.hosts, at=self.clock())
+        except OSError as exc:
+            message = f"Could not write the operation journal ({exc.strerror or exc}); nothing was done."
+            return Reply(Outcome.FAILED, Text(message), message, vm=plan.vm, hosts=plan.hosts)
+
+        def step(line: str) -> None:
+            with self._idle:
+                self._doing[running.operation.id] = f"{command}: {line}"
+            try:
+                self.journal.step(running, line)
+            finally:
+                _harmless(progress)(line)
+
+        with self._idle:
+            self._doing[running.operation.id] = f"{command}: starting"
+        try:
+            done = self._guarded(pending.command, lambda: plan.run(_harmless(step)))
+            assert isinstance(done, Reply)
+            self.interrupted = self.interrupted or done.outcome is Outcome.INTERRUPTED
+            try:
+                self.journal.settle(running, outcome=done.outcome.value, at=self.clock())
+            except OSError:
+                log.exception("could not settle the journal of %r", command)
+        finally:
+            with self._idle:
+                del self._doing[running.operation.id]
+                self._idle.notify_all()
+        return done
+
+    def waiting_for(self) -> list[str]:
+        """The changes running now, each with its latest step: what a stop waits for."""
+        with self._idle:
+            return list(self._doing.values())
+
+    def wait_idle(self, seconds: float) -> bool:
+        """Wait until no change runs, at most `seconds`; whether none runs."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._doing, seconds)
+
+    def found_journals(self) -> list[str]:
+        """Report (and audit, once) changes a crashed or killed granja process left unfinished."""
+        from bot.journal_report import report_orphans
+
+        return report_orphans(self.farm, self.inventory, self.journal, now=self.clock())
 
     def cancel(self, pending: Pending, *, by: str, reason: str = "cancelled",
                extra: dict[str, str] | None = None) -> Reply:
@@ -239,7 +316,8 @@ class Engine:
 
     def _context(self, event: ChatEvent, role: str) -> Context:
         return Context(config=self.config, farm=self.farm, inventory=self.inventory,
-                       user=event.user, role=role, now=self.clock)
+                       user=event.user, role=role, now=self.clock, should_stop=self.stopping.is_set,
+                       channel=event.channel)
 
     def _guarded(self, command: Command, step: Callable[[], Reply | Plan]) -> Reply | Plan:
         """Run a step, turning every error into a Reply a person can read."""
@@ -253,6 +331,8 @@ class Engine:
         except HostUnreachable as exc:
             message = f"{exc} Nothing was changed."
             return Reply(Outcome.FAILED, Text(message), message, vm=vm, hosts=(exc.host,))
+        except Interrupted as exc:
+            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm)
         except HypervisorError as exc:
             return Reply(Outcome.FAILED, Text(str(exc)), str(exc), vm=vm)
         except Exception:
@@ -278,10 +358,11 @@ class Engine:
             duration_ms=(time.monotonic() - begun) * 1000, role=role,
             extra={**event.extra, **reply.extra, **(extra or {})},
         )
+        entry = redact_entry(entry, self.config.site.secrets)  # stored, logged and shown without secrets
         try:
             self.inventory.record_audit(entry)
         except Exception:  # the answer still matters more than its record
-            log.exception("could not write the audit entry for %r", event.text)
+            log.exception("could not write the audit entry for %r", entry.text)
         return reply
 
 

@@ -19,6 +19,7 @@ from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
+from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from inventory.health import findings
 
 
@@ -29,6 +30,14 @@ def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
     again at confirmation (`rechecks`).
     """
     vm = current_vm(ctx, cmd)
+    # Neither a live nor an offline move copies disks. A disk in no pool may be on storage libvirt
+    # does not know as shared (an NFS mount): libvirt then says whether the target reaches it.
+    shared = shared_on(ctx, vm.host)
+    stuck = only_here(vm, vm.host, shared, unpooled=False)
+    if stuck:
+        pool = local_disks(vm, shared, unpooled=False)[0].pool
+        return refused(f"Not moving {vm.name}: {stuck}. If pool {pool} is the same storage on every "
+                       "host, name it in farm.shared_pools.", vm=vm.name)
     target = lookup.host_name(ctx, cmd.args["host"]) if "host" in cmd.args else ""
     force = "force" in cmd.args
     pin = ctx.config.pinned_host(vm.name)
@@ -115,7 +124,8 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in vms if ctx.config.pinned_host(vm.name) == host}
     force = "force" in cmd.args
-    plan = plan_evacuation(host, vms, load_of(ctx), pinned=() if force else pinned)
+    plan = plan_evacuation(host, vms, load_of(ctx), pinned=() if force else pinned,
+                           strays=strays_among(ctx, vms), shared_pools=shared_on(ctx, host))
     notes = {name: (f"FORCED although pinned to {host}" if force else f"'evacuate {host} force' moves it too")
              for name in pinned}
     if not plan.moves:
@@ -127,12 +137,13 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
             return refused(rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new plan."),
                            hosts=(host,))
         ctx.inventory.set_maintenance(host, on=True, at=ctx.now(), user=ctx.user)
-        done = carry_out(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        done = carry_out(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                         should_stop=ctx.should_stop)
         return _emptied(ctx, plan, done, verb="moved", what="Evacuation")
 
     preview = (f"evacuate {host}: mark it in maintenance, then move {len(plan.moves)} of its "
                f"{len(vms)} VMs one at a time\n" + _plan_lines(plan, "move", notes))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run, holds=_holds(plan))
+    return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, holds=_holds(plan))
 
 
 def _evacuation_changed(ctx: Context, plan: Evacuation, vms: list[VM]) -> list[str]:
@@ -150,7 +161,7 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
     """Plan starting a down host's running VMs elsewhere; refused while the host answers."""
     host = lookup.host_name(ctx, cmd.args["host"])
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable as exc:
         reason = exc.reason
     else:
@@ -158,12 +169,16 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
                        f"To empty a running host, use 'evacuate {host}'.", hosts=(host,))
     records = ctx.inventory.vms_on(host)
     running = [r.vm for r in records if r.vm.state.active]
+    # A VM already defined on an answering host (recovered before, or moved) is never started twice.
+    elsewhere = {vm.name: vm for vm in ctx.farm.survey().copies if vm.host != host}
+    already = [f"  stays {vm.name}: already {elsewhere[vm.name].state.value} on {elsewhere[vm.name].host}"
+               for vm in running if vm.name in elsewhere]
+    running = [vm for vm in running if vm.name not in elsewhere]
     if not running:
         text = f"No VM was running on {host} when it was last seen; nothing to recover."
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in running if ctx.config.pinned_host(vm.name) == host}
-    plan = plan_recovery(host, running, load_of(ctx), shared_pools=ctx.config.placement.shared_pools,
-                         pinned=pinned)
+    plan = plan_recovery(host, running, load_of(ctx), shared_pools=shared_on(ctx, host), pinned=pinned)
     if not plan.moves:
         return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"),
                        hosts=(host,))
@@ -177,7 +192,10 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
             return refused(rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new plan."),
                            hosts=(host,))
         ctx.inventory.record_host_unreachable(host, reason=reason, at=ctx.now())
-        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm))
+        last_known = ctx.inventory.host(host)
+        done = restart_elsewhere(ctx.farm, plan, progress, record=lambda vm: _record(ctx, cmd, vm),
+                                 pools=last_known.host.pools if last_known else (),
+                                 should_stop=ctx.should_stop)
         names = ", ".join(m.vm.name for m in done.moved)
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",
@@ -186,14 +204,20 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
 
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
-               f"disks.\n" + _plan_lines(plan, "start"))
-    return Plan(preview=preview, vm="", hosts=(host,), run=run, destructive=True, holds=_holds(plan))
+               f"disks.\n" + "\n".join([_plan_lines(plan, "start"), *already]))
+    return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
+
+
+def shared_on(ctx: Context, host: str) -> frozenset[str]:
+    """The pools of `host` (as last recorded) that other hosts reach: by type, or named in the config."""
+    record = ctx.inventory.host(host)
+    return shared_pool_names(record.host.pools if record else (), ctx.config.placement.shared_pools)
 
 
 def _answers(ctx: Context, host: str) -> bool:
     """Whether the host answers now."""
     try:
-        ctx.farm.call(host, lambda d: d.describe())
+        ctx.farm.call(host, lambda d: d.describe(facts=False))
     except HostUnreachable:
         return False
     return True
@@ -211,6 +235,26 @@ def _holds(plan: Evacuation) -> tuple[str, ...]:
     """The host, every VM the plan moves and every host it moves one to: no other operation may touch them."""
     targets = sorted({move.target for move in plan.moves})
     return (host_key(plan.host), *(move.vm.name for move in plan.moves), *map(host_key, targets))
+
+
+def strays_among(ctx: Context, vms: list[VM]) -> dict[str, str]:
+    """Of a host's shut-off VMs, those also defined on another host, with why they must not move."""
+    reasons = {}
+    for vm in vms:
+        if vm.state.active:
+            continue  # a running copy is the current one, wherever else the VM is defined
+        copies, _silent = ctx.farm.definitions(vm.name)
+        others = [c for c in copies if c.host != vm.host]
+        if others:
+            where = ", ".join(f"{c.state.value} on {c.host}" for c in others)
+            reasons[vm.name] = (f"also defined ({where}): a stray copy is never moved; "
+                                f"'repair {vm.name}' keeps one definition")
+    return reasons
+
+
+def _touched(plan: Evacuation) -> tuple[str, ...]:
+    """The host being emptied first, then every host the plan puts a VM on."""
+    return (plan.host, *sorted({m.target for m in plan.moves} - {plan.host}))
 
 
 def _record(ctx: Context, cmd: Command, vm: VM) -> None:
@@ -237,7 +281,7 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
                  f"{move.vm.name} is not running anywhere: {plan.host} is down, and granja left no "
                  f"definition of it on {move.target}.")
         failed = (move.vm.name, f"{error} {where}")
-    ended = "stopped at a failure" if failed else "done"
+    ended = "stopped at a failure" if failed else "interrupted" if done.interrupted else "done"
     title = (f"{what} of {plan.host} {ended}: {len(done.moved)} {verb}, "
              f"{len(done.not_tried)} not tried, {len(plan.stuck)} staying.")
     body = HostEmptied(
@@ -246,7 +290,7 @@ def _emptied(ctx: Context, plan: Evacuation, done: Carried, *, verb: str, what: 
         not_tried=tuple(m.vm.name for m in done.not_tried),
         stays=tuple((s.vm.name, s.reason) for s in plan.stuck), notes=notes,
     )
-    outcome = Outcome.FAILED if failed else Outcome.OK
+    outcome = Outcome.FAILED if failed else Outcome.INTERRUPTED if done.interrupted else Outcome.OK
     # Each VM that left (or failed to) finds this entry under 'audit VM'.
     touched = [m.vm.name for m in done.moved] + ([failed[0]] if failed else [])
     return Reply(outcome, body, title, hosts=(plan.host, *sorted({m.target for m in plan.moves})),

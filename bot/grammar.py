@@ -102,6 +102,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Start the VMs that were running on a host that is down on other hosts, where their "
                 "disks are reachable; only once you confirm the host is really off.",
                 ("recover host07",), role="admin", changes=True, destructive=True),
+    CommandSpec("repair", ("repair {vm}",),
+                "Resolve a VM defined on two or more hosts: keep the running definition (else the one "
+                "the inventory and its latest move name), undefine the others without touching disks, "
+                "and restore its autostart.", ("repair webmail3",), role="operator", changes=True),
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),

@@ -52,6 +52,10 @@ class ParseError(ValueError):
         super().__init__(message)
 
 
+# A VM's lock file is NAME.lock, its disk images NAME-….img: each file name at most 255 bytes (NAME_MAX).
+MAX_NAME = 200
+
+
 def normalize(text: str) -> str:
     """Undo chat clients' typography and squeeze white space."""
     return " ".join(text.translate(_REPLACEMENTS).split())
@@ -66,7 +70,12 @@ def parse(text: str) -> Command:
         for form in spec.forms:
             match = _compiled(form).fullmatch(clean)
             if match:
-                return Command(spec.name, {k: v for k, v in match.groupdict().items() if v})
+                args = {k: v for k, v in match.groupdict().items() if v}
+                longest = max((len(v) for v in args.values()), default=0)
+                if longest > MAX_NAME:
+                    raise ParseError(f"That name is {longest} characters long; names can be at most "
+                                     f"{MAX_NAME} (libvirt's files and granja's locks are named after them).")
+                return Command(spec.name, args)
     raise _explain(clean)
 
 

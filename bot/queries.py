@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import lookup
 from bot.context import Context
 from bot.grammar import BY_NAME, COMMANDS, role_allows
+from bot.journal_report import report_orphans
 from bot.parser import Command
 from bot.refresh import refresh_inventory
 from bot.results import (
@@ -25,6 +26,8 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, VMState
 from inventory import VMRecord
+from inventory.disclosure import redact_entry, speaker, visible_to
+from inventory.journal import Journal
 
 _STATE_WORDS = {
     "running": {VMState.RUNNING},
@@ -108,10 +111,12 @@ def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:
     """A VM's NICs with the VLAN, network and bond the fleet config gives their bridges."""
     views = []
     for nic in vm.nics:
-        net = ctx.config.network_for_bridge(nic.bridge)
-        views.append(NicView(mac=nic.mac, bridge=nic.bridge,
+        net = ctx.config.network_for_bridge(nic.bridge) if nic.bridge else None
+        # A trunk carries several VLANs: the host's own wiring (the fleet config) still says the rest.
+        views.append(NicView(mac=nic.mac, bridge=nic.connection,
                              vlan=nic.vlan if nic.vlan is not None else (net.vlan if net else None),
-                             network=net.name if net else "", bond=net.bond if net else ""))
+                             network=net.name if net else "", bond=net.bond if net else "",
+                             trunk=nic.vlan_text if nic.vlan is None else ""))
     return tuple(views)
 
 
@@ -181,8 +186,11 @@ def host(ctx: Context, cmd: Command) -> Reply:
 def audit(ctx: Context, cmd: Command) -> Reply:
     """Show recent audit entries, for the farm or one VM."""
     vm = cmd.args.get("vm")
-    entries = ctx.inventory.audit(vm=vm, limit=20)
-    rows = tuple(AuditRow(at=e.at, user=e.user, text=e.text, outcome=e.outcome, detail=e.detail,
+    secrets = ctx.config.site.secrets
+    # Entries from direct messages and private channels: only for admins, or where they were written.
+    entries = [redact_entry(e, secrets) for e in ctx.inventory.audit(vm=vm, limit=200)
+               if visible_to(e, role=ctx.role, channel=ctx.channel)][:20]
+    rows = tuple(AuditRow(at=e.at, user=speaker(e), text=e.text, outcome=e.outcome, detail=e.detail,
                           duration_ms=e.duration_ms) for e in entries)
     title = f"Recent commands about {vm}" if vm else "Recent commands"
     return ok(AuditTable(title=title, rows=rows), f"{len(rows)} audit entries", vm=vm or "")
@@ -196,4 +204,7 @@ def refresh(ctx: Context, cmd: Command) -> Reply:
             f"{summary.changed} changed, {summary.removed} gone.")
     if unreachable:
         text += " Not answering: " + "; ".join(f"{h} ({r})" for h, r in sorted(unreachable.items())) + "."
-    return ok(Text(text), text, hosts=tuple(sorted(unreachable)))
+    journal = Journal(ctx.inventory.directory / "journal")
+    found = report_orphans(ctx.farm, ctx.inventory, journal, now=ctx.now())
+    text += "".join(f"\n{line}" for line in found)
+    return ok(Text(text), text.split("\n")[0], hosts=tuple(sorted(unreachable)))

@@ -14,7 +14,8 @@ def refresh_inventory(
     """Survey all hosts concurrently and record what they said; returns the unreachable hosts too."""
     survey = farm.survey()
     summary = inventory.record_refresh(
-        hosts=list(survey.hosts.values()), vms=survey.vms, unreachable=survey.unreachable,
+        # Every copy: where a VM is defined twice and runs nowhere, the inventory keeps the host it had.
+        hosts=list(survey.hosts.values()), vms=survey.copies, unreachable=survey.unreachable,
         strays=survey.strays, at=at, duration_s=survey.seconds, command=command, user=user,
     )
     return summary, survey.unreachable

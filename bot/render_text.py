@@ -80,12 +80,13 @@ def _(body: Located) -> str:
 def _(body: VMCard) -> str:
     vm = body.vm
     boot = vm.kernel and f"kernel {vm.kernel}" or vm.bootloader and f"bootloader {vm.bootloader}" or ""
+    vcpus = f"{vm.vcpus} (max {vm.max_vcpus})" if vm.max_vcpus > vm.vcpus else str(vm.vcpus)
     lines = [
         f"{vm.name}  ({vm.state.value} on {vm.host})",
         *([f"STALE since {when(body.stale_since)}: {vm.host} is not answering; last known data."]
           if body.stale_since else []),
         f"  cluster    {vm.meta.cluster or '-'}   template {vm.meta.template or '-'}",
-        f"  vCPUs      {vm.vcpus}",
+        f"  vCPUs      {vcpus}",
         f"  memory     {gib(vm.memory_mib)}" + (f" (max {gib(vm.max_memory_mib)})"
                                                   if vm.max_memory_mib > vm.memory_mib else ""),
         f"  virt       {vm.virt.value.upper()} ({vm.os_type}){', ' + boot if boot else ''}",
@@ -93,12 +94,13 @@ def _(body: VMCard) -> str:
         f"on_poweroff {vm.on_poweroff}   on_reboot {vm.on_reboot}",
         f"  uuid       {vm.uuid}",
         "  disks:",
-        *(f"    {d.target:6} {d.source}  {d.bus or '-'}"
+        *(f"    {d.target:6} {d.text}  {d.bus or '-'}"
           + (f"  pool {d.pool}" if d.pool else "")
           + (f"  {d.size_bytes / 2**30:g} GiB" if d.size_bytes else "") for d in vm.disks),
         "  NICs:",
         *(f"    {n.mac}  {n.bridge}" + (f"  VLAN {n.vlan}" if n.vlan is not None else "")
-          + (f" ({n.network})" if n.network else "") + (f"  via {n.bond}" if n.bond else "")
+          + (f" ({n.network})" if n.network else "") + (f"  {n.trunk}" if n.trunk else "")
+          + (f"  via {n.bond}" if n.bond else "")
           for n in body.nics),
         f"  last seen  {when(body.last_seen)}",
     ]

@@ -77,10 +77,10 @@ def detach(ctx: Context, cmd: Command) -> Plan:
     mac = cmd.args["mac"].lower()
     nic = next((n for n in vm.nics if n.mac.lower() == mac), None)
     if nic is None:
-        listed = ", ".join(f"{n.mac} ({n.bridge})" for n in vm.nics) or "none"
+        listed = ", ".join(f"{n.mac} ({n.connection})" for n in vm.nics) or "none"
         raise Refused(f"{vm.name} has no NIC with MAC {cmd.args['mac']}. Its NICs: {listed}.")
     xml = device_xml(nic)
-    return _plan(ctx, cmd, vm, f"NIC {nic.mac} on {nic.bridge} removed",
+    return _plan(ctx, cmd, vm, f"NIC {nic.mac} on {nic.connection} removed",
                  lambda d: d.detach_device(vm.name, xml))
 
 

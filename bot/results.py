@@ -20,6 +20,7 @@ class Outcome(enum.Enum):
     FAILED = "failed"  # tried and did not work
     USAGE = "usage"  # not a command
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # stopped between steps when asked to (Ctrl-C, the bot stopping)
     ERROR = "error"  # granja itself failed
 
 
@@ -47,10 +48,11 @@ class NicView:
     """A NIC with the network the fleet config says its bridge belongs to."""
 
     mac: str
-    bridge: str
+    bridge: str  # what it plugs into: the bridge, or for other types `network default`, `direct eth0`…
     vlan: int | None
     network: str
     bond: str
+    trunk: str = ""  # `trunk 42,43` for a NIC tagged with several VLANs in the domain XML itself
 
 
 @dataclass(frozen=True)

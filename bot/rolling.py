@@ -61,7 +61,8 @@ def rolling(ctx: Context, cmd: Command) -> Plan | Reply:
     def run(progress: Progress) -> Reply:
         rolled = roll(ctx.farm, plan, progress, addresses=lambda vm: _addresses(ctx, vm),
                       running_count=lambda: _running_now(ctx, cluster),
-                      member_done=lambda vm, outcome, what: _member_done(ctx, cmd, vm, outcome, what))
+                      member_done=lambda vm, outcome, what: _member_done(ctx, cmd, vm, outcome, what),
+                      should_stop=ctx.should_stop)
         return _summary(plan, rolled, skipped)
 
     return Plan(preview=_preview(plan, skipped), vm="", hosts=_hosts(plan), run=run,
@@ -154,7 +155,8 @@ def _summary(plan: RollingPlan, rolled: Rolled, skipped: list[VM]) -> Reply:
     body = RollingRun(cluster=plan.cluster, title=title, done=tuple(rolled.done), failed=failed,
                       not_tried=tuple(rolled.not_tried),
                       left=tuple((vm.name, vm.state.value) for vm in skipped))
-    outcome = Outcome.FAILED if failed or rolled.stopped else Outcome.OK
+    outcome = (Outcome.INTERRUPTED if rolled.stopped == "interrupted" else
+               Outcome.FAILED if failed or rolled.stopped else Outcome.OK)
     touched = [name for name, _ in rolled.done] + ([failed[0]] if failed else [])
     return Reply(outcome, body, title, hosts=_hosts(plan),
                  extra={"vms": ",".join(touched)} if touched else {})
@@ -164,8 +166,9 @@ def _member_done(ctx: Context, cmd: Command, vm: VM, outcome: Literal["ok", "fai
     """Record the member as it is now, and its own audit entry (part of the run's)."""
     if outcome == "ok":
         ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
-    entry = AuditEntry(at=ctx.now(), user=ctx.user, text=cmd.canonical(), outcome=outcome,
-                       command=f"{cmd.args['action'].lower()} {vm.name}", vm=vm.name, hosts=(vm.host,),
+    entry = AuditEntry(at=ctx.now(), user=ctx.user, channel=ctx.channel, text=cmd.canonical(),
+                       outcome=outcome, command=f"{cmd.args['action'].lower()} {vm.name}", vm=vm.name,
+                       hosts=(vm.host,),
                        detail=f"{vm.name}: {what}", extra={"part_of": cmd.canonical()})
     ctx.inventory.record_audit(entry)
 

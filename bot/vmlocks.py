@@ -33,6 +33,11 @@ def host_key(host: str) -> str:
     return _HOST + host
 
 
+def is_host_key(name: str) -> bool:
+    """Whether a held name is a host's key rather than a VM's name."""
+    return name.startswith(_HOST)
+
+
 class LockFailed(Exception):
     """A lock that could not be taken or read because its file failed (disk full, I/O error)."""
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,8 +58,29 @@ def build_farm(config: FleetConfig) -> Farm:
 
 
 def local_user() -> str:
-    """The console user: the local login name."""
-    return getpass.getuser()
+    """The console user: the OS account the process runs as (its uid), never LOGNAME or USER.
+
+    The environment is the caller's to set: `LOGNAME=carol granja ask …` must not act as carol.
+    """
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no account (a bare container): named by its number
+        return f"uid{os.getuid()}"
+
+
+def acting_user(config: FleetConfig, claimed: str | None) -> str:
+    """Who a console command acts as: the OS account, or with `--as USER` that user if the account is admin.
+
+    Raises PermissionError with the sentence to show when the account may not act as another user.
+    """
+    account = local_user()
+    if not claimed or claimed == account:
+        return account
+    role = config.access.role_of(account)
+    if role != "admin":
+        raise PermissionError(f"--as needs the admin role; {account}'s role is {role or 'none'}. "
+                              "Run the command as yourself.")
+    return claimed
 
 
 def open_engine(*, config: str | None, state: str | None) -> Engine:
@@ -106,6 +127,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
 
     return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
+                      shared_pools=placement.shared_pools,
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
                       resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,10 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="run one chat command and print the reply")
     ask.add_argument("text", nargs="+", help="the command, e.g. where is ldap3")
-    ask.add_argument("--as", dest="user", help="act as this user (roles come from the config)")
+    ask.add_argument("--as", dest="user", help="act as this user (admins only; the audit records both)")
     ask.add_argument("--yes", action="store_true", help="confirm a change without asking")
     chat = sub.add_parser("chat", help="an interactive chat prompt")
-    chat.add_argument("--as", dest="user", help="act as this user")
+    chat.add_argument("--as", dest="user", help="act as this user (admins only; the audit records both)")
     sub.add_parser("refresh", help="ask every host what it runs and update the inventory")
     site = sub.add_parser("site", help="the static inventory site")
     site_sub = site.add_subparsers(dest="site_command", required=True)
@@ -53,30 +55,53 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a short answer still sits in the buffer: meet a closed pipe here, not at exit
+        return code
+    except KeyboardInterrupt:  # outside a confirmed change (which stops between steps): nothing was changed
+        print("\ngranja: interrupted; nothing was changed.", file=sys.stderr)
+        return 4
     except ConfigError as exc:
         print(f"granja: configuration error: {exc}", file=sys.stderr)
         return 2
     except InventoryCorrupt as exc:  # names the newest good copy and how to restore it
         print(f"granja: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `granja ask audit | head -1`: the reader has all it wanted
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """End quietly after stdout's reader went away: no traceback, no flush error at exit; 128 + SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit: let that go nowhere
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     from bot import console
-    from granja.app import local_user, open_engine
+    from granja.app import acting_user, local_user, open_engine
 
     if args.command == "slack":
         return _slack(args)
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():  # a change a killed granja left unfinished: say so first
+        print(found)
+    if args.command in ("ask", "chat"):
+        try:
+            user = acting_user(engine.config, args.user)
+        except PermissionError as exc:
+            print(f"granja: {exc}", file=sys.stderr)
+            return 2
+        account = local_user()
     if args.command == "ask":
         ask = input if console.interactive() else None
-        reply = console.run(engine, " ".join(args.text), user=args.user or local_user(),
-                            yes=args.yes, ask=ask)
+        reply = console.run(engine, " ".join(args.text), user=user, yes=args.yes, ask=ask, account=account)
         return console.exit_code(reply)
     if args.command == "chat":
         history = engine.inventory.directory / "chat_history"
-        return console.chat(engine, user=args.user or local_user(), history=history)
+        return console.chat(engine, user=user, history=history, account=account)
     if args.command == "refresh":
         return _refresh(engine)
     return _site(engine, args)
@@ -126,4 +151,6 @@ def _slack(args: argparse.Namespace) -> int:
     from granja.app import open_engine
 
     engine = open_engine(config=args.config, state=args.state)
+    for found in engine.found_journals():
+        print(f"granja slack: {found}", flush=True)
     return serve(engine, settings, host=args.host, port=args.port)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from granja.demo_catalogue import CLUSTERS, NETWORKS, ServerSpec, catalogue
-from hypervisor.domain_build import PYGRUB
+from hypervisor.domain_build import DEFAULT_CMDLINE, PYGRUB
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt
 
 IMAGE_DIR = "/var/lib/xen/images"
@@ -135,16 +135,17 @@ def _vm(member: Member, host: str, rng: random.Random, macs: Iterator[int]) -> V
     """The VM dataclass of one member, with its own UUID, MACs and disk images."""
     shape = member.spec.shape
     disks = [Disk(target="xvda", source=f"{IMAGE_DIR}/{member.name}.img", bus="xen",
-                  size_bytes=shape.disk_gib * GIB)]
+                  size_bytes=shape.disk_gib * GIB, kind="file", driver="qemu", format="raw")]
     if shape.data_disk_gib:
-        disks.append(Disk(target="xvdb", source=f"{IMAGE_DIR}/{member.name}-data.img",
-                          bus="xen", size_bytes=shape.data_disk_gib * GIB))
+        disks.append(Disk(target="xvdb", source=f"{IMAGE_DIR}/{member.name}-data.img", bus="xen",
+                          size_bytes=shape.data_disk_gib * GIB, kind="file", driver="qemu", format="raw"))
     nics = tuple(NIC(mac=_mac(next(macs)), bridge=_BRIDGES[net]) for net in shape.networks)
     template = shape.name if member.cluster else ""
     return VM(
         name=member.name, uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), host=host,
         state=member.spec.state, vcpus=shape.vcpus, memory_mib=shape.memory_mib,
         max_memory_mib=shape.memory_mib, virt=Virt.PV, os_type="xen", kernel=shape.kernel,
+        cmdline=DEFAULT_CMDLINE if shape.kernel else "",
         bootloader="" if shape.kernel else PYGRUB, disks=tuple(disks), nics=nics,
         autostart=shape.autostart, on_crash=shape.on_crash,
         meta=GranjaMeta(cluster=member.cluster, template=template),

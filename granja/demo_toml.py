@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -145,10 +144,9 @@ def _size(mib: int) -> str:
 
 def _users() -> str:
     users = dict(DEMO_USERS)
-    try:
-        local = getpass.getuser()
-    except (KeyError, OSError):  # no login name in the environment nor the password database
-        local = ""
+    from granja.app import local_user
+
+    local = local_user()  # the OS account (the console's user), not what LOGNAME says
     if _CONFIG_NAME.match(local):
         users[local] = "admin"  # the console user is the local user, admin of the demo farm
     # role: viewer | operator | admin

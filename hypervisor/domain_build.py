@@ -13,10 +13,10 @@ import xml.etree.ElementTree as ET
 import libvirt
 
 from hypervisor.domain_xml import GRANJA_NS
-from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
+from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState, default_bus, disk_kind
 
 __all__ = ["DEFAULT_CMDLINE", "GRANJA_NS", "PYGRUB", "TEST_NS", "build_domain", "device_xml",
-           "domain_element"]
+           "domain_element", "domain_type"]
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 PYGRUB = "/usr/lib/xen/bin/pygrub"
@@ -34,14 +34,14 @@ _TEST_RUNSTATES = {
 }
 
 
-def build_domain(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_CMDLINE) -> str:
-    """Return libvirt domain XML describing `vm` (Xen PV or HVM) for `defineXML`."""
-    element = domain_element(vm, domain_type=domain_type, cmdline=cmdline)
+def build_domain(vm: VM, *, domain_type: str = "xen") -> str:
+    """Return libvirt domain XML describing `vm` (Xen PV, PVH or HVM) for `defineXML`."""
+    element = domain_element(vm, domain_type=domain_type)
     ET.indent(element)
     return ET.tostring(element, encoding="unicode")
 
 
-def domain_element(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_CMDLINE) -> ET.Element:
+def domain_element(vm: VM, *, domain_type: str = "xen") -> ET.Element:
     """Return the <domain> element for `vm`, to embed in a larger document such as a node file."""
     root = ET.Element("domain", type=domain_type)
     _text(root, "name", vm.name)
@@ -50,8 +50,12 @@ def domain_element(vm: VM, *, domain_type: str = "xen", cmdline: str = DEFAULT_C
     _metadata(root, vm.meta)
     _text(root, "memory", str(max(vm.max_memory_mib, vm.memory_mib) * 1024), unit="KiB")
     _text(root, "currentMemory", str(vm.memory_mib * 1024), unit="KiB")
-    _text(root, "vcpu", str(vm.vcpus))
-    _boot(root, vm, cmdline)
+    most = max(vm.max_vcpus, vm.vcpus)
+    if most > vm.vcpus:
+        _text(root, "vcpu", str(most), current=str(vm.vcpus))
+    else:
+        _text(root, "vcpu", str(vm.vcpus))
+    _boot(root, vm)
     _text(root, "on_poweroff", vm.on_poweroff)
     _text(root, "on_reboot", vm.on_reboot)
     _text(root, "on_crash", vm.on_crash)
@@ -82,51 +86,98 @@ def _metadata(root: ET.Element, meta: GranjaMeta) -> None:
             _text(block, f"{{{GRANJA_NS}}}{tag}", value)
 
 
-def _boot(root: ET.Element, vm: VM, cmdline: str) -> None:
-    if vm.virt is Virt.HVM:
-        os_element = ET.SubElement(root, "os")
-        _text(os_element, "type", "hvm")
-        ET.SubElement(os_element, "boot", dev="hd")
-        return
-    if not vm.kernel:
-        # Without a kernel of its own a PV guest boots the kernel inside its disk through pygrub.
-        _text(root, "bootloader", vm.bootloader or PYGRUB)
+_OS_TYPES = {Virt.PV: "xen", Virt.PVH: "xenpvh", Virt.HVM: "hvm"}
+
+
+def _boot(root: ET.Element, vm: VM) -> None:
+    # A new PV guest without a kernel of its own gets pygrub from its template (provision); a VM
+    # read from a host is written as it was, without adding a bootloader it did not have.
+    if vm.bootloader:
+        _text(root, "bootloader", vm.bootloader)
+        if vm.bootloader_args:
+            _text(root, "bootloader_args", vm.bootloader_args)
     os_element = ET.SubElement(root, "os")
-    _text(os_element, "type", "xen")
+    _text(os_element, "type", _OS_TYPES[vm.virt])
     if vm.kernel:
         _text(os_element, "kernel", vm.kernel)
-        if cmdline:
-            _text(os_element, "cmdline", cmdline)
+        if vm.initrd:
+            _text(os_element, "initrd", vm.initrd)
+        if vm.cmdline:
+            _text(os_element, "cmdline", vm.cmdline)
+    if vm.virt is Virt.HVM:
+        ET.SubElement(os_element, "boot", dev="hd")
+
+
+# The <source> attribute that names each kind of disk's data.
+_SOURCE_ATTR = {"block": "dev", "file": "file", "dir": "dir"}
 
 
 def _disk(devices: ET.Element, disk: Disk) -> None:
-    if disk.source.startswith("/dev/"):
-        element = ET.SubElement(devices, "disk", type="block", device=disk.device)
-        ET.SubElement(element, "driver", name="phy")
-        ET.SubElement(element, "source", dev=disk.source)
-    elif disk.pool and not disk.source.startswith("/"):
-        element = ET.SubElement(devices, "disk", type="volume", device=disk.device)
-        ET.SubElement(element, "driver", name="qemu", type="raw")
+    kind = disk_kind(disk)
+    element = ET.SubElement(devices, "disk", type=kind, device=disk.device)
+    driver = {k: v for k, v in (("name", disk.driver), ("type", disk.format)) if v}
+    if driver:  # a disk read without a <driver> is written without one: libvirt picks the same again
+        ET.SubElement(element, "driver", driver)
+    if kind == "volume":
         ET.SubElement(element, "source", pool=disk.pool, volume=disk.source)
-    else:
-        element = ET.SubElement(devices, "disk", type="file", device=disk.device)
-        ET.SubElement(element, "driver", name="qemu", type="raw")
-        ET.SubElement(element, "source", file=disk.source)
-    ET.SubElement(element, "target", dev=disk.target, bus=disk.bus or "xen")
+    elif kind == "network":
+        source = ET.SubElement(element, "source", protocol=disk.protocol)
+        if disk.source:
+            source.set("name", disk.source)
+        for server in disk.hosts:
+            ET.SubElement(source, "host", _server_attrs(server))
+    elif disk.source:  # an empty CD-ROM or floppy drive has no <source>
+        ET.SubElement(element, "source", {_SOURCE_ATTR.get(kind, "file"): disk.source})
+    ET.SubElement(element, "target", dev=disk.target, bus=disk.bus or default_bus(disk.target) or "xen")
     if disk.readonly:
         ET.SubElement(element, "readonly")
 
 
+def _server_attrs(server: str) -> dict[str, str]:
+    if server.startswith("/"):
+        return {"transport": "unix", "socket": server}
+    name, _, port = server.rpartition(":") if ":" in server else (server, "", "")
+    return {"name": name, "port": port} if port else {"name": name}
+
+
 def _nic(devices: ET.Element, nic: NIC) -> None:
-    element = ET.SubElement(devices, "interface", type="bridge")
+    element = ET.SubElement(devices, "interface", type=nic.type)
     ET.SubElement(element, "mac", address=nic.mac)
-    ET.SubElement(element, "source", bridge=nic.bridge)
-    if nic.vlan is not None:
+    source = _nic_source(nic)
+    if source is not None:
+        element.append(source)
+    tags = (nic.vlan,) if nic.vlan is not None else nic.vlans
+    if tags:
         # libvirt tags a guest port itself only on an Open vSwitch bridge.
-        ET.SubElement(ET.SubElement(element, "vlan"), "tag", id=str(nic.vlan))
+        vlan = ET.SubElement(element, "vlan", trunk="yes") if nic.trunk else ET.SubElement(element, "vlan")
+        for tag in tags:
+            attrs = {"id": str(tag)}
+            if tag == nic.native_vlan and nic.native_mode:
+                attrs["nativeMode"] = nic.native_mode
+            ET.SubElement(vlan, "tag", attrs)
         ET.SubElement(element, "virtualport", type="openvswitch")
+    if nic.script:
+        ET.SubElement(element, "script", path=nic.script)
     if nic.model:
         ET.SubElement(element, "model", type=nic.model)
+
+
+def _nic_source(nic: NIC) -> ET.Element | None:
+    where = nic.source or nic.bridge
+    if nic.type == "bridge":  # NICs made by granja name only their bridge
+        return ET.Element("source", bridge=where)
+    if nic.type == "network":
+        return ET.Element("source", network=where)
+    if nic.type == "direct":
+        return ET.Element("source", {"dev": where, **({"mode": nic.source_mode} if nic.source_mode else {})})
+    if nic.type == "hostdev" and where.startswith("pci "):
+        domain, bus, rest = where[4:].split(":")
+        slot, function = rest.split(".")
+        source = ET.Element("source")
+        ET.SubElement(source, "address", type="pci", domain=f"0x{domain}", bus=f"0x{bus}",
+                      slot=f"0x{slot}", function=f"0x{function}")
+        return source
+    return None
 
 
 def device_xml(device: Disk | NIC) -> str:

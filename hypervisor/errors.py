@@ -11,6 +11,7 @@ The tree::
     ├── InsufficientCapacity   the target host lacks the memory or CPUs a VM needs
     ├── WrongState             the operation does not apply to the VM's current state
     ├── NotSupported           the host's driver cannot do this (e.g. live migration)
+    ├── BadDomainXML           a domain definition granja cannot read (a memory unit libvirt lacks)
     └── OperationFailed        the host refused or failed the operation
         └── MigrationFailed    a migration failed; `where` says where the VM is now
 
@@ -31,6 +32,10 @@ class HostUnreachable(HypervisorError):
         self.host = host
         self.reason = reason
         super().__init__(f"Host {host} is unreachable: {reason}")
+
+
+class BadDomainXML(HypervisorError):
+    """A domain definition granja cannot read, such as a memory size in a unit libvirt does not know."""
 
 
 class HostTimeout(HostUnreachable):
@@ -91,6 +96,13 @@ class OperationFailed(HypervisorError):
         self.action = action
         self.detail = detail
         super().__init__(f"{action} failed on {host}: {detail}")
+
+
+class Interrupted(HypervisorError):
+    """A change stopped because it was asked to (Ctrl-C, the bot stopping) before its next step.
+
+    The message says where the VM is: the step in progress was finished or undone.
+    """
 
 
 class MigrationFailed(OperationFailed):

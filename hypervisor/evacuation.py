@@ -8,16 +8,18 @@ leaving that VM where it was, and says what moved and what was not tried.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from hypervisor import lifecycle
-from hypervisor.errors import HypervisorError, VMNotFound, WrongState
+from hypervisor.errors import HypervisorError, Interrupted, VMNotFound, WrongState
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
-from hypervisor.migration import Migrated, migrate, plan_migration
+from hypervisor.migration import Migrated, ShouldStop, migrate, never, plan_migration
 from hypervisor.model import VM, VMState
 from hypervisor.placement import FarmLoad, Guest, choose_host
+from hypervisor.shared_storage import only_here
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Carried:
     moved: tuple[Migrated, ...]
     failed: tuple[Move, HypervisorError] | None
     not_tried: tuple[Move, ...]
+    interrupted: bool = False  # asked to stop: the move in progress finished or was undone, no other began
 
 
 def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[[VM], str],
@@ -76,8 +79,14 @@ def place_each(host: str, vms: Sequence[VM], load: FarmLoad, *, stays: Callable[
 
 
 def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
-                    pinned: Collection[str] = ()) -> Evacuation:
-    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated."""
+                    pinned: Collection[str] = (),
+                    strays: Mapping[str, str] = MappingProxyType({}),
+                    shared_pools: Collection[str] | None = None) -> Evacuation:
+    """Plan moves for every VM on `host`: live where both hosts can, else offline; `load` is updated.
+
+    `strays` maps the VMs also defined elsewhere to why they stay: a stray copy is never moved.
+    With `shared_pools` (the host's pools others reach), a VM with a disk in another pool stays.
+    """
     source_live = load.rooms[host].live_migration
     not_live = {r.name for r in load.rooms.values() if not r.live_migration}
 
@@ -85,9 +94,14 @@ def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
         live = vm.state.active and source_live and load.rooms[target].live_migration
         return "live" if live else "offline"
 
+    def stays(vm: VM) -> str:
+        why = strays.get(vm.name) or _why_it_stays(vm, host, pinned, source_live=source_live)
+        if why or shared_pools is None:
+            return why
+        return only_here(vm, host, shared_pools, unpooled=False)  # a move does not copy disks
+
     return place_each(
-        host, vms, load, method_of=method,
-        stays=lambda vm: _why_it_stays(vm, host, pinned, source_live=source_live),
+        host, vms, load, method_of=method, stays=stays,
         exclude_of=lambda vm: not_live if vm.state is VMState.PAUSED else set(),  # paused: live only
     )
 
@@ -104,15 +118,23 @@ def _why_it_stays(vm: VM, host: str, pinned: Collection[str], *, source_live: bo
     return ""
 
 
-def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None]) -> Carried:
-    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home."""
+def evacuate(farm: Farm, plan: Evacuation, progress: Progress, *, record: Callable[[VM], None],
+             should_stop: ShouldStop = never) -> Carried:
+    """Carry out the moves one at a time; stop at the first failure. `record` is told each new home.
+
+    When `should_stop` says so, the move in progress finishes (or is undone) and no other begins.
+    """
     moved: list[Migrated] = []
     for number, move in enumerate(plan.moves, 1):
+        if should_stop():
+            return Carried(tuple(moved), None, plan.moves[number - 1:], interrupted=True)
         progress(f"{number}/{len(plan.moves)}: {move.vm.name} → {move.target} ({move.method})")
         step = f"{number}/{len(plan.moves)} {move.vm.name}: "  # the migration's own lines say only what
         try:
             done = migrate(farm, plan_migration(farm, _as_now(farm, plan.host, move.vm), move.target),
-                           _prefixed(progress, step))
+                           _prefixed(progress, step), should_stop=should_stop)
+        except Interrupted:
+            return Carried(tuple(moved), None, plan.moves[number - 1:], interrupted=True)
         except HypervisorError as exc:
             return Carried(tuple(moved), (move, exc), plan.moves[number:])
         record(done.vm)

@@ -24,6 +24,7 @@ class Survey:
     unreachable: dict[str, str]  # host -> reason
     strays: dict[str, tuple[str, ...]]  # VM -> hosts holding a second, inactive definition
     seconds: float
+    copies: list[VM] = field(default_factory=list)  # every definition seen, strays included
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Farm:
             seen.extend(vms)
         vms, strays = _settle(seen)
         return Survey(hosts=hosts, vms=vms, unreachable=unreachable, strays=strays,
-                      seconds=time.monotonic() - begun)
+                      seconds=time.monotonic() - begun, copies=seen)
 
     def find(self, name: str, *, hint: str | None = None) -> Location:
         """Find a VM: on `hint` first (where the inventory last saw it), else on every host."""
@@ -97,14 +98,19 @@ class Farm:
                 vm = None
             if vm is not None and vm.state.active:
                 return Location(vm=vm)
+        found, unreachable = self.definitions(name)
+        vms, strays = _settle(found)
+        return Location(vm=vms[0] if vms else None, strays=strays.get(name, ()), unreachable=unreachable)
+
+    def definitions(self, name: str) -> tuple[list[VM], dict[str, str]]:
+        """Every definition of a VM on every answering host (concurrently), and who did not answer."""
         outcomes = call_all(
             {host: (lambda d=d: d.find_vm(name)) for host, d in self._drivers.items()},
             seconds=self.timeout, workers=self.workers,
         )
         found = [o.value for o in outcomes.values() if o.error is None and o.value is not None]
         unreachable = {h: _reason(h, o.error) for h, o in outcomes.items() if o.error is not None}
-        vms, strays = _settle(found)
-        return Location(vm=vms[0] if vms else None, strays=strays.get(name, ()), unreachable=unreachable)
+        return found, unreachable
 
     def lifecycle(self, host: str, name: str, action: str) -> VM:
         """Run a lifecycle action; `shutdown` waits for the guest to power off."""

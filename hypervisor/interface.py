@@ -20,8 +20,8 @@ class HostDriver(Protocol):
     name: str
     uri: str
 
-    def describe(self) -> Host:
-        """The host's hardware, pools, driver abilities and network facts."""
+    def describe(self, *, facts: bool = True) -> Host:
+        """The host's hardware, pools, driver abilities and (unless `facts` is False) network facts."""
         ...
 
     def list_vms(self) -> list[VM]:

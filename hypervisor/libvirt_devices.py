@@ -51,13 +51,21 @@ def delete_volume(conn: Any, path: str) -> None:
 
 
 def set_vcpus(dom: Any, count: int) -> bool:
-    """Set the vCPU count live (if running) and in the definition; True if it is live now."""
+    """Set the vCPU count live (if running) and in the definition; True if it is live now.
+
+    A definition with room above its count (`<vcpu current='4'>8</vcpu>`) keeps its maximum
+    unless the count passes it; one without (`<vcpu>4</vcpu>`) stays without.
+    """
     before = dom.info()[3]
     live = bool(dom.isActive()) and _tried(lambda: dom.setVcpusFlags(count, LIVE))
     with _undone_on_error(live, lambda: dom.setVcpusFlags(before, LIVE)):
-        if count > dom.vcpusFlags(CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM):
+        maximum = dom.vcpusFlags(CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
+        without_room = dom.vcpusFlags(CONFIG) >= maximum
+        if count > maximum:
             dom.setVcpusFlags(count, CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
         dom.setVcpusFlags(count, CONFIG)
+        if without_room and count < maximum:
+            _tried(lambda: dom.setVcpusFlags(count, CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM))
     return live
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import libvirt
 
-from hypervisor import libvirt_devices, lifecycle, testnode
+from hypervisor import crashpoint, libvirt_devices, lifecycle, shared_storage, testnode
 from hypervisor.domain_xml import parse_domain
 from hypervisor.errors import (
     HostKeyMismatch,
@@ -122,6 +123,7 @@ class LibvirtHost:
             if self._node is None:
                 yield self.connection()
                 return
+            crashpoint.reached(f"{self.name}: before {action} {vm}".rstrip())
             with testnode.locked(self._node), self._lock:
                 conn = self.connection()
                 try:
@@ -129,6 +131,7 @@ class LibvirtHost:
                 finally:
                     testnode.save(conn, self._node)
                     self._signature = testnode.signature(self._node)
+            crashpoint.reached(f"{self.name}: after {action} {vm}".rstrip())
 
     @contextlib.contextmanager
     def _edge(self, action: str, vm: str = "") -> Iterator[None]:
@@ -151,25 +154,29 @@ class LibvirtHost:
 
     # -- reading ---------------------------------------------------------------
 
-    def describe(self) -> Host:
-        """The host's hardware, pools, driver abilities and network facts."""
+    def describe(self, *, facts: bool = True) -> Host:
+        """The host's hardware, pools, driver abilities and network facts.
+
+        `facts=False` leaves out the host's own facts (an SSH round trip): moving a VM needs
+        only what the hypervisor says.
+        """
         with self._edge("describe"):
             conn = self.connection()
             model, memory_mib, cpus, mhz = conn.getInfo()[:4]
             driver = conn.getType()
             pools = tuple(_pool(p) for p in conn.listAllStoragePools())
-        facts = None
-        if self._facts is not None:
+        found = None
+        if facts and self._facts is not None:
             try:
-                facts = self._facts.facts()
+                found = self._facts.facts()
             except HostKeyMismatch:
                 raise  # a changed host key must be seen, not papered over
             except (HypervisorError, OSError):
-                facts = None
+                found = None
         return Host(
             name=self.name, uri=self.uri, driver=driver, cpus=cpus, memory_mib=memory_mib,
             cpu_model=model, cpu_mhz=mhz, live_migration=driver in LIVE_MIGRATION_DRIVERS,
-            pools=pools, facts=facts,
+            pools=pools, facts=found,
         )
 
     def list_vms(self) -> list[VM]:
@@ -198,13 +205,15 @@ class LibvirtHost:
         # The configuration is the definition the VM boots with: a change that could not be made
         # live ("at next boot") shows, and is compared with the baseline, as soon as it is made.
         persistent = bool(dom.isPersistent())
-        vm = parse_domain(
-            dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0), host=self.name,
-            state=_state(dom), autostart=bool(dom.autostart()), persistent=persistent,
-        )
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0)
+        vm = parse_domain(xml, host=self.name, state=_state(dom), autostart=bool(dom.autostart()),
+                          persistent=persistent)
+        luns = shared_storage.iscsi_volume_paths(xml) if "protocol='iscsi'" in xml else {}
         disks = []
         for disk in vm.disks:
-            found = volume(disk.source) if disk.source else None
+            lun = luns.get(disk.target)  # a LUN used straight: found as the volume of its pool
+            found = ((volume(lun) or volume(f"/dev/disk/by-path/{lun}")) if lun else
+                     volume(disk.source) if disk.source else None)
             disks.append(replace(disk, pool=found[0], size_bytes=found[1]) if found else disk)
         return replace(vm, disks=tuple(disks))
 
@@ -343,8 +352,11 @@ def _state(dom: Any) -> VMState:
 
 def _pool(pool: Any) -> Pool:
     _state, capacity, allocation, available = pool.info()
+    definition = ET.fromstring(pool.XMLDesc(0))
+    path = definition.findtext("target/path", "").strip()
     return Pool(name=pool.name(), capacity_bytes=capacity, allocation_bytes=allocation,
-                available_bytes=available, active=bool(pool.isActive()))
+                available_bytes=available, active=bool(pool.isActive()), path=path,
+                kind=definition.get("type", ""))
 
 
 def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:

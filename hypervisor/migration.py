@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hypervisor import lifecycle
-from hypervisor.errors import HypervisorError, InsufficientCapacity, MigrationFailed, WrongState
+from hypervisor.errors import HypervisorError, InsufficientCapacity, Interrupted, MigrationFailed, WrongState
 from hypervisor.farm import Farm
 from hypervisor.interface import Progress
 from hypervisor.model import VM, VMState
 
 MIGRATION_TIMEOUT = 900.0  # a live migration of a busy 32 GiB guest takes minutes
+ShouldStop = Callable[[], bool]  # asked between steps: True when the operator asked granja to stop
+
+
+def never() -> bool:
+    """The default ShouldStop: nobody asked to stop."""
+    return False
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,8 @@ def plan_migration(farm: Farm, vm: VM, target: str, *, force: bool = False) -> M
     lifecycle.check(vm.name, vm.state, "migrate")
     if target == vm.host:
         raise WrongState(vm.name, f"already on {target}", "migrate", "Name another host.")
-    target_host = farm.call(target, lambda d: d.describe())
-    source_host = farm.call(vm.host, lambda d: d.describe())
+    target_host = farm.call(target, lambda d: d.describe(facts=False))
+    source_host = farm.call(vm.host, lambda d: d.describe(facts=False))
     used = sum(v.memory_mib for v in farm.call(target, lambda d: d.list_vms()) if v.state.active)
     free = target_host.memory_mib - used
     if vm.state.active and vm.memory_mib > free and not force:
@@ -74,14 +81,22 @@ def plan_migration(farm: Farm, vm: VM, target: str, *, force: bool = False) -> M
                          target_free_mib=free)
 
 
-def migrate(farm: Farm, plan: MigrationPlan, progress: Progress) -> Migrated:
-    """Carry out a plan; on failure the VM is left (or put back) on its source host."""
+def migrate(farm: Farm, plan: MigrationPlan, progress: Progress, *,
+            should_stop: ShouldStop = never) -> Migrated:
+    """Carry out a plan; on failure the VM is left (or put back) on its source host.
+
+    Asked to stop (`should_stop`) before the VM leaves its source, the move is undone and
+    Interrupted is raised; once it has left (live, or shut down for an offline move) it is finished.
+    """
     begun = time.monotonic()
+    if should_stop():
+        raise Interrupted(f"Migration of {plan.vm.name} interrupted before it began: it stays "
+                          f"{plan.vm.state.value} on {plan.source}.")
     if plan.method == "live":
         vm = _live(farm, plan, progress)
         warning = ""
     else:
-        vm, warning = _offline(farm, plan, progress)
+        vm, warning = _offline(farm, plan, progress, should_stop)
     if plan.vm.autostart and not vm.autostart:  # libvirt keeps the autostart link on the source host
         try:
             vm = farm.call(plan.target, lambda d: d.set_autostart(vm.name, True))
@@ -100,7 +115,7 @@ def _live(farm: Farm, plan: MigrationPlan, progress: Progress) -> VM:
         raise MigrationFailed(plan.vm.name, plan.source, plan.target, str(exc), plan.source) from exc
 
 
-def _offline(farm: Farm, plan: MigrationPlan, progress: Progress) -> tuple[VM, str]:
+def _offline(farm: Farm, plan: MigrationPlan, progress: Progress, should_stop: ShouldStop) -> tuple[VM, str]:
     name, source, target = plan.vm.name, plan.source, plan.target
 
     def fail(detail: str, exc: Exception) -> MigrationFailed:
@@ -112,6 +127,10 @@ def _offline(farm: Farm, plan: MigrationPlan, progress: Progress) -> tuple[VM, s
     except HypervisorError as exc:
         raise fail(f"{target} refused the definition ({exc})", exc) from exc
     progress(f"defined {name} on {target}")
+    if should_stop():  # nothing has left the source yet: undo the definition and stop here
+        _put_back(farm, plan)
+        raise Interrupted(f"Migration of {name} interrupted before it left {source}: its new definition on "
+                          f"{target} was removed; it stays {plan.vm.state.value} on {source}.")
     was_running = plan.vm.state.active
     try:
         if was_running:

@@ -8,7 +8,7 @@ render them. Nothing here imports libvirt.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -36,33 +36,81 @@ ACTIVE_STATES = frozenset(
 
 
 class Virt(enum.Enum):
-    """How a guest is virtualized: Xen paravirtualized or hardware-assisted."""
+    """How a guest is virtualized: Xen paravirtualized, PVH (PV in a hardware container) or HVM."""
 
     PV = "pv"
+    PVH = "pvh"
     HVM = "hvm"
 
 
 @dataclass(frozen=True)
 class Disk:
-    """One block device of a VM."""
+    """One block device of a VM: where its data is, in which format, and how the guest sees it."""
 
     target: str  # guest device name: xvda, sda, vda
-    source: str  # file path, block device or pool/volume
+    source: str  # file path, block device, volume name or network image name ("" for an empty CD-ROM)
     bus: str = ""
-    device: str = "disk"  # disk | cdrom
+    device: str = "disk"  # disk | cdrom | floppy | lun
     pool: str = ""
     size_bytes: int | None = None
     readonly: bool = False
+    kind: str = ""  # libvirt's <disk type>: file | block | volume | network | dir; "" = from the source
+    format: str = ""  # <driver type>: raw, qcow2, qed, aio…; "" = not given
+    driver: str = ""  # <driver name>: qemu, phy, tap, tap2, file; "" = not given
+    protocol: str = ""  # network disks: rbd, nbd, iscsi, gluster…
+    hosts: tuple[str, ...] = ()  # network disks: "name:port" of each server, or a unix socket path
+
+    @property
+    def text(self) -> str:
+        """Its data as a person reads it: `/a.qcow2 (qcow2)`, `rbd pool/img on mon1:6321`, `cdrom, empty`."""
+        if self.kind == "network":
+            servers = f" on {', '.join(self.hosts)}" if self.hosts else ""
+            where = f"{self.protocol} {self.source}".rstrip() + servers
+        else:
+            where = self.source or "empty"
+        device = f"{self.device}, " if self.device != "disk" else ""
+        fmt = f" ({self.format})" if self.format and self.format != "raw" else ""
+        return f"{device}{where}{fmt}"
 
 
 @dataclass(frozen=True)
 class NIC:
-    """One network interface of a VM: its MAC and the bridge it plugs into."""
+    """One network interface of a VM: its MAC, what it plugs into, and how its traffic is tagged."""
 
     mac: str
-    bridge: str
+    bridge: str  # the host bridge of a bridge NIC; "" for every other type
     model: str = ""
-    vlan: int | None = None  # tagged in the domain XML itself (Open vSwitch)
+    vlan: int | None = None  # the one access VLAN tagged in the domain XML itself (Open vSwitch)
+    type: str = "bridge"  # libvirt's <interface type>: bridge, network, direct, ethernet, hostdev, user…
+    source: str = ""  # what a NIC of another type plugs into: network name, host device, PCI address
+    source_mode: str = ""  # direct (macvtap) NICs: vepa, bridge, private, passthrough
+    vlans: tuple[int, ...] = ()  # a trunk's <vlan><tag> ids, in order (an access VLAN is `vlan`)
+    trunk: bool = False  # <vlan trunk='yes'>: the guest sees tagged frames of every tag
+    native_vlan: int | None = None  # the tag given nativeMode, if any
+    native_mode: str = ""  # tagged | untagged
+    script: str = ""  # the vif script Xen runs for it
+
+    @property
+    def kind_text(self) -> str:
+        """What it plugs into, as a person reads it: `bridge br0`, `network default`, `direct eth0 (vepa)`."""
+        where = self.source or self.bridge
+        mode = f" ({self.source_mode})" if self.source_mode else ""
+        return f"{self.type} {where}{mode}".rstrip()
+
+    @property
+    def connection(self) -> str:
+        """What it plugs into, short: a bridge NIC's bridge, else its type and source (`network default`)."""
+        return self.bridge if self.type == "bridge" else self.kind_text
+
+    @property
+    def vlan_text(self) -> str:
+        """Its VLAN tagging as a person reads it: `VLAN 42`, `trunk 42,43 (native 42 untagged)`, or ""."""
+        if self.vlan is not None:
+            return f"VLAN {self.vlan}"
+        if not self.vlans:
+            return ""
+        native = f" (native {self.native_vlan} {self.native_mode})" if self.native_vlan is not None else ""
+        return "trunk " + ",".join(str(v) for v in self.vlans) + native
 
 
 @dataclass(frozen=True)
@@ -89,6 +137,10 @@ class VM:
     kernel: str = ""
     bootloader: str = ""
     max_memory_mib: int = 0
+    initrd: str = ""
+    cmdline: str = ""
+    bootloader_args: str = ""
+    max_vcpus: int = 0  # <vcpu> itself when `current` is lower (hot-plug room); 0 = no more than `vcpus`
     disks: tuple[Disk, ...] = ()
     nics: tuple[NIC, ...] = ()
     autostart: bool = False
@@ -97,6 +149,9 @@ class VM:
     on_reboot: str = "restart"
     on_crash: str = "destroy"
     meta: GranjaMeta = field(default_factory=GranjaMeta)
+    # The domain XML as the host reported it at the last sighting (graphics passwords stripped):
+    # what `recover` defines elsewhere. Not configuration in itself: drift reads the fields above.
+    definition: str = field(default="", repr=False, compare=False)
 
     def with_state(self, state: VMState) -> VM:
         """Return a copy of this VM in another state."""
@@ -105,14 +160,22 @@ class VM:
     def config(self) -> dict[str, Any]:
         """The VM's configuration without placement or state: what drift is measured on."""
         data: dict[str, Any] = to_dict(self)
-        for volatile in ("host", "state", "persistent"):
+        for volatile in ("host", "state", "persistent", "definition"):
             data.pop(volatile)
         data["meta"].pop("baseline_id")
-        # A disk's pool and size are what the host's storage says of the file, not the domain's own
-        # configuration: an offline move to a host that names its storage differently is no drift.
-        for disk in data["disks"]:
+        # What libvirt treats as the same is written one way: `linux` (old xend) is `xen` for a PV
+        # guest, a missing bus is the one the device name implies, a maximum of vCPUs no higher
+        # than the count is none (0).
+        if self.os_type == "linux":
+            data["os_type"] = "xen"
+        data["max_vcpus"] = self.max_vcpus if self.max_vcpus > self.vcpus else 0
+        for disk, model in zip(data["disks"], self.disks, strict=True):
+            # A disk's pool and size are what the host's storage says of the file, not the domain's own
+            # configuration: an offline move to a host that names its storage differently is no drift.
             disk.pop("pool", None)
             disk.pop("size_bytes", None)
+            disk["bus"] = model.bus or default_bus(model.target)
+            disk["kind"] = model.kind or disk_kind(model)
         return data
 
 
@@ -125,6 +188,8 @@ class Pool:
     allocation_bytes: int
     available_bytes: int
     active: bool = True
+    path: str = ""  # where the host mounts it (<target><path>); shared storage may differ per host
+    kind: str = ""  # libvirt's pool type: dir, logical, iscsi-direct, netfs, rbd… ("" if not known)
 
 
 @dataclass(frozen=True)
@@ -250,6 +315,49 @@ def to_dict(obj: Any) -> Any:
     return {name: to_dict(getattr(obj, name)) for name in shape}
 
 
+def to_doc(vm: VM) -> dict[str, Any]:
+    """A VM as the inventory stores it: `to_dict`, less each disk's and NIC's fields at their defaults.
+
+    At 20,000 VMs the stored inventory is rewritten at every refresh; `vm_from_dict` restores
+    the defaults, so nothing is lost.
+    """
+    return compact_devices(to_dict(vm))
+
+
+_DEVICE_LISTS = (("disks", Disk), ("nics", NIC))
+# Fields `VM.config` leaves out of its disks: expanding a compact config must not add them back.
+_NOT_IN_CONFIG = frozenset({"pool", "size_bytes"})
+
+
+def compact_devices(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a VM's dict or config) with each disk's and NIC's fields at their defaults left out."""
+    out = dict(data)
+    for key, cls in _DEVICE_LISTS:
+        defaults = _defaults(cls)
+        out[key] = [{k: v for k, v in item.items() if defaults.get(k, _NONE) != v} for item in data[key]]
+    return out
+
+
+def expand_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A config stored by `compact_devices` with its disks' and NICs' default fields back."""
+    out = dict(data)
+    for key, cls in _DEVICE_LISTS:
+        defaults = {k: v for k, v in _defaults(cls).items() if k not in _NOT_IN_CONFIG}
+        out[key] = [{**defaults, **item} for item in data.get(key, ())]
+    return out
+
+
+_NONE = object()
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {f.name: to_dict(f.default) for f in fields(cls) if f.default is not MISSING}
+    return found
+
+
 def _shape_of(obj: Any) -> str | tuple[str, ...]:
     if isinstance(obj, enum.Enum):
         return "enum"
@@ -260,6 +368,27 @@ def _shape_of(obj: Any) -> str | tuple[str, ...]:
     return "leaf"
 
 
+# The bus libvirt gives a disk whose <target> names none, by the device name's prefix.
+_BUS_OF_PREFIX = (("xvd", "xen"), ("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("fd", "fdc"),
+                  ("ubd", "uml"))
+
+
+def default_bus(target: str) -> str:
+    """The bus libvirt assumes for a disk target without one: xvd* xen, hd* ide, sd* scsi, vd* virtio."""
+    return next((bus for prefix, bus in _BUS_OF_PREFIX if target.startswith(prefix)), "")
+
+
+def disk_kind(disk: Disk) -> str:
+    """A disk's libvirt type: the one it was read with, else what its source implies."""
+    if disk.kind:
+        return disk.kind
+    if disk.source.startswith("/dev/"):
+        return "block"
+    if disk.pool and not disk.source.startswith("/"):
+        return "volume"
+    return "file"
+
+
 def vm_from_dict(data: dict[str, Any]) -> VM:
     """Rebuild a VM from `to_dict` output, as the inventory stores it."""
     return VM(
@@ -267,8 +396,8 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             **data,
             "state": VMState(data["state"]),
             "virt": Virt(data["virt"]),
-            "disks": tuple(Disk(**d) for d in data.get("disks", ())),
-            "nics": tuple(NIC(**n) for n in data.get("nics", ())),
+            "disks": tuple(Disk(**{**d, "hosts": tuple(d.get("hosts", ()))}) for d in data.get("disks", ())),
+            "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
         }
     )

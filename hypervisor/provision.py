@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from hypervisor.domain_build import PYGRUB, build_domain, device_xml
+from hypervisor.domain_build import DEFAULT_CMDLINE, PYGRUB, build_domain, device_xml
 from hypervisor.errors import HypervisorError, OperationFailed
 from hypervisor.interface import Applied, HostDriver
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
@@ -20,7 +20,6 @@ from hypervisor.template import Template
 
 GIB = 1024**3
 XEN_OUI = "00:16:3e"  # the MAC prefix reserved for Xen guests
-# libvirt's name for the hypervisor (Host.driver) -> the domain type its XML needs.
 @dataclass(frozen=True)
 class VolumeSpec:
     """One disk volume a new VM needs: its name in the pool, size, what it is cloned from, guest device."""
@@ -63,12 +62,13 @@ def vm_from_template(
     """The VM a template describes, with the given volumes and MACs, shut off, ready to define."""
     specs = volumes_for(name, template)
     disks = tuple(Disk(target=spec.target, source=path, bus="xen", pool=template.pool,
-                       size_bytes=spec.size_bytes) for spec, path in zip(specs, disk_paths, strict=True))
+                       size_bytes=spec.size_bytes, kind="file", driver="qemu", format="raw")
+                  for spec, path in zip(specs, disk_paths, strict=True))
     nics = tuple(NIC(mac=mac, bridge=bridge) for mac, bridge in zip(macs, bridges, strict=True))
     return VM(
         name=name, uuid="", host=host, state=VMState.SHUTOFF, vcpus=template.vcpus,
         memory_mib=template.memory_mib, max_memory_mib=template.memory_limit_mib, virt=Virt.PV,
-        os_type="xen", kernel=template.kernel,
+        os_type="xen", kernel=template.kernel, cmdline=DEFAULT_CMDLINE if template.kernel else "",
         bootloader="" if template.kernel else (template.bootloader or PYGRUB),
         disks=disks, nics=nics, autostart=template.autostart, on_crash=template.on_crash,
         meta=GranjaMeta(cluster=cluster, template=template.name),
@@ -122,7 +122,8 @@ def add_disk(
 ) -> Applied:
     """Create an empty volume and attach it to a VM; the volume is removed again if attaching fails."""
     path = driver.create_volume(pool, volume, size_bytes)
-    disk = Disk(target=target, source=path, bus=bus, pool=pool, size_bytes=size_bytes)
+    disk = Disk(target=target, source=path, bus=bus, pool=pool, size_bytes=size_bytes,
+                kind="file", driver="qemu", format="raw")  # create_volume makes raw files
     try:
         return driver.attach_device(name, device_xml(disk))
     except HypervisorError:

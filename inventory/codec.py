@@ -6,7 +6,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from hypervisor.model import VM, Host, host_from_dict, to_dict, vm_from_dict
+from hypervisor.model import (
+    VM,
+    Host,
+    compact_devices,
+    expand_config,
+    host_from_dict,
+    to_dict,
+    to_doc,
+    vm_from_dict,
+)
 from inventory.records import (
     AuditEntry,
     Baseline,
@@ -44,7 +53,7 @@ def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[
     """Document of one VM sighting; times already in `iso` form (one conversion per refresh)."""
     return {
         "name": vm.name,
-        "vm": to_dict(vm),
+        "vm": to_doc(vm),
         "last_seen": last_seen,
         "stale_since": stale_since,
         "strays": list(strays),
@@ -97,7 +106,10 @@ def baseline_doc(baseline: Baseline) -> Doc:
         "id": baseline.id,
         "taken_at": iso(baseline.taken_at),
         "taken_by": baseline.taken_by,
-        "config": baseline.config,
+        # Devices' default fields are left out (20,000 baselines are rewritten at every refresh);
+        # "compact" says so, and a baseline stored before has every field it had.
+        "config": compact_devices(baseline.config),
+        "compact": True,
     }
 
 
@@ -107,7 +119,7 @@ def baseline_record(doc: Doc) -> Baseline:
         vm=doc["vm"],
         id=doc["id"],
         taken_at=parse_time(doc["taken_at"]),
-        config=doc["config"],
+        config=expand_config(doc["config"]) if doc.get("compact") else doc["config"],
         taken_by=doc.get("taken_by", ""),
     )
 

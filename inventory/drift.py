@@ -41,14 +41,11 @@ def _diff_value(path: str, old: Any, new: Any, out: list[FieldDiff]) -> None:
 
 
 def _diff_mapping(prefix: str, old: Mapping[str, Any], new: Mapping[str, Any], out: list[FieldDiff]) -> None:
-    for name in [*old, *(k for k in new if k not in old)]:
-        path = f"{prefix}.{name}" if prefix else name
-        if name not in new:
-            out.append(FieldDiff(path, old[name], None))
-        elif name not in old:
-            out.append(FieldDiff(path, None, new[name]))
-        else:
-            _diff_value(path, old[name], new[name], out)
+    # A field only one side has was not recorded by the granja that wrote the other (a baseline
+    # taken before granja read initrd or disk formats): that is no change in the VM.
+    for name in old:
+        if name in new:
+            _diff_value(f"{prefix}.{name}" if prefix else name, old[name], new[name], out)
 
 
 def _diff_items(path: str, old: dict[str, Any], new: dict[str, Any], out: list[FieldDiff]) -> None:

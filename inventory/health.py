@@ -8,7 +8,9 @@ holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet conf
 another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
 `bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
 aggregator), `resilience` (a host whose failure would leave members of a cluster with nowhere
-to restart: the farm no longer survives one host failure).
+to restart: the farm no longer survives one host failure), `local-storage` (a running member
+of a cluster with a disk on storage only its host reaches: if that host dies, `recover` cannot
+start it elsewhere).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
 from hypervisor.resilience import single_losses
+from hypervisor.shared_storage import local_disks, shared_pool_names
 from inventory.errors import NoBaseline
 from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
@@ -44,8 +47,9 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
              shared_pools: Collection[str] | None = None) -> list[Finding]:
     """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host.
 
-    `shared_pools` is the restart rule the host failure simulation needs besides `pinned`;
-    without it the farm's resilience is not looked at.
+    `shared_pools` (pools the fleet config names shared, besides those shared by their type) is
+    the restart rule the host failure simulation and the local-storage check need besides
+    `pinned`; without it neither is looked at.
     """
     vms = inventory.vms()
     hosts = inventory.hosts()
@@ -53,6 +57,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
     return [
         *_spread(load),
         *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
+        *(_local_storage(vms, hosts, shared_pools) if shared_pools is not None else ()),
         *_commitment(load),
         *_hosts(hosts, now or datetime.now(UTC), stale_after),
         *_bonds(hosts),
@@ -85,6 +90,23 @@ def _resilience(inventory: Inventory, limits: Limits | None, shared_pools: Colle
                           f"The farm no longer survives one host failure: {host}'s would leave "
                           f"{first.vm}{more} with nowhere to go ({first.reason}); "
                           f"'resilience {host}' shows its restart plan")
+
+
+def _local_storage(vms: Iterable[VMRecord], hosts: Iterable[HostRecord],
+                   named: Collection[str]) -> Iterable[Finding]:
+    shared = {record.name: shared_pool_names(record.host.pools, named) for record in hosts}
+    for record in vms:
+        vm = record.vm
+        if not vm.meta.cluster or not vm.state.active:
+            continue
+        local = local_disks(vm, shared.get(vm.host, frozenset(named)))
+        if local:
+            disk = local[0]
+            where = f"pool {disk.pool}" if disk.pool else "no shared pool"
+            yield Finding("local-storage", vm.name,
+                          f"{vm.name} of cluster {vm.meta.cluster} runs from storage only {vm.host} reaches "
+                          f"(disk {disk.target}, {disk.source}, in {where}): if {vm.host} fails, "
+                          f"'recover {vm.host}' cannot start it elsewhere")
 
 
 def _commitment(load: FarmLoad) -> Iterable[Finding]:
@@ -152,8 +174,8 @@ def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
         if record.strays:
             hosts = ", ".join(sorted({record.vm.host, *record.strays}, key=natural_key))
             yield Finding("stray", record.name,
-                          f"{record.name} is defined on {hosts}: keep one definition "
-                          "(after a recovery, remove the one on the host that was down)")
+                          f"{record.name} is defined on {hosts}: say 'repair {record.name}' to keep "
+                          "the current definition and undefine the others (disks are not touched)")
 
 
 def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:

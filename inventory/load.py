@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from hypervisor.model import VMState
 from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.resilience import Proposal, Simulator
+from hypervisor.shared_storage import shared_pool_names
 from inventory.codec import Doc
 from inventory.index import Snapshot
 
@@ -83,7 +84,10 @@ def restart_simulator(inventory: Inventory, *, limits: Limits | None, shared_poo
 
     `pinned_host` names the host a VM is pinned to ("" for none): a pinned VM restarts nowhere else.
     """
-    guests, local = inventory.restart_guests(shared_pools)
+    # Shared: the pools named so, and those shared by their type on any recorded host.
+    recorded = (pool for record in inventory.hosts() for pool in record.host.pools)
+    shared = shared_pool_names(recorded, shared_pools)
+    guests, local = inventory.restart_guests(shared)
     load = farm_load(inventory, limits=limits)
     if change is not None:
         load = copy.deepcopy(load)

@@ -10,7 +10,7 @@ from typing import Any, Literal, get_args
 from hypervisor.model import VM, Host
 
 ChangeKind = Literal["config", "placement", "created", "removed", "baseline"]
-Outcome = Literal["ok", "refused", "failed", "cancelled", "usage", "error"]
+Outcome = Literal["ok", "refused", "failed", "cancelled", "interrupted", "usage", "error"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 
 

@@ -175,20 +175,22 @@ class Inventory:
         )
 
     def record_vm(
-        self, vm: VM, *, at: datetime, command: str, user: str, baseline_by: str = ""
+        self, vm: VM, *, at: datetime, command: str, user: str, baseline_by: str = "",
+        strays: Sequence[str] | None = None,
     ) -> list[Change]:
         """Record a VM as just seen after an action; return the changes it logged.
 
         The VM is no longer stale; its host's record is left for the next refresh to update. A VM
         new to the inventory gets its configuration as baseline, taken by `baseline_by` (e.g. the
-        admin who created it) or, by default, automatically.
+        admin who created it) or, by default, automatically. `strays`, when given, replaces the
+        hosts known to hold other definitions of it (after `repair` removed them).
         """
         at = codec.utc(at)
 
         def build(plan: Plan) -> list[Change]:
             old = plan.snap.vm(vm.name)
-            strays = [h for h in old.strays if h != vm.host] if old else []
-            return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=strays, command=command, user=user,
+            others = ([h for h in old.strays if h != vm.host] if old else []) if strays is None else strays
+            return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=others, command=command, user=user,
                           baseline_by=baseline_by)
 
         return self._write(build)

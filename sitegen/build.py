@@ -7,7 +7,7 @@ import functools
 import http.server
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ def build_site(
     networks: Sequence[NetworkName] = (),
     limits: Limits = DEFAULT_LIMITS,
     full: bool = False,
+    shared_pools: Collection[str] = (),
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
@@ -54,13 +55,14 @@ def build_site(
     check's) and `resilience` (the host failure figure, in words) go on the overview; `networks`
     names VLANs wherever one appears and `limits` sets what the capacity bars measure. Builds
     sharing a work folder take turns (a lock beside it). A rebuild renders only the pages whose
-    Markdown changed, unless `full` (see sitegen.mkdocs_run).
+    Markdown changed, unless `full` (see sitegen.mkdocs_run); `shared_pools` are those the
+    fleet config names shared.
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
         pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
-                             networks=networks, limits=limits)
+                             networks=networks, limits=limits, shared_pools=shared_pools)
         folders = (VM_DIR, HOST_DIR, CLUSTER_DIR)
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=dict.fromkeys(folders, "*.md"))
         rendered = time.perf_counter()

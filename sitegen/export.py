@@ -35,7 +35,8 @@ def export_json(view: FarmView) -> str:
 def export_csv(view: FarmView) -> str:
     """One row per VM: where it runs, its size and wiring, as a spreadsheet opens it safely."""
     stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
+    # CRLF, as RFC 4180 says: the writer then quotes any value holding a CR (a lone CR splits a row).
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for record in view.vms:
         vm = record.vm
@@ -58,6 +59,8 @@ def _host(record: HostRecord) -> dict[str, Any]:
 
 def _vm(record: VMRecord) -> dict[str, Any]:
     data: dict[str, Any] = to_dict(record.vm)
+    # The full definition is for `recover` only: kept in the inventory, never published.
+    data.pop("definition", None)
     data.update(last_seen=_iso(record.last_seen), stale_since=_iso(record.stale_since),
                 strays=list(record.strays))
     return data

@@ -28,7 +28,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 EMPTY = "—"
 
 _MARKDOWN_ACTIVE = "\\`*_{}[]()#!|~^"
-_ENTITIES = str.maketrans({ch: f"&#{ord(ch)};" for ch in _MARKDOWN_ACTIVE})
+# One pass over each character: HTML specials and Markdown's alike. (Escaping HTML first and then
+# Markdown's `#` turned `&#x27;` into `&&#35;x27;`, which the page showed as "&#x27;".)
+_ENTITIES = str.maketrans({**{ch: f"&#{ord(ch)};" for ch in _MARKDOWN_ACTIVE},
+                           "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 _SAFE_HREF = re.compile(r"[A-Za-z0-9._/-]+")
 # Unicode categories Cc (controls), Zl and Zp (line and paragraph separators), Cs (surrogates),
 # and the two non-characters: what could break a line or a table row.
@@ -48,7 +51,7 @@ def md_escape(value: object) -> Markup:
 @functools.lru_cache(maxsize=1 << 16)
 def _escaped(text: str) -> Markup:
     # Cached: host names, bridges and states recur on thousands of pages.
-    return Markup(html.escape(plain(text), quote=True).translate(_ENTITIES))
+    return Markup(plain(text).translate(_ENTITIES))
 
 
 def finalize(value: object) -> Markup:

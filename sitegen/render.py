@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import jinja2
 from markupsafe import Markup
 
 from hypervisor.placement import Limits
+from hypervisor.shared_storage import shared_pool_names
 from inventory.health import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
@@ -128,12 +129,14 @@ class Networks:
 
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
                  resilience: str | None = None, networks: Sequence[topology.NetworkName] = (),
-                 limits: Limits = topology.DEFAULT_LIMITS) -> dict[str, str]:
+                 limits: Limits = topology.DEFAULT_LIMITS,
+                 shared_pools: Collection[str] = ()) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
     `findings` is the farm health check's output, `resilience` the host failure figure in words;
     None leaves their sections off the overview. `networks` names the VLANs (the fleet config's),
-    `limits` the commit ratios the capacity bars measure against.
+    `limits` the commit ratios the capacity bars measure against; `shared_pools` (named shared
+    in the fleet config) and shared pool types mark disks shared.
     """
     env = environment()
     top, deep = Links(view), Links(view, up="../")
@@ -156,6 +159,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         "audit.md": _render(env, "audit.md.j2", common, links=top),
     }
     wires = {record.name: topology.wiring(record.host) for record in view.hosts}
+    shared = {record.name: shared_pool_names(record.host.pools, shared_pools) for record in view.hosts}
     vm_template = env.get_template("vm.md.j2")
     wired = {host: tuple(sorted(host_wires.items())) for host, host_wires in wires.items()}
     refreshed, named = view.last_refresh and view.last_refresh.at, tuple(networks)
@@ -166,15 +170,16 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         baseline = view.baselines.get(name)
         changes = view.changes.get(name, ())
         # Everything the VM's page shows is drawn from these: an unchanged key, an unchanged page.
+        host_shared = shared.get(record.vm.host, frozenset(shared_pools))
         key = _page_key(record, baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
-                        title, named)
+                        title, named, frozenset(host_shared))
         page = _VM_PAGES.get(key) if key is not None else None
         if page is None:
             page = vm_template.render(
                 common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
                 changes=changes, nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
-                addresses=topology.guest_addresses(record),
+                addresses=topology.guest_addresses(record), shared=host_shared,
             )
         if key is not None:
             reused[key] = page
@@ -186,6 +191,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         pages[host_page(capacity.record.name)] = host_template.render(
             common, links=deep, capacity=capacity, record=capacity.record, host=capacity.record.host,
             vms=on_host.get(capacity.record.name, []), maintenance=view.maintenance.get(capacity.record.name),
+            shared=shared[capacity.record.name],
         )
     cluster_template = env.get_template("cluster.md.j2")
     for name, records in members.items():

@@ -12,7 +12,10 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
-MASK = "REDACTED"
+from inventory.disclosure import MASK, redact_text
+
+__all__ = ["MASK", "redact"]
+
 T = TypeVar("T")
 
 
@@ -24,7 +27,11 @@ class SecretPattern(Protocol):
 
 
 def redact(value: T, patterns: Sequence[SecretPattern]) -> T:
-    """A copy of `value` (dataclasses, tuples, lists, dicts, text) with every match masked."""
+    """A copy of `value` (dataclasses, tuples, lists, dicts, text) with every match masked.
+
+    With patterns, the built-in ones (inventory.disclosure: Slack tokens, `password=…`) apply too;
+    audit entries get those always (sitegen.snapshot).
+    """
     if not patterns:
         return value
     return _walk(value, patterns)  # type: ignore[no-any-return]
@@ -32,9 +39,7 @@ def redact(value: T, patterns: Sequence[SecretPattern]) -> T:
 
 def _walk(value: Any, patterns: Sequence[SecretPattern]) -> Any:
     if isinstance(value, str):
-        for pattern in patterns:
-            value = pattern.sub(MASK, value)
-        return value
+        return redact_text(value, patterns)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: _walk(getattr(value, f.name), patterns) for f in dataclasses.fields(value)
                    if f.init}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from inventory.disclosure import is_private, redact_entry
 from inventory.drift import diff_configs
 from inventory.maintenance import MaintenanceMark
 from inventory.records import AuditEntry, Baseline, Change, FieldDiff, HostRecord, RefreshInfo, VMRecord
@@ -76,7 +77,9 @@ class FarmView:
 def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
            audit_entries: int = AUDIT_ENTRIES) -> FarmView:
     """Read the VMs, hosts, last refresh, baselines, changes and audit into one FarmView."""
-    vms = tuple(inventory.vms())
+    # The full definitions are for `recover` only: no page or export holds them.
+    vms = tuple(replace(r, vm=replace(r.vm, definition="")) if r.vm.definition else r
+                for r in inventory.vms())
     baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
     return FarmView(
         vms=vms,
@@ -87,6 +90,8 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
             for record in vms
         },
         baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
-        audit=tuple(inventory.audit(limit=audit_entries)),
+        # Never the site: entries from direct messages and private channels; secrets masked always.
+        audit=tuple(redact_entry(entry) for entry in inventory.audit(limit=audit_entries * 4)
+                    if not is_private(entry))[:audit_entries],
         maintenance=inventory.maintenance(),
     )

@@ -18,6 +18,7 @@ from typing import Any
 from bot.engine import ChatEvent
 
 _MARKUP = re.compile(r"<([^<>]*)>")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
 
 
@@ -50,13 +51,22 @@ def _unlink(match: re.Match[str]) -> str:
     return label or target
 
 
+def from_a_bot(event: Mapping[str, Any], *, bot_user: str) -> bool:
+    """Whether a message came from a bot (granja itself or another): those are never commands."""
+    return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message"
+                or (bot_user and event.get("user") == bot_user))
+
+
 def event_from_message(event: Mapping[str, Any], *, team: str, bot_user: str, via: str,
                        groups: Iterable[str] = (), event_id: str = "") -> tuple[ChatEvent, Where]:
     """A mention or a direct message as a ChatEvent, and the thread its replies go to."""
     user, channel = str(event.get("user", "")), str(event.get("channel", ""))
     thread = str(event.get("thread_ts") or event.get("ts") or "")
+    kind = str(event.get("channel_type") or "")
+    kind = "im" if kind == "im" or (not kind and channel.startswith("D")) else kind
+    kind = "private" if kind in ("group", "mpim") or (not kind and channel.startswith("G")) else kind
     extra = _extra(user=user, channel=channel, thread=thread, team=team, via=via, groups=groups,
-                   channel_type=str(event.get("channel_type") or ("im" if channel.startswith("D") else "")))
+                   channel_type=kind if kind in ("im", "private") else "")
     if event_id:
         extra["event_id"] = event_id
     if event.get("ts"):
@@ -69,8 +79,10 @@ def event_from_command(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -
     """A `/granja …` slash command as a ChatEvent; its replies start a new thread in the channel."""
     user, channel = str(body.get("user_id", "")), str(body.get("channel_id", ""))
     direct = body.get("channel_name") == "directmessage" or channel.startswith("D")
+    private = body.get("channel_name") in ("privategroup", "mpdm") or channel.startswith("G")
+    kind = "im" if direct else "private" if private else ""
     extra = _extra(user=user, channel=channel, thread="", team=str(body.get("team_id", "")),
-                   via="command", groups=groups, channel_type="im" if direct else "")
+                   via="command", groups=groups, channel_type=kind)
     text = plain_text(str(body.get("text", "")))
     where = Where(channel, response_url=str(body.get("response_url", "")))
     return ChatEvent(user=user, text=text, channel=channel, extra=extra), where
@@ -89,8 +101,9 @@ def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -> 
 
 def _extra(*, user: str, channel: str, thread: str, team: str, via: str, groups: Iterable[str],
            channel_type: str) -> dict[str, str]:
+    # A mention only of an ID shaped as Slack's; anything else is shown as text, escaped where it leaves.
     extra = {"slack_user": user, "slack_channel": channel, "team": team, "via": via,
-             "who": f"<@{user}>"}
+             "who": f"<@{user}>" if _USER_ID.match(user) else user}
     if thread:
         extra["thread_ts"] = thread
     if channel_type:

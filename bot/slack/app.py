@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.engine import Engine
-from bot.slack.adapter import Where, event_from_command, event_from_message
+from bot.slack.adapter import Where, event_from_command, event_from_message, from_a_bot
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
 from bot.slack.frontend import FrontEnd
@@ -86,6 +86,8 @@ def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
         workers.submit(_guard, front, where, work)
 
     def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext, via: str) -> None:
+        if from_a_bot(event, bot_user=context.bot_user_id or ""):
+            return  # its own messages and other bots': never commands, never answered
         def work() -> None:
             user = str(event.get("user", ""))
             chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
@@ -103,8 +105,8 @@ def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
     @app.event("message")
     def direct_message(ack: Ack, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
-            on_message(event, body, context, "direct message")  # not channel chatter, edits, bots
+        if event.get("channel_type") == "im" and not event.get("subtype"):
+            on_message(event, body, context, "direct message")  # not channel chatter, edits (nor bots)
 
     _listen_interactive(app, front, later)
 

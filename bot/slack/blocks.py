@@ -11,6 +11,7 @@ MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC
 from functools import singledispatch
 from typing import Any
@@ -29,22 +30,21 @@ from bot.results import (
     Text,
     VMCard,
 )
+from bot.slack.safe import no_backticks, slack_code, slack_escape
 from hypervisor.model import gib
 
 Block = dict[str, Any]
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_BY_SLACK_USER = re.compile(r"\(by ([UW][A-Z0-9]{2,})\)")  # a maintenance mark's "(by U…)"
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user ID, as Slack signs it
+_BYSLACK_USER = re.compile(r"\(by ([UW][A-Z0-9]{2,})\)")  # a maintenance mark's "(by U…)"
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
 MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
 _ICON = {Outcome.OK: ":white_check_mark:", Outcome.REFUSED: ":no_entry:", Outcome.FAILED: ":x:",
          Outcome.USAGE: ":grey_question:", Outcome.CANCELLED: ":heavy_multiplication_x:",
-         Outcome.ERROR: ":warning:"}
+         Outcome.ERROR: ":warning:", Outcome.INTERRUPTED: ":octagonal_sign:"}
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+escape = slack_escape  # the one escaping function (bot.slack.safe), under its old name here
 
 
 def section(text: str) -> Block:
@@ -82,11 +82,14 @@ def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
     return f"{pieces[0]}\n… and {rest} more lines"
 
 
-def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS) -> list[Block]:
-    """Text as sections (code blocks keep table columns), summarized past `limit` blocks."""
-    pieces = chunks(escape(text))
+def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, keep: Iterable[str] = ()) -> list[Block]:
+    """Text as sections (code blocks keep table columns), summarized past `limit` blocks.
+
+    `keep`: mentions granja wrote itself, left live outside code blocks (see bot.slack.safe).
+    """
+    pieces = chunks(escape(text, keep=() if code else keep))
     shown = pieces[:limit]
-    blocks = [section(f"```{piece}```" if code else piece) for piece in shown]
+    blocks = [section(f"```{no_backticks(piece)}```" if code else piece) for piece in shown]
     if len(pieces) > len(shown):
         rest = sum(len(piece.splitlines()) for piece in pieces[len(shown):])
         blocks.append(context(f"… and {rest} more lines; narrow the question down "
@@ -94,20 +97,23 @@ def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS) -> list[Block
     return blocks
 
 
-def reply_message(reply: Reply) -> tuple[str, list[Block]]:
-    """A reply as (fallback text, blocks)."""
-    return fallback(render(reply)), _blocks(reply.body, reply)
+def reply_message(reply: Reply, *, keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
+    """A reply as (fallback text, blocks); `keep`: mentions granja itself wrote in a text reply."""
+    people = tuple(keep) if isinstance(reply.body, Text) else ()
+    blocks = text_message(reply, people) if isinstance(reply.body, Text) else _blocks(reply.body, reply)
+    return fallback(escape(render(reply), keep=people)), blocks
+
+
+def text_message(reply: Reply, keep: Iterable[str]) -> list[Block]:
+    """A one-text reply (an answer, a refusal, a busy VM) with its outcome's icon."""
+    assert isinstance(reply.body, Text)
+    icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
+    return text_blocks(icon + reply.body.text, code=False, keep=keep)
 
 
 @singledispatch
 def _blocks(body: object, reply: Reply) -> list[Block]:
     return text_blocks(render(reply), code=True)  # tables and any body without a card of its own
-
-
-@_blocks.register
-def _(body: Text, reply: Reply) -> list[Block]:
-    icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
-    return text_blocks(icon + body.text, code=False)
 
 
 @_blocks.register
@@ -133,16 +139,18 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"} for k, v in fields]},
     ]
     if body.stale_since:
-        blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {vm.host} is not "
+        blocks.append(section(f":warning: Stale since {when(body.stale_since)}: {escape(vm.host)} is not "
                               "answering; this is the last known configuration."))
-    disks = [f"`{d.target}` {d.source}" + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
+    disks = [f"`{no_backticks(d.target)}` {d.text}"
+             + (f" ({d.size_bytes / 2**30:g} GiB)" if d.size_bytes else "")
              for d in vm.disks]
-    nics = [f"`{n.mac}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
-            + (f" ({n.network})" if n.network else "") + (f" via {n.bond}" if n.bond else "")
+    nics = [f"`{no_backticks(n.mac)}` {n.bridge}" + (f", VLAN {n.vlan}" if n.vlan is not None else "")
+            + (f" ({n.network})" if n.network else "") + (f", {n.trunk}" if n.trunk else "")
+            + (f" via {n.bond}" if n.bond else "")
             for n in body.nics]
     blocks += text_blocks("*Disks*\n" + ("\n".join(disks) or "none"), code=False)
     blocks += text_blocks("*NICs*\n" + ("\n".join(nics) or "none"), code=False)
-    blocks.append(context(f"uuid {vm.uuid} · last seen {when(body.last_seen)}"))
+    blocks.append(context(f"uuid {escape(vm.uuid)} · last seen {when(body.last_seen)}"))
     return blocks[: MAX_BLOCKS + 2]
 
 
@@ -152,15 +160,15 @@ def _(body: AuditTable, reply: Reply) -> list[Block]:
         return [section(f"{escape(body.title)}: none yet.")]
     lines = [f"*{escape(body.title)}*"]
     for row in body.rows:
-        who = f"<@{row.user}>" if _SLACK_USER.match(row.user) else escape(row.user)
-        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} `{escape(row.text)}` "
+        who = f"<@{row.user}>" if SLACK_USER.match(row.user) else escape(row.user)
+        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} {slack_code(row.text)} "
                      f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
     return [section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS]
 
 
 def person(user: str) -> str:
     """A user as Slack shows them: a mention for a Slack user ID, else the name, escaped."""
-    return f"<@{user}>" if _SLACK_USER.match(user) else escape(user)
+    return f"<@{user}>" if SLACK_USER.match(user) else escape(user)
 
 
 def _list_blocks(head: str, lines: list[str], *, icon: str = "") -> list[Block]:
@@ -176,13 +184,13 @@ def _list_blocks(head: str, lines: list[str], *, icon: str = "") -> list[Block]:
 @_blocks.register
 def _(body: HostEmptied, reply: Reply) -> list[Block]:
     icon = _ICON[reply.outcome] + " "
-    lines = [f"• {body.verb} `{escape(vm)}` → {escape(host)}"
+    lines = [f"• {body.verb} {slack_code(vm)} → {escape(host)}"
              + (f" ({method})" if method != "restart" else "") for vm, host, method in body.moved]
     if body.failed:
-        lines.append(f"• *FAILED* `{escape(body.failed[0])}`: {escape(body.failed[1])}")
+        lines.append(f"• *FAILED* {slack_code(body.failed[0])}: {escape(body.failed[1])}")
     if body.not_tried:
         lines.append(f"• not tried: {escape(', '.join(body.not_tried))} (still on {escape(body.host)})")
-    lines += [f"• stays `{escape(vm)}`: {escape(why)}" for vm, why in body.stays]
+    lines += [f"• stays {slack_code(vm)}: {escape(why)}" for vm, why in body.stays]
     lines += [f"_{escape(note)}_" for note in body.notes]
     return _list_blocks(body.title, lines, icon=icon)
 
@@ -203,7 +211,7 @@ def _(body: FindingList, reply: Reply) -> list[Block]:
     if not body.findings:
         return [section("Nothing needs attention.")]
     count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
-    lines = [f"• *{escape(f.kind)}* " + _BY_SLACK_USER.sub(r"(by <@\1>)", escape(f.message))
+    lines = [f"• *{escape(f.kind)}* " + _BYSLACK_USER.sub(r"(by <@\1>)", escape(f.message))
              for f in body.findings]
     return _list_blocks(f"{count} attention", lines)
 
@@ -213,5 +221,5 @@ def _(body: HistoryView, reply: Reply) -> list[Block]:
     if not body.changes:
         return [section(f"No changes of {escape(body.vm)} recorded.")]
     lines = [f"• {c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(c.user) if c.user else '-'} "
-             f"`{escape(c.command or '-')}` {escape(change_what(c))}" for c in body.changes]
+             f"{slack_code(c.command or '-')} {escape(change_what(c))}" for c in body.changes]
     return _list_blocks(f"Changes of {body.vm}, newest first", lines)

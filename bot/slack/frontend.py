@@ -22,13 +22,16 @@ from bot.engine import ChatEvent, ClaimRefused, Engine, Pending
 from bot.results import Reply
 from bot.slack import messages
 from bot.slack.adapter import Where, event_from_click
-from bot.slack.blocks import Block, context, reply_message
+from bot.slack.blocks import SLACK_USER, Block, context, reply_message
+from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
 from bot.slack.permissions import GroupDirectory
+from bot.slack.safe import slack_escape
 from bot.slack.status import StatusMessage
 
 log = logging.getLogger("granja.slack")
 _NOT_THERE = ("not_in_channel", "channel_not_found")
+STRANGER_WINDOW = 600.0  # a stranger is told "not allowed here" at most once per 10 minutes
 
 
 @dataclass
@@ -43,6 +46,7 @@ class FrontEnd:
     # acks most of it in a burst. Confirmed changes (long, mostly waiting on hosts) are not counted.
     answering: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
     sweeper: PreviewSweeper | None = None
+    strangers: SeenIds = field(default_factory=lambda: SeenIds(ttl=STRANGER_WINDOW))  # who was told, lately
 
     def handle(self, event: ChatEvent, where: Where) -> None:
         """Answer a message or slash command; a change gets a preview with Confirm/Cancel."""
@@ -55,14 +59,31 @@ class FrontEnd:
             if link:
                 event.extra["permalink"] = link
         prepared = self.engine.prepare(event)
+        if isinstance(prepared, Reply) and prepared.extra.get("stranger"):
+            self.refuse_stranger(event, where, prepared)
+            return
         if isinstance(prepared, Reply):
-            self.post(where, *reply_message(prepared))
+            self.post(where, *reply_message(prepared, keep=self._people(prepared, event)))
             return
         expires = datetime.now(UTC) + timedelta(seconds=self.engine.config.access.confirm_seconds)
         text, blocks = messages.preview(prepared, expires=expires)
         ts = self.post(where, text, blocks)
         if self.sweeper is not None:
             self.sweeper.remember(prepared.id, channel=where.channel, ts=ts, text=text, blocks=blocks)
+
+    def refuse_stranger(self, event: ChatEvent, where: Where, reply: Reply) -> None:
+        """One short ephemeral "not allowed here" to the person alone, at most once per user and window."""
+        if not self.strangers.first_time(event.user):
+            return
+        text = f":no_entry: {slack_escape(reply.summary)}"
+        try:
+            self.client.chat_postEphemeral(channel=where.channel, user=event.user, text=text,
+                                           thread_ts=where.thread_ts or None)
+        except SlackApiError:
+            if where.response_url:  # a slash command where the bot is not a member
+                WebhookClient(where.response_url).send(response_type="ephemeral", text=text)
+            else:
+                log.warning("could not tell %s they are not allowed in %s", event.user, where.channel)
 
     def click(self, body: dict[str, Any], *, confirming: bool) -> None:
         """A Confirm or Cancel click: check it, then run or drop the change, in the preview's thread."""
@@ -71,18 +92,23 @@ class FrontEnd:
         message = body.get("message", {})
         where = Where(clicker.channel, str(message.get("thread_ts") or message.get("ts", "")))
         pending_id = str(body["actions"][0].get("value", ""))
-        if self.sweeper is not None:
-            self.sweeper.forget(pending_id)
         try:
             pending = self.engine.claim(pending_id, by=clicker, confirming=confirming)
         except ClaimRefused as exc:
-            self.client.chat_postEphemeral(channel=where.channel, user=user, text=str(exc),
+            # Mentions granja wrote itself stay mentions; the rest (a command, a VM name) is made inert.
+            named = [f"<@{user}>" for user in self.engine.config.access.users]  # who decided, if listed
+            said = slack_escape(str(exc), keep=[*self._people(None, clicker), *named])
+            self.client.chat_postEphemeral(channel=where.channel, user=user, text=said,
                                            thread_ts=where.thread_ts or None)
             if exc.over:  # take the dead buttons away, so nobody else clicks them
                 kept = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
                 self.update(clicker.channel, str(message.get("ts", "")), str(message.get("text", "")),
-                            [*kept, context(str(exc))])
-            return
+                            [*kept, context(said)])
+            if exc.over and self.sweeper is not None:
+                self.sweeper.forget(pending_id)
+            return  # a refused bystander: the preview still waits, and the sweeper still watches it
+        if self.sweeper is not None:
+            self.sweeper.forget(pending_id)
         extra = {"permalink": self.permalink(where.channel, str(message.get("ts", "")))}
         self.update(where.channel, str(message.get("ts", "")), *messages.decided(pending, by=user,
                                                                                  confirmed=confirming))
@@ -92,7 +118,8 @@ class FrontEnd:
         else:
             reply = self.engine.cancel(pending, by=user, extra=extra)
         seconds = time.monotonic() - started
-        self.post(where, *messages.final(pending, reply, by=user, begun=begun, seconds=seconds))
+        self.post(where, *messages.final(pending, reply, by=user, begun=begun, seconds=seconds,
+                                         keep=self._people(reply, pending.event, clicker)))
 
     def _run(self, pending: Pending, *, by: str, where: Where, extra: dict[str, str]) -> Reply:
         status = StatusMessage(self.client, channel=where.channel, thread_ts=where.thread_ts,
@@ -105,6 +132,16 @@ class FrontEnd:
             raise
         status.finish(f"{reply.outcome.value}: {reply.summary}")
         return reply
+
+    def _people(self, reply: Reply | None, *events: ChatEvent) -> list[str]:
+        """Mentions granja may write in a text reply: of the people in `events` and of who holds its VM.
+
+        Only these stay live; anything else shaped like a mention, typed or from a VM's name, is
+        made inert; in code spans and blocks nothing stays live.
+        """
+        holder = self.engine.busy.holder(reply.vm) if reply is not None and reply.vm else None
+        users = {event.user for event in events} | ({holder.who.strip("<@>")} if holder else set())
+        return [f"<@{user}>" for user in sorted(users) if SLACK_USER.match(user)]
 
     def post(self, where: Where, text: str, blocks: list[Block]) -> str:
         """Post in the thread (a new message when there is none yet); returns the message's ts."""

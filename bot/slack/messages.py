@@ -8,11 +8,13 @@ long it took and how it ended.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.engine import Pending
-from bot.results import Outcome, Reply
-from bot.slack.blocks import MAX_BLOCKS, Block, context, escape, reply_message, section, text_blocks
+from bot.results import Outcome, Reply, Text
+from bot.slack.blocks import MAX_BLOCKS, Block, context, person, reply_message, section, text_blocks
+from bot.slack.safe import slack_code, slack_escape
 
 CONFIRM = "granja_confirm"
 CANCEL = "granja_cancel"
@@ -26,8 +28,8 @@ def slack_date(moment: datetime) -> str:
 
 def preview(pending: Pending, *, expires: datetime) -> tuple[str, list[Block]]:
     """What will happen, who may confirm it, until when, and the Confirm/Cancel buttons."""
-    who = pending.event.who
-    text = f"{who} asked to {pending.plan.preview}. Confirm or cancel."
+    who = person(pending.event.user)
+    text = f"{who} asked to {slack_escape(pending.plan.preview)}. Confirm or cancel."
     confirm: Block = {"type": "button", "action_id": CONFIRM, "value": pending.id,
                       "text": {"type": "plain_text", "text": "Confirm"},
                       "style": "danger" if pending.plan.destructive else "primary"}
@@ -51,7 +53,7 @@ def _asked(pending: Pending, *, icon: str = "") -> list[Block]:
     mrkdwn bold does not span lines, and a host's moves can pass a section's 3,000 characters.
     """
     first, _, rest = pending.plan.preview.partition("\n")
-    head = section(f"{icon}{pending.event.who} asked to *{escape(first)}*")
+    head = section(f"{icon}{person(pending.event.user)} asked to *{slack_escape(first)}*")
     return [head, *(text_blocks(rest, code=False, limit=MAX_BLOCKS - 4) if rest else [])]
 
 
@@ -64,21 +66,23 @@ def _dialog(preview: str) -> str:
 def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Block]]:
     """The preview once decided: the buttons are gone, and it says who decided."""
     verb = "Confirmed" if confirmed else "Cancelled"
-    text = f"{pending.event.who} asked to {pending.plan.preview}. {verb} by <@{by}>."
+    asker = person(pending.event.user)
+    text = f"{asker} asked to {slack_escape(pending.plan.preview)}. {verb} by {person(by)}."
     return text, [*_asked(pending),
-                  context(f"{verb} by <@{by}>" + (": running, progress below." if confirmed else "."))]
+                  context(f"{verb} by {person(by)}" + (": running, progress below." if confirmed else "."))]
 
 
-def final(pending: Pending, reply: Reply, *, by: str, begun: datetime,
-          seconds: float) -> tuple[str, list[Block]]:
+def final(pending: Pending, reply: Reply, *, by: str, begun: datetime, seconds: float,
+          keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
     """The result of a decided change, readable on its own: who, what, where, when, how long, outcome."""
     verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
-    decider = f" ({verb} by <@{by}>)" if by != pending.event.user else ""
+    decider = f" ({verb} by {person(by)})" if by != pending.event.user else ""
     where = _where(pending, reply)
-    line = (f"{reply.outcome.value.upper()}: {pending.event.who} asked for `{pending.command.canonical()}`"
-            f"{decider} · {where} · {slack_date(begun)} · took {seconds:.1f} s")
-    _, body = reply_message(reply)
-    text = f"{line}\n{reply.summary}"
+    line = (f"{reply.outcome.value.upper()}: {person(pending.event.user)} asked for "
+            f"{slack_code(pending.command.canonical())}{decider} · {slack_escape(where)} · "
+            f"{slack_date(begun)} · took {seconds:.1f} s")
+    _, body = reply_message(reply, keep=keep)
+    text = f"{line}\n{slack_escape(reply.summary, keep=keep if isinstance(reply.body, Text) else ())}"
     return text, [section(line), *body]
 
 

@@ -1,9 +1,17 @@
-"""Running the bot: Socket Mode when an app token is set, else the HTTP endpoint; until interrupted."""
+"""Running the bot: Socket Mode when an app token is set, else the HTTP endpoint; until stopped.
+
+SIGTERM (the service being stopped) or SIGINT stops taking messages, lets every running change
+finish its current step (none starts another), reports each as interrupted, and exits with 4
+if a change was cut short, else 0. A second signal says what the bot is still waiting for.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from urllib.error import URLError
 
 from bot.engine import Engine
 from bot.slack.app import build_app
@@ -13,30 +21,85 @@ from bot.slack.settings import SlackSettings
 log = logging.getLogger("granja.slack")
 
 
+def _unreachable(error: BaseException) -> str | None:
+    """Why the API could not be reached (refused, no route, DNS, timeout), or None if it answered."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, URLError):
+            reason = seen.reason
+            return str(getattr(reason, "strerror", None) or reason)
+        if isinstance(seen, OSError | TimeoutError):
+            return seen.strerror or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)  # Bolt re-raises some failures as text only
+    marker = "urlopen error"
+    if marker in text:
+        return text.split(marker, 1)[1].strip(" >").split("] ", 1)[-1]
+    return None
+
+
 def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> int:
     """Run the Slack bot until Ctrl-C; returns the exit code (2 if Slack refuses the token)."""
+    client_log = logging.getLogger("slack_sdk.web.base_client")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # each retry of a refused connection: said once, below
     try:
         app = build_app(engine, settings)
     except Exception as exc:  # Bolt checks the token with auth.test at once: say why, not how
-        print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
-              file=sys.stderr)
+        unreachable = _unreachable(exc)
+        if unreachable is not None:
+            print(f"granja slack: cannot reach Slack's Web API at {settings.api_url}: {unreachable} "
+                  "(check the network, a proxy, or SLACK_API_URL)", file=sys.stderr)
+        else:
+            print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
+                  file=sys.stderr)
         return 2
+    finally:
+        client_log.setLevel(level)
+    stop = threading.Event()
+    _on_signals(engine, stop)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
-            SocketModeHandler(app, settings.app_token).start()  # type: ignore[no-untyped-call]
+            handler = SocketModeHandler(app, settings.app_token)
+            handler.connect()  # type: ignore[no-untyped-call]
+            stop.wait()
+            handler.close()  # type: ignore[no-untyped-call]
         else:
             server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
             # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
             server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
-            server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+            server.start_in_thread()
+            stop.wait()
+            server.stop()  # stops taking requests; running changes wind down below
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
-    return 0
+    return _wind_down(engine)
+
+
+def _on_signals(engine: Engine, stop: threading.Event) -> None:
+    """SIGTERM and SIGINT: stop taking messages and ask running changes to stop after their step."""
+    def handle(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            engine.stopping.set()
+            print(f"granja slack: {signal.Signals(signum).name}: stopping; running changes finish their "
+                  "current step.", flush=True)
+            return
+        doing = "; ".join(engine.waiting_for()) or "nothing"
+        print(f"granja slack: still stopping, waiting for: {doing}", flush=True)
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _wind_down(engine: Engine) -> int:
+    """Wait for running changes to end; 4 if one was interrupted, else 0."""
+    while not engine.wait_idle(5.0):
+        print(f"granja slack: waiting for: {'; '.join(engine.waiting_for())}", flush=True)
+    return 4 if engine.interrupted else 0

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any
 
+from bot.slack.safe import slack_escape
+
 log = logging.getLogger("granja.slack")
 
 
@@ -59,7 +61,7 @@ class StatusMessage:
         if self._ticker.is_alive():
             self._ticker.join()
         if self.ts:
-            self._update(f"{line} ({self._elapsed()})")
+            self._update(f"{slack_escape(line)} ({self._elapsed()})")
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
@@ -70,7 +72,8 @@ class StatusMessage:
     def _text(self) -> str:
         with self._lock:
             latest = self._latest
-        return f":hourglass_flowing_sand: {self.title}: {latest}… ({self._elapsed()})"
+        title, line = slack_escape(self.title), slack_escape(latest)
+        return f":hourglass_flowing_sand: {title}: {line}… ({self._elapsed()})"
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self._begun:.0f} s"

@@ -64,7 +64,8 @@ def test_hosts_not_asked_for_a_day_are_stale(engine):
 
 def test_a_farm_with_nothing_planted_reports_only_what_the_demo_has(chat):
     chat.send("check")
-    kinds = {f.kind for f in findings(chat.engine.inventory)}
+    shared = chat.engine.config.placement.shared_pools  # the demo names its pool "local" shared
+    kinds = {f.kind for f in findings(chat.engine.inventory, shared_pools=shared)}
     # On purpose in the demo: ftp1 runs without autostart, host07 has lost a management link.
     assert kinds <= {"autostart", "bond"}
     assert "ftp1 runs without autostart" in chat.transcript
@@ -76,3 +77,20 @@ def test_a_finding_is_a_frozen_kind_subject_message_triple():
     finding = Finding("spread", "ldap", "ldap1, ldap2 share host03")
     with pytest.raises(FrozenInstanceError):
         finding.kind = "other"  # type: ignore[misc]
+
+
+def test_check_warns_of_cluster_members_that_run_from_local_storage_only(state):
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text().replace('shared_pools = ["local"]', "shared_pools = []"))
+    chat = Chat(open_engine(config=None, state=str(state)))
+    inventory = chat.engine.inventory
+    ldap1 = inventory.vm("ldap1").vm
+    reply = chat.send("check")
+    local = {f.subject: f.message for f in reply.body.findings if f.kind == "local-storage"}
+    members = {r.name for r in inventory.vms() if r.vm.meta.cluster and r.vm.state.active}
+    assert set(local) == members
+    disk = ldap1.disks[0]
+    assert local["ldap1"] == (f"ldap1 of cluster ldap runs from storage only {ldap1.host} reaches (disk "
+                              f"{disk.target}, {disk.source}, in pool local): if {ldap1.host} fails, "
+                              f"'recover {ldap1.host}' cannot start it elsewhere")
+    assert f"'recover {ldap1.host}' cannot start it elsewhere" in chat.transcript

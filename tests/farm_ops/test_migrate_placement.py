@@ -85,3 +85,24 @@ def test_migrate_without_a_target_when_no_host_fits_says_why(chat):
     reply = chat.send("migrate ldap1")
     assert reply.outcome is Outcome.REFUSED
     assert chat.transcript.startswith("No host can take ldap1 now: ruled out 14 hosts in maintenance: ")
+
+
+def test_migrate_and_evacuate_refuse_vms_whose_disks_only_their_host_reaches(state):
+    # Neither a live nor an offline move copies disks: a VM on storage only its host reaches stays.
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text().replace('shared_pools = ["local"]', "shared_pools = []"))
+    chat = Chat(open_engine(config=None, state=str(state)))
+    ldap1 = chat.engine.inventory.vm("ldap1").vm
+    other = next(h for h in chat.engine.farm.host_names if h != ldap1.host)
+    disk = ldap1.disks[0]
+    why = (f"its disk {disk.target} ({disk.source}) is in pool local, which is not shared: only "
+           f"{ldap1.host} reaches it")
+    for command in (f"migrate ldap1 to {other}", "migrate ldap1", f"migrate ldap1 to {other} force"):
+        reply = chat.send(command)
+        assert reply.outcome is Outcome.REFUSED, chat.transcript
+        assert chat.transcript == (f"Not moving ldap1: {why}. If pool local is the same storage on "
+                                   "every host, name it in farm.shared_pools.")
+    reply = chat.send(f"evacuate {ldap1.host}")
+    assert reply.outcome is Outcome.REFUSED, chat.transcript
+    assert f"  stays ldap1: {why}" in chat.transcript
+    assert live_vms(chat.engine)["ldap1"].host == ldap1.host

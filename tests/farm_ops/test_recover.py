@@ -55,7 +55,8 @@ def test_recover_starts_the_running_vms_of_a_down_host_elsewhere(state, pinned_h
     reply = back.send("check")
     strays = {f.subject for f in reply.body.findings if f.kind == "stray"}
     assert strays == running - {"backup"}
-    assert "(after a recovery, remove the one on the host that was down)" in back.transcript
+    for name in strays:  # each with the command that resolves it
+        assert f"say 'repair {name}' to keep the current definition" in back.transcript
     for name in strays:
         record = back.engine.inventory.vm(name)
         assert pinned_host in (record.vm.host, *record.strays)
@@ -109,6 +110,35 @@ def test_recover_of_a_host_that_answers_again_before_the_confirmation_starts_not
     assert reply.outcome is Outcome.REFUSED, reply.summary
     assert reply.summary.startswith(f"{pinned_host} answers again: nothing was started elsewhere.")
     assert live_vms(broken) == before
+
+
+def as_network_pool(state, host: str) -> None:
+    """Turn the host's pool "local" into an NFS pool (netfs) in its node file: shared by its type."""
+    node = next((state / "demo").glob(f"**/{host}.xml"))
+    text = node.read_text()
+    start = text.index("<pool type=\"dir\">")
+    end = text.index("</uuid>", start) + len("</uuid>")
+    text = (text[:start] + text[start:end].replace("<pool type=\"dir\">", "<pool type=\"netfs\">")
+            + "<source><host name=\"nfs.example.org\"/><dir path=\"/export/images\"/>"
+            + "<format type=\"nfs\"/></source>" + text[end:])
+    node.write_text(text)
+
+
+def test_recover_knows_a_pool_is_shared_from_its_type(state):
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text().replace('shared_pools = ["local"]', "shared_pools = []"))
+    as_network_pool(state, "host02")
+    chat = Chat(open_engine(config=None, state=str(state)))
+    chat.send("refresh")  # the inventory learns each pool's type
+    assert [p.kind for p in chat.engine.inventory.host("host02").host.pools] == ["netfs"]
+    running = [r.name for r in chat.engine.inventory.vms_on("host02") if r.vm.state.active]
+    break_hosts(state, host02="test:///nonexistent/host02.xml")
+    chat = Chat(open_engine(config=None, state=str(state)))
+    reply = chat.send("recover host02")
+    assert reply.outcome is Outcome.OK, chat.transcript
+    for name in running:
+        assert f"started    {name} → " in chat.transcript
+    assert "which is not shared" not in chat.transcript
 
 
 def test_a_recovery_whose_target_was_put_in_maintenance_since_the_preview_starts_nothing(state, pinned_host):

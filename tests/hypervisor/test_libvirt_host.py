@@ -34,3 +34,32 @@ def test_a_uri_that_cannot_be_opened_is_unreachable(engine):
 
     with pytest.raises(HostUnreachable, match="Host ghost is unreachable"):
         LibvirtHost("ghost", "test:///nonexistent/ghost.xml").list_vms()
+
+
+class CountingFacts:
+    """A host's facts source that counts how often it is read (each read is an SSH round trip)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.reads = inner, 0
+
+    def facts(self):
+        self.reads += 1
+        return self.inner.facts()
+
+
+def test_planning_a_migration_reads_no_host_facts(engine):
+    # A host's facts (bonds, bridges, storage over SSH) cost a round trip each, and moving a VM
+    # needs only the hypervisor's view: memory, driver. A refresh still reads them.
+    from hypervisor.migration import plan_migration
+
+    counters = {}
+    for name in engine.farm.host_names:
+        driver = engine.farm.driver(name)
+        counters[name] = driver._facts = CountingFacts(driver._facts)
+    vm = engine.inventory.vm("ldap1").vm
+    target = next(h for h in engine.farm.host_names if h != vm.host)
+    plan = plan_migration(engine.farm, vm, target)
+    assert plan.target == target
+    assert {name: c.reads for name, c in counters.items() if c.reads} == {}
+    engine.farm.survey()
+    assert all(c.reads == 1 for c in counters.values())

@@ -33,8 +33,8 @@ def make_vm(name: str, host: str = "host1", **changes: object) -> VM:
         kernel="/boot/vmlinuz",
         max_memory_mib=2048,
         disks=(
-            Disk("xvda", f"/dev/vg0/{name}-root", "xen", pool="vg0", size_bytes=10 * 2**30),
-            Disk("xvdb", f"/dev/vg0/{name}-swap", "xen", pool="vg0", size_bytes=2**30),
+            Disk("xvda", f"/dev/vg0/{name}-root", "xen", pool="vg0", size_bytes=10 * 2**30, kind="block"),
+            Disk("xvdb", f"/dev/vg0/{name}-swap", "xen", pool="vg0", size_bytes=2**30, kind="block"),
         ),
         nics=tuple(NIC(mac(name, n), f"br{100 + n}", "netfront") for n in range(3)),
         autostart=True,

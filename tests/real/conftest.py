@@ -15,15 +15,17 @@ from granja.app import open_engine
 from tests.conftest import Chat
 from tests.real.daemons import MissingRequirement, RealHost, tiny_guest_xml
 from tests.real.hosts import RealFarm, start_farm
+from tests.real.iscsi import POOL, Lun
 
 HOST_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="session")
 def real_farm(tmp_path_factory) -> Iterator[RealFarm]:
-    """Three real hosts; a machine that cannot run them fails these tests and says why."""
+    """Three real hosts and the iSCSI target they share; a machine that cannot run them fails these
+    tests and says why."""
     try:
-        farm = start_farm(tmp_path_factory.mktemp("realhosts"), count=3)
+        farm = start_farm(tmp_path_factory.mktemp("realhosts"), count=3, san=True)
     except MissingRequirement as exc:
         pytest.fail(f"real-host tests cannot run here: {exc}", pytrace=False)
     try:
@@ -63,12 +65,18 @@ def hosts(real_farm) -> RealFarm:
     return real_farm
 
 
+@pytest.fixture
+def lun(hosts) -> Lun:
+    """A new, empty LUN of the shared target, in every host's pool "san" (each test its own)."""
+    return hosts.new_lun()
+
+
 def define_guest(host: RealHost, name: str = "tiny", *, payload: Path | None = None,
-                 memory_mib: int = 64, start: bool = True) -> None:
-    """Define a tiny guest on a host, started unless told otherwise."""
+                 memory_mib: int = 64, start: bool = True, disk: str = "") -> None:
+    """Define a tiny guest on a host, started unless told otherwise; `disk` is a disk's XML."""
     conn = libvirt.open(host.tcp_uri)
     try:
-        dom = conn.defineXML(tiny_guest_xml(name, memory_mib, payload))
+        dom = conn.defineXML(tiny_guest_xml(name, memory_mib, payload, disk=disk))
         if start:
             dom.create()
     finally:
@@ -78,7 +86,7 @@ def define_guest(host: RealHost, name: str = "tiny", *, payload: Path | None = N
 def fleet_toml(farm: RealFarm) -> str:
     """A fleet config naming the real hosts: TCP for the first two, SSH for the third."""
     uris = [farm.hosts[0].tcp_uri, farm.hosts[1].tcp_uri, farm.hosts[2].ssh_uri]
-    lines = [f'[farm]\nname = "real"\nhost_timeout = {HOST_TIMEOUT}\n'
+    lines = [f'[farm]\nname = "real"\nhost_timeout = {HOST_TIMEOUT}\nshared_pools = ["{POOL}"]\n'
              f'ssh_key = "{farm.keys / "id_ed25519"}"\nknown_hosts = "{farm.keys / "known_hosts"}"\n']
     for host, uri in zip(farm.hosts, uris, strict=True):
         lines.append(f'[hosts.{host.name}]\nuri = "{uri}"\nssh = "root@{host.address}:2222"\n')

@@ -32,7 +32,7 @@ TINY_GUEST = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domai
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>{disk}
     <memballoon model='none'/>
   </devices>{payload}
 </domain>
@@ -64,13 +64,14 @@ def check_requirements() -> None:
         raise MissingRequirement(f"cannot create mount+UTS namespaces: {probe.stderr.strip()}")
 
 
-def tiny_guest_xml(name: str = "tiny", memory_mib: int = 64, payload: Path | None = None) -> str:
-    """A diskless QEMU guest under software emulation: boots into the BIOS and idles.
+def tiny_guest_xml(name: str = "tiny", memory_mib: int = 64, payload: Path | None = None, *,
+                   disk: str = "") -> str:
+    """A QEMU guest under software emulation, diskless unless `disk` (its XML): idles in the BIOS.
 
     With `payload` (a file of at most 32 MiB) that file's bytes are loaded into its RAM.
     """
     extra = PAYLOAD.format(path=payload) if payload is not None else ""
-    return TINY_GUEST.format(name=name, memory=memory_mib, payload=extra)
+    return TINY_GUEST.format(name=name, memory=memory_mib, payload=extra, disk=disk)
 
 
 @dataclass
@@ -159,7 +160,7 @@ class RealHost:
         pid = self.libvirtd_pid()
         _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._inside(["libvirtd", "--listen", "--pid-file", "/run/libvirtd.pid"], LIBVIRT_PORT)
         self.wait_until_answering()
@@ -191,6 +192,29 @@ class RealHost:
         """The PID of this host's libvirtd (from its own pid file)."""
         return int((self.dir("run") / "libvirtd.pid").read_text())
 
+    def guest_pids(self) -> dict[str, int]:
+        """Each running guest's QEMU PID, from the pid files libvirt writes under /run/libvirt/qemu.
+
+        This host's /run is a folder of ours bind-mounted inside its namespace, so they are readable here.
+        """
+        folder = self.dir("run") / "libvirt" / "qemu"
+        return {path.stem: int(path.read_text()) for path in folder.glob("*.pid")
+                if path.stem != "driver" and path.read_text().strip()}
+
+    def crash(self) -> list[int]:
+        """Kill the host as a power cut would: libvirtd, then every guest's QEMU, by PID with SIGKILL.
+
+        Returns the QEMU PIDs killed. The host's other processes (sshd, the namespace holder) are
+        left to `stop`, which the `hosts` fixture calls through `reboot` before the next test.
+        """
+        guests = list(self.guest_pids().values())
+        for pid in (self.libvirtd_pid(), *guests):
+            _signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in (self.libvirtd_pid(), *guests)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return guests
+
     def stop(self) -> None:
         """Stop every process of the host, as a power cut would: TERM, then KILL, by PID."""
         pids = self.pids()
@@ -199,7 +223,7 @@ class RealHost:
                 _signal(pid, sig)
             deadline = time.monotonic() + 3.0
             while pids and time.monotonic() < deadline:
-                pids = [p for p in pids if _alive(p)]
+                pids = [p for p in pids if alive(p)]
                 time.sleep(0.05)
         if self.holder:
             _signal(self.holder, signal.SIGKILL)
@@ -252,7 +276,8 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie does not)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(")")[-1].split()[0] != "Z"

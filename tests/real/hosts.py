@@ -5,12 +5,16 @@ Manual use:  python -m tests.real.hosts up [DIR]   |   python -m tests.real.host
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+import libvirt
 
 from tests.real.daemons import (
     LIBVIRT_PORT,
@@ -20,6 +24,7 @@ from tests.real.daemons import (
     check_requirements,
     port_open,
 )
+from tests.real.iscsi import POOL, IscsiTarget, Lun, start_target
 
 
 @dataclass
@@ -28,6 +33,7 @@ class RealFarm:
 
     root: Path
     hosts: list[RealHost]
+    san: IscsiTarget | None = None  # the shared iSCSI target every host reaches (pool "san")
 
     @property
     def keys(self) -> Path:
@@ -38,15 +44,35 @@ class RealFarm:
         """One host by name."""
         return next(h for h in self.hosts if h.name == name)
 
+    def new_lun(self) -> Lun:
+        """A new empty LUN on the shared target, listed in every running host's pool "san"."""
+        if self.san is None:
+            raise RuntimeError("this farm was started without shared storage (start_farm(..., san=True))")
+        lun = self.san.add_lun()
+        for host in self.hosts:
+            if host.running:
+                conn = libvirt.open(host.tcp_uri)
+                try:
+                    conn.storagePoolLookupByName(POOL).refresh()
+                finally:
+                    conn.close()
+        return lun
+
     def stop(self) -> None:
         """Stop every host, also those half started."""
         for host in self.hosts:
             host.stop()
+        if self.san is not None:
+            self.san.stop()
         (self.root / "farm.json").unlink(missing_ok=True)
 
 
-def start_farm(root: Path, count: int = 3) -> RealFarm:
-    """Start `count` real hosts under `root`; the first probes QEMU, the others get its cache."""
+def start_farm(root: Path, count: int = 3, *, san: bool = False) -> RealFarm:
+    """Start `count` real hosts under `root`; the first probes QEMU, the others get its cache.
+
+    With `san`, an iSCSI target on a loopback address of its own, and on every host an
+    `iscsi-direct` pool on it (started, and autostarted when the host boots again).
+    """
     check_requirements()
     root.mkdir(parents=True, exist_ok=True)
     keys = root / "ssh"
@@ -72,11 +98,35 @@ def start_farm(root: Path, count: int = 3) -> RealFarm:
         for host in others:
             shutil.copytree(first.dir("cache") / "qemu", host.dir("cache") / "qemu", dirs_exist_ok=True)
             host.start()
+        if san:
+            farm.san = start_target(root / "san", {h.address for h in farm.hosts})
+            for host in farm.hosts:
+                define_pool(host, farm.san.pool_xml(host.name))
     except BaseException:
         farm.stop()
         raise
-    (root / "farm.json").write_text(json.dumps({h.name: h.holder for h in farm.hosts}))
+    record = {h.name: h.holder for h in farm.hosts}
+    if farm.san is not None:
+        record.update(san=farm.san.pid, san_control_port=farm.san.control_port)
+    (root / "farm.json").write_text(json.dumps(record))
     return farm
+
+
+def define_pool(host: RealHost, xml: str) -> None:
+    """Define a storage pool on a host (replacing one of that name left by an earlier run), start it
+    and mark it autostart."""
+    conn = libvirt.open(host.tcp_uri)
+    try:
+        with contextlib.suppress(libvirt.libvirtError):
+            old = conn.storagePoolLookupByName(ET.fromstring(xml).findtext("name"))
+            if old.isActive():
+                old.destroy()
+            old.undefine()
+        pool = conn.storagePoolDefineXML(xml)
+        pool.create()
+        pool.setAutostart(1)
+    finally:
+        conn.close()
 
 
 def warm_capabilities(host: RealHost) -> None:
@@ -104,10 +154,14 @@ def _down(root: Path) -> None:
         print(f"no real hosts recorded under {root}")
         return
     holders: dict[str, int] = json.loads(record.read_text())
+    san, control_port = holders.pop("san", 0), holders.pop("san_control_port", 0)
     for name, holder in holders.items():
         host = RealHost(name, "", root / name, root / "ssh", holder=holder)
         host.stop()
         print(f"{name}: stopped")
+    if san:
+        IscsiTarget(root / "san", "", control_port, "", pid=san).stop()
+        print("san: stopped")
     record.unlink()
 
 
@@ -120,9 +174,12 @@ def main(argv: list[str]) -> int:
     if argv[0] == "down":
         _down(root)
         return 0
-    farm = start_farm(root)
+    farm = start_farm(root, san=True)
     for host in farm.hosts:
         print(f"{host.name}  {host.tcp_uri}  {host.ssh_uri}  (holder PID {host.holder})")
+    if farm.san is not None:
+        print(f"san  iscsi://{farm.san.address}/{farm.san.iqn}  pool '{POOL}' on every host "
+              f"(tgtd PID {farm.san.pid})")
     print(f"stop with: python -m tests.real.hosts down {root}")
     return 0
 

@@ -67,16 +67,21 @@ def replaced(host: RealHost, folder: Path, programs: dict[str, str], net: str = 
 @contextmanager
 def bridged_network() -> Iterator[int]:
     """A network namespace holding two bridges with ports and an empty one; yields its holder's PID."""
-    holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])
+    setup = ("ip link add eno1 type veth peer name peer-eno1; "
+             "ip link add eno2 type veth peer name peer-eno2; "
+             "ip link add vif7.0 type veth peer name peer-vif7.0; ip link add xenbr0 type bridge; "
+             "ip link add br120 type bridge; ip link add br-empty type bridge; "
+             "ip link set eno1 master xenbr0; ip link set vif7.0 master xenbr0; "
+             "ip link set eno2 master br120")
+    # The links are made by the namespace's own first process, so they can never land in the
+    # machine's namespace (entering /proc/PID/ns/net of a process that has not unshared yet would).
+    holder = subprocess.Popen(["unshare", "--net", "sh", "-ec", f"{setup}; echo ready; exec sleep infinity"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        setup = ("ip link add eno1 type veth peer name peer-eno1; "
-                 "ip link add eno2 type veth peer name peer-eno2; "
-                 "ip link add vif7.0 type veth peer name peer-vif7.0; ip link add xenbr0 type bridge; "
-                 "ip link add br120 type bridge; ip link add br-empty type bridge; "
-                 "ip link set eno1 master xenbr0; ip link set vif7.0 master xenbr0; "
-                 "ip link set eno2 master br120")
-        subprocess.run(["nsenter", f"--net=/proc/{holder.pid}/ns/net", "sh", "-ec", setup], check=True,
-                       capture_output=True, text=True, timeout=30)
+        assert holder.stdout is not None
+        ready = holder.stdout.readline()  # the process's own output: returns when setup ends or fails
+        why = "" if ready == "ready\n" or holder.stderr is None else holder.stderr.read()
+        assert ready == "ready\n", f"the bridged namespace could not be set up: {why}"
         yield holder.pid
     finally:
         holder.kill()

@@ -35,9 +35,10 @@ def test_script_up_and_down_leave_no_process_behind(tmp_path):
                if "holder PID" in line]
     assert len(holders) == 3
     assert "qemu+ssh://root@127.0.0." in up.stdout
+    tgtd = int(up.stdout.split("(tgtd PID ")[1].split(")")[0])  # the shared iSCSI target
     down = script("down")
     assert down.returncode == 0, down.stderr
-    assert down.stdout.count(": stopped") == 3
-    alive = subprocess.run(["ps", "-o", "stat=", "-p", ",".join(map(str, holders))],
+    assert down.stdout.splitlines() == ["real1: stopped", "real2: stopped", "real3: stopped", "san: stopped"]
+    alive = subprocess.run(["ps", "-o", "stat=", "-p", ",".join(map(str, [*holders, tgtd]))],
                            capture_output=True, text=True, check=False).stdout.split()
     assert all(state.startswith("Z") for state in alive)  # gone, or only waiting to be reaped

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from granja.app import local_user
 from tests.real.daemons import MissingRequirement, check_requirements
 
 GUEST = """<domain type='qemu'><name>g1</name>
@@ -67,7 +68,7 @@ virsh -q -c qemu:///system define "$T/g1.xml" >/dev/null
 virsh -q -c qemu:///system start g1 >/dev/null
 for command in "$@"; do
   echo "### $command"
-  "$PYTHON" -m granja --config "$T/farm.toml" --state "$T/state" ask "$command" --as ops --yes || true
+  "$PYTHON" -m granja --config "$T/farm.toml" --state "$T/state" ask "$command" --yes || true
 done
 virsh -q -c qemu:///system destroy g1 >/dev/null
 """
@@ -81,7 +82,8 @@ def test_live_where_the_hypervisor_can_else_at_next_boot(tmp_path: Path):
     except MissingRequirement as exc:
         pytest.fail(f"the hot-plug test cannot run here: {exc}", pytrace=False)
     (tmp_path / "g1.xml").write_text(GUEST)
-    (tmp_path / "farm.toml").write_text(FARM)
+    # The console user is the OS account (--as is for admins only): make it the farm's admin.
+    (tmp_path / "farm.toml").write_text(FARM.replace("[users.ops]", f"[users.{local_user()}]"))
     (tmp_path / "run.sh").write_text(SCRIPT)
     env = {**os.environ, "PYTHON": sys.executable}
     done = subprocess.run(

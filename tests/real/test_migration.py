@@ -26,6 +26,15 @@ def domain_state(uri: str, name: str) -> int | None:
         conn.close()
 
 
+def persistent(uri: str, name: str) -> bool:
+    """Whether the host keeps a definition of the domain (it survives a stop or a daemon restart)."""
+    conn = libvirt.open(uri)
+    try:
+        return bool(conn.lookupByName(name).isPersistent())
+    finally:
+        conn.close()
+
+
 def slow_down(uri: str, name: str, mib_per_s: int) -> None:
     conn = libvirt.open(uri)
     try:
@@ -47,6 +56,8 @@ def test_live_migration_moves_the_running_guest_and_reports_progress(hosts, real
     assert re.search(r"tiny moved from real1 to real2 \(live, \d+\.\d s\): now running on real2",
                      real_chat.transcript)
     assert domain_state(real2.tcp_uri, "tiny") == libvirt.VIR_DOMAIN_RUNNING
+    assert persistent(real2.tcp_uri, "tiny"), "a live-migrated VM must stay defined on its new host"
+    assert real_chat.engine.farm.driver("real2").find_vm("tiny").persistent
     assert domain_state(real1.tcp_uri, "tiny") is None
     real_chat.send("where is tiny")
     assert real_chat.transcript == "tiny is on real2 (running)."
@@ -58,6 +69,7 @@ def test_migration_over_ssh_uri_to_the_third_host(hosts, real_chat):
     reply = real_chat.send("migrate tiny to real3")
     assert reply.outcome is Outcome.OK, real_chat.transcript
     assert domain_state(hosts.hosts[2].tcp_uri, "tiny") == libvirt.VIR_DOMAIN_RUNNING
+    assert persistent(hosts.hosts[2].tcp_uri, "tiny")
 
 
 def test_target_killed_mid_migration_leaves_the_guest_running_on_the_source(hosts, real_chat, payload):

@@ -231,7 +231,8 @@ def test_vm_page_shows_its_configuration(site: Site) -> None:
     assert row_of(page, "Last seen")[1] == "at the last refresh"
     assert row_of(page, mac("ldap1", 0))[1:4] == ["br100", "100", "—"]  # tagged in the XML
     assert row_of(page, mac("ldap1", 1))[1:4] == ["br200", "—", "—"]  # host1 reports no facts
-    assert row_of(page, "xvda")[2:5] == ["/dev/vg0/ldap1-root", "vg0", "10 GiB"]
+    assert row_of(page, "xvda")[2:6] == ["/dev/vg0/ldap1-root", "vg0", "no: only host1 reaches it",
+                                         "10 GiB"]
     assert "Stale since" not in page
 
 
@@ -440,3 +441,22 @@ def test_capacity_bars_turn_amber_then_red_near_the_configured_ratio(tmp_path: P
         row = re.search(r'<div class="g-host-row"><span class="g-host-name"><a [^>]*>host2</a>.*', index)
         assert row, index
         assert f'<div class="g-bar g-{level}" title="4 of {allowed} vCPUs' in row.group(0)
+
+
+def test_host_and_vm_pages_say_which_pools_and_disks_are_shared(tmp_path: Path) -> None:
+    # host1's vg0 is an iSCSI pool: shared by its type. host2's vg0 is a plain LVM group.
+    HOSTS[0] = replace(HOSTS[0], pools=(Pool("vg0", 2**40, 2**39, 2**39, kind="iscsi-direct"),
+                                        Pool("scratch", 2**30, 0, 2**30, kind="dir")))
+    try:
+        site = new_site(tmp_path)
+        host1 = site.html("hosts/host1.html")
+        assert row_of(host1, "vg0")[1:3] == ["iscsi-direct", "yes"]
+        assert row_of(host1, "scratch")[1:3] == ["dir", "no: only this host reaches it"]
+        assert row_of(site.vm_html("ldap1"), "xvda")[3:5] == ["vg0", "yes"]  # on host1
+        assert row_of(site.vm_html("imap1"), "xvda")[3:5] == ["vg0", "no: only host2 reaches it"]
+        # A pool the fleet config names shared is shared on every host.
+        build_site(site.inv, title=TITLE, out=site.out, work=site.work, shared_pools=("vg0", "scratch"))
+        assert row_of(site.html("hosts/host1.html"), "scratch")[1:3] == ["dir", "yes"]
+        assert row_of(site.vm_html("imap1"), "xvda")[3:5] == ["vg0", "yes"]
+    finally:
+        HOSTS[0] = make_host("host1")

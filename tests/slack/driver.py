@@ -48,6 +48,8 @@ role = "viewer"
 role = "operator"
 [channels.CNOTIN]
 role = "viewer"
+[channels.COPER]
+role = "operator"
 """
 
 

@@ -125,7 +125,7 @@ def test_socket_mode_takes_events_and_slash_commands_over_a_websocket(state):
         socket_mode.send({"envelope_id": "env-2", "type": "slash_commands", "payload": command,
                           "accepts_response_payload": True})
         socket_mode.wait_ack("env-2")
-        second = slack.wait_for("chat.postMessage", count=2, timeout=30)[1]
+        second = slack.wait_for("chat.postEphemeral", timeout=30)[0]
         assert "not enabled in direct messages" in second.text  # not listed: deny by default
     finally:
         os.kill(process.pid, signal.SIGINT)

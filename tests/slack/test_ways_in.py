@@ -92,10 +92,13 @@ def test_a_viewer_cannot_migrate_and_is_told_which_role_is_needed(bot):
 
 def test_unknown_users_and_unlisted_channels_are_denied(bot):
     bot.mention("USTRANGER", "where is ldap3")
-    refusal = "'where' needs the viewer role; USTRANGER has no role in this farm. Ask an admin."
-    assert bot.reply().text == refusal
+    refusal = ":no_entry: Not allowed here: USTRANGER has no role in this farm."
+    told = bot.slack.wait_for("chat.postEphemeral")[0]
+    assert (told.text, told.body["user"]) == (refusal, "USTRANGER")
     bot.mention("UADMIN", "where is ldap3", channel="CRANDOM")
-    assert "granja is not enabled in channel CRANDOM" in bot.reply(lambda c: "CRANDOM" in c.text).text
+    told = bot.slack.wait_for("chat.postEphemeral", lambda c: c.body["channel"] == "CRANDOM")[0]
+    assert "granja is not enabled in channel CRANDOM" in told.text
+    assert not bot.slack.of("chat.postMessage")
 
 
 def test_a_read_only_channel_caps_the_role(bot):

@@ -1,0 +1,40 @@
+"""A deterministic kill harness for tests: stop this process at its Nth mutating step.
+
+Every change to a simulated host (before it and after it is written) and every
+journal write is a step. With GRANJA_CRASH_AT=N the process ends at its Nth step
+at once, as `kill -9` would (os._exit: no cleanup, nothing flushed); with
+GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it sends itself that
+signal there instead, so the front end's real handler runs. GRANJA_CRASH_LOG=FILE appends one line per step
+("N what"), which tells a test how many steps an operation has. Unset, as outside
+tests, a step costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+_lock = threading.Lock()
+_count = 0
+
+
+def reached(what: str) -> None:
+    """Count one mutating step; crash, signal or log here when the environment says so."""
+    global _count
+    crash, send, log = (os.environ.get(k, "") for k in
+                        ("GRANJA_CRASH_AT", "GRANJA_SIGNAL_AT", "GRANJA_CRASH_LOG"))
+    if not (crash or send or log):
+        return
+    with _lock:
+        _count += 1
+        number = _count
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{number} {what}\n")
+    if crash and int(crash) == number:
+        os._exit(137)
+    for one in filter(None, send.split(",")):
+        at, _, name = one.partition(":")
+        if int(at) == number:
+            os.kill(os.getpid(), getattr(signal, f"SIG{name or 'INT'}"))

@@ -1,0 +1,76 @@
+"""`granja chat` on a terminal: Ctrl-C at the prompt drops the line, as in bash, and the session goes on."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty, so Ctrl-C is SIGINT."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """A granja process on a pseudo-terminal, read until some text shows (with a deadline)."""
+
+    def __init__(self, *args: str) -> None:
+        self.master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRANJA_")}
+        self.process = subprocess.Popen([sys.executable, "-m", "granja", *args], stdin=slave, stdout=slave,
+                                        stderr=slave, env={**env, "TERM": "dumb"}, preexec_fn=_own_terminal)
+        os.close(slave)
+        self.seen = ""
+
+    def until(self, text: str, timeout: float = 30, *, after: int = 0) -> str:
+        """Read until `text` shows at or after position `after` of what was seen."""
+        deadline = time.monotonic() + timeout
+        while text not in self.seen[after:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} never showed; the terminal shows:\n{self.seen}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096).decode(errors="replace")
+                except OSError:  # the process closed the terminal
+                    assert text in self.seen, f"{text!r} never showed:\n{self.seen}"
+        return self.seen
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def close(self) -> int:
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            os.close(self.master)
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_the_chat_goes_on(state):
+    term = Terminal("--state", str(state), "chat")
+    try:
+        term.until("granja> ")
+        term.type("delete web")  # half a command, then Ctrl-C: nothing runs
+        mark = len(term.until("delete web"))
+        # What the terminal does on Ctrl-C: SIGINT to its foreground process group (sent directly, so a
+        # loaded machine cannot reorder it with the typed bytes).
+        os.killpg(term.process.pid, signal.SIGINT)
+        term.until("granja> ", after=mark)
+        before = term.seen
+        term.type("where is ldap3\r")
+        term.until("ldap3 is on host")
+        assert "delete" not in term.seen[len(before):]
+        term.type("quit\r")
+        assert term.close() == 0
+    finally:
+        if term.process.poll() is None:
+            term.process.kill()
+            term.process.wait()

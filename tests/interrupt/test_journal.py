@@ -1,0 +1,58 @@
+"""The operation journal: intent before the change, steps, settling, orphans, and `involved`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from inventory.journal import Journal
+
+AT = datetime(2026, 11, 30, 21, 4, tzinfo=UTC)
+
+
+def begin(journal: Journal):
+    return journal.begin(command="evacuate host07", user="root", plan="move web1, webmail3",
+                         vms=("web1", "webmail3"), hosts=("host07", "host09"), at=AT)
+
+
+def test_a_running_operation_is_not_an_orphan_and_its_file_says_how_far_it_got(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    running = begin(journal)
+    journal.step(running, "1/2: web1 → host09 (offline)")
+    other = Journal(tmp_path / "journal")  # another reader: the lock is held by a live owner
+    assert other.orphans() == []
+    doc = json.loads(next((tmp_path / "journal").glob("*.json")).read_text())
+    assert doc["command"] == "evacuate host07"
+    assert doc["steps"] == ["1/2: web1 → host09 (offline)"]
+    assert doc["outcome"] == ""
+    assert other.involved("webmail3", now=AT + timedelta(hours=3)) is not None  # open: always involved
+    journal.settle(running, outcome="ok", at=AT + timedelta(minutes=2))
+    assert other.orphans() == []
+    assert other.involved("web1", now=AT + timedelta(minutes=4)).command == "evacuate host07"
+    assert other.involved("web1", now=AT + timedelta(minutes=30)) is None
+    assert other.involved("ldap3", now=AT + timedelta(minutes=3)) is None
+
+
+def test_an_operation_whose_owner_is_gone_is_an_orphan_until_closed(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    running = begin(journal)
+    running.lock.close()  # what the kernel does when the process dies: the flock goes
+    found = Journal(tmp_path / "journal").orphans()
+    assert [(op.command, op.user, op.vms) for op in found] == [
+        ("evacuate host07", "root", ("web1", "webmail3"))]
+    seen: list[str] = []
+    assert journal.settle_orphans(lambda op: seen.append(op.id), outcome="interrupted", at=AT) == 1
+    assert seen == [found[0].id]
+    assert journal.orphans() == []
+    assert journal.settle_orphans(seen.append, outcome="interrupted", at=AT) == 0
+
+
+def test_settled_operations_are_pruned_after_a_day(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    journal.settle(begin(journal), outcome="ok", at=AT)
+    begin(Journal(tmp_path / "journal")).lock.close()
+    later = journal.begin(command="migrate web1", user="root", plan="", vms=("web1",), hosts=("host09",),
+                          at=AT + timedelta(days=2))
+    files = sorted(p.name for p in (tmp_path / "journal").glob("*.json"))
+    assert len(files) == 2  # the settled one went; the unsettled one stays for its report
+    journal.settle(later, outcome="ok", at=AT + timedelta(days=2))
