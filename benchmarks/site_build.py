@@ -85,7 +85,7 @@ def site_republish(vms: int = 5000) -> None:
     """The bot's republish after one change on a farm of `vms` VMs, as a ratio to a full build of it.
 
     Both in this process, as the bot's publisher runs them (granja.app.build_inventory_site):
-    the full build renders every page; the republish after `suspend` of one VM renders the pages
+    the full build renders and builds every page; the republish after `suspend` of one VM renders the pages
     whose Markdown changed and carries the rest of the search index over.
     """
     from bot import console

@@ -54,15 +54,16 @@ def build_site(
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
     check's) and `resilience` (the host failure figure, in words) go on the overview; `networks`
     names VLANs wherever one appears and `limits` sets what the capacity bars measure. Builds
-    sharing a work folder take turns (a lock beside it). A rebuild renders only the pages whose
-    Markdown changed, unless `full` (see sitegen.mkdocs_run); `shared_pools` are those the
+    sharing a work folder take turns (a lock beside it). A rebuild renders again only the VM
+    pages whose facts changed, and builds only the pages whose Markdown changed, unless `full`
+    (see sitegen.render and sitegen.mkdocs_run); `shared_pools` are those the
     fleet config names shared.
     """
     with _build_lock(work):
         started = time.perf_counter()
         view = redact(gather(inventory), secrets)  # everything first: every page sees one snapshot
         pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
-                             networks=networks, limits=limits, shared_pools=shared_pools)
+                             networks=networks, limits=limits, shared_pools=shared_pools, reuse=not full)
         folders = (VM_DIR, HOST_DIR, CLUSTER_DIR)
         synced = sync_files({**pages, **static_files(view)}, root=work, prune=dict.fromkeys(folders, "*.md"))
         rendered = time.perf_counter()

@@ -130,13 +130,14 @@ class Networks:
 def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | None = None,
                  resilience: str | None = None, networks: Sequence[topology.NetworkName] = (),
                  limits: Limits = topology.DEFAULT_LIMITS,
-                 shared_pools: Collection[str] = ()) -> dict[str, str]:
+                 shared_pools: Collection[str] = (), reuse: bool = True) -> dict[str, str]:
     """Every page of the site as Markdown text, keyed by its path in the docs folder.
 
     `findings` is the farm health check's output, `resilience` the host failure figure in words;
     None leaves their sections off the overview. `networks` names the VLANs (the fleet config's),
     `limits` the commit ratios the capacity bars measure against; `shared_pools` (named shared
-    in the fleet config) and shared pool types mark disks shared.
+    in the fleet config) and shared pool types mark disks shared. With `reuse`, a VM page drawn
+    from the same facts as one rendered earlier in this process is that page (`_VM_PAGES`).
     """
     env = environment()
     top, deep = Links(view), Links(view, up="../")
@@ -174,7 +175,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         key = _page_key(record, baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
                         title, named, frozenset(host_shared))
-        page = _VM_PAGES.get(key) if key is not None else None
+        page = _VM_PAGES.get(key) if key is not None and reuse else None
         if page is None:
             page = vm_template.render(
                 common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
