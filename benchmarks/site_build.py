@@ -114,3 +114,7 @@ def site_republish(vms: int = 5000) -> None:
     report(f"  republish after 'suspend {running}'",
            f"{republish:.2f} s = {republish / full_seconds:.1%} of full ({again.markdown_written} pages)",
            "< 10% of a full build")
+    # The rest is granja's figures for the overview, computed on every build: the health check
+    # and the host failure figure (its pair sampling has a fixed budget, SITE_PAIR_SECONDS).
+    report("  of which the site (snapshot, Markdown, MkDocs)",
+           f"{again.seconds:.2f} s = {again.seconds / full_seconds:.1%} of full", "")
