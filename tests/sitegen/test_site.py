@@ -460,3 +460,16 @@ def test_host_and_vm_pages_say_which_pools_and_disks_are_shared(tmp_path: Path) 
         assert row_of(site.vm_html("imap1"), "xvda")[3:5] == ["vg0", "yes"]
     finally:
         HOSTS[0] = make_host("host1")
+
+
+def test_farm_map_lists_each_clusters_hosts_when_a_grid_would_be_too_wide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = new_site(tmp_path)
+    grid = site.html("farm.html")
+    assert 'class="g-matrix"' in grid  # 3 hosts: the cluster × host grid
+    monkeypatch.setattr("sitegen.render.DENSE_MATRIX_HOSTS", 1)
+    site.build()
+    listed = site.html("farm.html")
+    assert 'class="g-matrix"' not in listed
+    assert row_of(listed, "ldap")[1] == "host1, host2"
+    assert row_of(listed, "web")[1] == "host3"
