@@ -14,6 +14,7 @@ BENCHMARKS = {
     "resilience": resilience.resilience,
     "site_build": site_build.site_build,
     "site_nav": site_build.site_nav,
+    "site_republish": site_build.site_republish,
     "farm_changes": farm_changes.farm_changes,
     "live_migration": real_migration.live_migration,
     "slack_ack": slack_ack.ack_latency,

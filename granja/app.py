@@ -108,14 +108,19 @@ def site_folder(config: FleetConfig, out: str | None = None) -> Path:
     return Path("site").absolute()
 
 
-def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None) -> BuildResult:
-    """Build the inventory site as the config says: its folder, title and secrets."""
+def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str | None = None,
+                         full: bool = False) -> BuildResult:
+    """Build the inventory site as the config says: its folder, title and secrets.
+
+    A rebuild renders only the pages that changed, unless `full`.
+    """
     from bot.audit_query import is_change
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
     from hypervisor.resilience import assess
     from inventory.health import findings
     from inventory.load import restart_simulator
     from sitegen.build import build_site
+    from sitegen.topology import NetworkName
 
     placement = config.placement
     sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
@@ -127,4 +132,5 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
                       resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
-                      audit_keep=is_change)
+                      networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
+                      limits=placement.limits, full=full, audit_keep=is_change)

@@ -143,7 +143,8 @@ def _site(engine: Engine, args: argparse.Namespace) -> int:
         print(f"granja: site not built: {exc}", file=sys.stderr)
         return 2
     print(f"Site built: {result.out / 'index.html'} ({result.pages} pages, {result.seconds:.1f} s: "
-          f"Markdown {result.render_seconds:.2f} s, {result.markdown_written} pages rewritten)")
+          f"Markdown {result.render_seconds:.2f} s, {result.markdown_written} pages rewritten"
+          f"{', only those rebuilt' if result.incremental else ''})")
     if args.site_command == "serve":
         return serve_site(result, port=args.port)
     return 0

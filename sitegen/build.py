@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypervisor.placement import Limits
 from inventory.health import Finding
 from inventory.records import AuditEntry
 from sitegen.mkdocs_run import run_mkdocs
@@ -19,6 +20,7 @@ from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_f
 from sitegen.secrets import SecretPattern, redact
 from sitegen.snapshot import InventoryReader, gather
 from sitegen.sync import sync_files
+from sitegen.topology import DEFAULT_LIMITS, NetworkName
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class BuildResult:
     render_seconds: float  # reading the inventory and writing the Markdown
     markdown_written: int = 0  # pages whose Markdown changed since the last build
     markdown_deleted: int = 0  # pages of VMs that are gone
+    incremental: bool = False  # only the changed pages were rendered to HTML (sitegen.mkdocs_run)
 
 
 def build_site(
@@ -42,27 +45,33 @@ def build_site(
     secrets: Sequence[SecretPattern] = (),
     findings: Sequence[Finding] | None = None,
     resilience: str | None = None,
+    networks: Sequence[NetworkName] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    full: bool = False,
     shared_pools: Collection[str] = (),
     audit_keep: Callable[[AuditEntry], bool] | None = None,
 ) -> BuildResult:
     """Render the inventory into Markdown in `work`, then build the HTML site into `out`.
 
     Text matching `secrets` is masked before anything is rendered; `findings` (the health
-    check's) and `resilience` (the host failure figure, in words) go on the overview;
+    check's) and `resilience` (the host failure figure, in words) go on the overview; `networks`
+    names VLANs wherever one appears and `limits` sets what the capacity bars measure;
     `shared_pools` are those the fleet config names shared; `audit_keep` picks the audit entries
-    the Audit page lists. Builds
-    sharing a work folder take turns (a lock beside it).
+    the Audit page lists. Builds sharing a work folder take turns (a lock beside it). A rebuild
+    renders again only the VM pages whose facts changed, and builds only the pages whose Markdown
+    changed, unless `full` (see sitegen.render and sitegen.mkdocs_run).
     """
     with _build_lock(work):
         started = time.perf_counter()
         # Everything first: every page sees one snapshot.
         view = redact(gather(inventory, audit_keep=audit_keep), secrets)
         pages = render_pages(view, title=redact(title, secrets), findings=findings, resilience=resilience,
-                             shared_pools=shared_pools)
-        prune = {folder: "*.md" for folder in (VM_DIR, HOST_DIR, CLUSTER_DIR)}
-        synced = sync_files({**pages, **static_files(view)}, root=work, prune=prune)
+                             networks=networks, limits=limits, shared_pools=shared_pools, reuse=not full)
+        folders = (VM_DIR, HOST_DIR, CLUSTER_DIR)
+        synced = sync_files({**pages, **static_files(view)}, root=work, prune=dict.fromkeys(folders, "*.md"))
         rendered = time.perf_counter()
-        run_mkdocs(title=redact(title, secrets), work=work, out=out)
+        incremental = run_mkdocs(title=redact(title, secrets), work=work, out=out, full=full,
+                                 page_folders=folders)
     return BuildResult(
         out=out,
         pages=len(pages),
@@ -70,6 +79,7 @@ def build_site(
         render_seconds=rendered - started,
         markdown_written=synced.written,
         markdown_deleted=synced.deleted,
+        incremental=incremental,
     )
 
 

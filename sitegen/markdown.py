@@ -68,6 +68,19 @@ def link(text: object, href: str) -> Markup:
     return Markup(f"[{md_escape(text)}]({href})")
 
 
+def anchor(text: object, href: str, css: str = "") -> Markup:
+    """An HTML link to one of our pages, for raw-HTML blocks (cards, farm map) Markdown leaves alone."""
+    if not _SAFE_HREF.fullmatch(href) or not _SAFE_HREF.fullmatch(css or "x"):
+        raise ValueError(f"unsafe link target {href!r} or class {css!r}")
+    cls = f' class="{css}"' if css else ""
+    return Markup(f'<a href="{href}"{cls}>{md_escape(text)}</a>')
+
+
+def css_name(value: object) -> str:
+    """A value as a CSS class suffix: "shut off" -> "shut-off" (letters, digits and dashes only)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-") or "none"
+
+
 def front_matter_title(text: object) -> Markup:
     """The page's title for its YAML front matter, HTML-escaped.
 
@@ -80,11 +93,6 @@ def front_matter_title(text: object) -> Markup:
 def when(at: datetime | None) -> str:
     """A time in UTC to the second, e.g. 2024-05-01 12:00:03 UTC."""
     return EMPTY if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def mib(amount: int) -> str:
-    """Memory in MiB as the chat says it (hypervisor.model.gib): 4 GiB, 14.5 GiB, 512 MiB."""
-    return gib(amount)
 
 
 def size(amount: int | None) -> str:
@@ -126,7 +134,8 @@ def environment() -> jinja2.Environment:
         link=link,
         title_meta=front_matter_title,
         when=when,
-        mib=mib,
+        mib=gib,  # one memory formatter for chat and site
+        css=css_name,
         size=size,
         yes_no=yes_no,
         vm_state=vm_state,

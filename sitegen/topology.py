@@ -12,8 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hypervisor.model import NIC, Host
+from hypervisor.placement import Limits
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
+
+DEFAULT_LIMITS = Limits()  # the placement defaults, when the config hands in none
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,34 @@ class NicRow:
 
 
 @dataclass(frozen=True)
+class NetworkName:
+    """What the fleet config calls a VLAN: its name and description (handed in by granja)."""
+
+    vlan: int
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One capacity bar: how much is committed of how much the configured ratio allows."""
+
+    used: float
+    limit: float
+
+    @property
+    def percent(self) -> int:
+        """The bar's fill, 0-100 (a host committed past its limit shows full)."""
+        return 100 if self.limit <= 0 else min(100, round(100 * self.used / self.limit))
+
+    @property
+    def level(self) -> str:
+        """The bar's colour: "ok" below 75 % of the limit, "near" from 75 %, "full" from 90 %."""
+        share = 1.0 if self.limit <= 0 else self.used / self.limit
+        return "full" if share >= 0.9 else "near" if share >= 0.75 else "ok"
+
+
+@dataclass(frozen=True)
 class Capacity:
     """A host's allocation: vCPUs and memory of its active VMs beside its physical ones."""
 
@@ -42,6 +73,17 @@ class Capacity:
     active: int
     vcpus: int
     memory_mib: int
+    limits: Limits = DEFAULT_LIMITS
+
+    @property
+    def cpu_bar(self) -> Bar:
+        """The vCPUs of active VMs against cores × the configured vCPU ratio."""
+        return Bar(self.vcpus, self.record.host.cpus * self.limits.cpu_ratio)
+
+    @property
+    def memory_bar(self) -> Bar:
+        """Memory of active VMs against RAM × the configured memory ratio."""
+        return Bar(self.memory_mib, self.record.host.memory_mib * self.limits.memory_ratio)
 
 
 @dataclass(frozen=True)
@@ -52,6 +94,7 @@ class VlanUse:
     bridges: tuple[str, ...]
     hosts: tuple[str, ...]
     vms: tuple[str, ...]
+    bonds: tuple[str, ...] = ()
 
 
 def wiring(host: Host | None) -> dict[str, Wire]:
@@ -89,11 +132,11 @@ def by_host(vms: Iterable[VMRecord]) -> dict[str, list[VMRecord]]:
     return dict(out)
 
 
-def capacity(host: HostRecord, vms: Sequence[VMRecord]) -> Capacity:
-    """The host's VM count and the vCPUs and memory its active VMs hold."""
+def capacity(host: HostRecord, vms: Sequence[VMRecord], limits: Limits = DEFAULT_LIMITS) -> Capacity:
+    """The host's VM count and the vCPUs and memory its active VMs hold, against `limits`."""
     active = [r.vm for r in vms if r.vm.state.active]
     return Capacity(host, len(vms), len(active), sum(vm.vcpus for vm in active),
-                    sum(vm.memory_mib for vm in active))
+                    sum(vm.memory_mib for vm in active), limits)
 
 
 def clusters(vms: Iterable[VMRecord]) -> dict[str, list[VMRecord]]:
@@ -113,25 +156,58 @@ def shared_hosts(members: Iterable[VMRecord]) -> dict[str, list[str]]:
     return {host: names for host, names in sorted(on.items()) if len(names) > 1}
 
 
-def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord]) -> list[VlanUse]:
-    """Every VLAN seen on a host or a NIC, with its bridges, hosts and VMs, by VLAN id."""
+def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord],
+              configured: Iterable[int] = ()) -> list[VlanUse]:
+    """Every VLAN seen on a host or a NIC, or `configured`, with its bridges, bonds, hosts and VMs."""
     wires = {host.name: wiring(host.host) for host in hosts}
     bridges: dict[int, set[str]] = defaultdict(set)
+    bonds: dict[int, set[str]] = defaultdict(set)
     carriers: dict[int, set[str]] = defaultdict(set)
     members: dict[int, set[str]] = defaultdict(set)
+    for vlan in configured:
+        bridges.setdefault(vlan, set())  # a configured VLAN no host carries is listed too
     for host, host_wires in wires.items():
         for bridge, wire in host_wires.items():
             if wire.vlan is not None:
                 bridges[wire.vlan].add(bridge)
                 carriers[wire.vlan].add(host)
+                if wire.bond:
+                    bonds[wire.vlan].add(wire.bond)
     for record in vms:
         for row in nic_rows(record, wires.get(record.vm.host, {})):
             if row.vlan is not None:
                 bridges[row.vlan].add(row.nic.bridge)
                 members[row.vlan].add(record.vm.name)
-    return [VlanUse(vlan, tuple(sorted(bridges[vlan])), _natural(carriers[vlan]), _natural(members[vlan]))
+    return [VlanUse(vlan, tuple(sorted(bridges[vlan])), _natural(carriers[vlan]), _natural(members[vlan]),
+                    _natural(bonds[vlan]))
             for vlan in sorted(bridges)]
+
+
+def cluster_hosts(members: dict[str, list[VMRecord]]) -> dict[str, dict[str, int]]:
+    """Cluster -> host -> how many of its members the host holds (the farm map's matrix)."""
+    out: dict[str, dict[str, int]] = {}
+    for name, records in members.items():
+        counts: dict[str, int] = defaultdict(int)
+        for record in records:
+            counts[record.vm.host] += 1
+        out[name] = dict(counts)
+    return out
 
 
 def _natural(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=natural_key))
+
+
+def guest_addresses(record: VMRecord) -> list[str]:
+    """The guest's IP addresses if the inventory has them (per NIC or per VM), else none.
+
+    The model may carry them as `addresses` on a NIC or on the VM (libvirt's interface
+    addresses, read at refresh); until it does, the card simply leaves the row out.
+    """
+    found: list[str] = []
+    for holder in (*record.vm.nics, record.vm):
+        for address in getattr(holder, "addresses", None) or ():
+            text = str(getattr(address, "address", address))
+            if text not in found:
+                found.append(text)
+    return found

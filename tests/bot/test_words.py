@@ -55,8 +55,8 @@ def test_check_and_its_count_use_people_words(chat):
 
 def test_the_site_writes_memory_and_sizes_as_the_chat_does():
     from hypervisor.model import gib, size_text
-    from sitegen.markdown import mib, size
+    from sitegen.markdown import environment, size
 
-    assert mib(14848) == gib(14848) == "14.5 GiB"
+    assert environment().filters["mib"](14848) == gib(14848) == "14.5 GiB"
     assert size(20 * 2**30) == size_text(20 * 2**30) == "20 GiB"
     assert size(512 * 2**20) == "512 MiB"

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -80,6 +81,19 @@ class Browser:
         for char in text:
             self.call("Input.dispatchKeyEvent", type="keyDown", key=char, text=char)
             self.call("Input.dispatchKeyEvent", type="keyUp", key=char)
+
+    def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Size the page as a screen of `width` × `height` CSS pixels (a phone when `mobile`)."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=2 if mobile else 1, mobile=mobile)
+
+    def screenshot(self, path: Path, *, full_page: bool = False) -> None:
+        """Save what the viewport shows (or the whole page) as a PNG."""
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            params["captureBeyondViewport"] = True
+        data = self.call("Page.captureScreenshot", **params)["data"]
+        path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:
         """Stop Chromium (by its PID) and close the pipes."""

@@ -31,12 +31,14 @@ def test_imap2_page_shows_its_host_and_nics_wired_to_vlans_and_bonds(chat, tmp_p
     assert row_of(html, "Cluster")[1] == "imap"
     # The demo's mail bridge br120 rides VLAN 120 on bond0, management br10 VLAN 10 on bond1.
     nics = {nic.bridge: nic.mac for nic in imap2.nics}
-    assert row_of(html, nics["br120"])[1:4] == ["br120", "120", "bond0"]
-    assert row_of(html, nics["br10"])[1:4] == ["br10", "10", "bond1"]
+    assert row_of(html, nics["br120"])[1:4] == ["br120", "120 (mail)", "bond0"]  # named as in the config
+    assert row_of(html, nics["br10"])[1:4] == ["br10", "10 (mgmt)", "bond1"]
     assert "No drift" in html
     networks = page(out, "networks.html")
     hosts = len(chat.engine.inventory.host_names())
-    assert row_of(networks, "120")[1:3] == ["br120", str(hosts)]
+    vlan120 = row_of(networks, "120")  # VLAN, name, description, VMs, hosts, bond, bridges
+    assert vlan120[1:3] == ["mail", chat.engine.config.networks["mail"].description]
+    assert vlan120[4:] == [str(hosts), "bond0", "br120"]
     mail = networks[networks.index('id="vlan-120"'):networks.index('id="vlan-130"')]
     assert ">imap2</a>" in mail
     assert ">ldap1</a>" not in mail  # ldap is not on the mail VLAN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -98,6 +99,13 @@ class Site:
     def build(self) -> BuildResult:
         return build_site(self.inv, title=TITLE, out=self.out, work=self.work)
 
+    def build_full(self) -> BuildResult:
+        """MkDocs' stage alone, in full, on the Markdown as it is (nothing re-rendered)."""
+        from sitegen.mkdocs_run import run_mkdocs
+
+        run_mkdocs(title=TITLE, work=self.work, out=self.out, full=True)
+        return self.result
+
     def html(self, rel: str) -> str:
         return (self.out / rel).read_text(encoding="utf-8")
 
@@ -157,6 +165,14 @@ def row_of(html_text: str, first_cell: str) -> list[str]:
     return rows[0]
 
 
+def host_row(html_text: str, host: str) -> list[str]:
+    """The overview's line for a host (name, status and both capacity bars) as text."""
+    found = re.search(rf'<div class="g-host-row[^"]*"><span class="g-host-name"><a [^>]*>{host}</a>.*',
+                      html_text)
+    assert found, f"no host row for {host!r}"
+    return html.unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split()
+
+
 def md_mtimes(work: Path) -> dict[str, int]:
     return {p.relative_to(work).as_posix(): p.stat().st_mtime_ns for p in work.rglob("*.md")}
 
@@ -169,8 +185,9 @@ def test_vm_list_shows_every_vm_with_its_host_and_state(site: Site) -> None:
         assert row[2].startswith(vm.state.value)
     assert row_of(listing, "web1")[2] == "running (stale)"
     assert row_of(listing, "imap1")[4:] == ["4", "8 GiB"]
-    # 4 overview pages, a page per VM, per host and per cluster (ldap, imap, web, x|<b>y</b>'s "x").
-    assert site.result.pages == 4 + len(FARM) + len(HOSTS) + 4
+    # 5 overview pages (with the farm map), a page per VM, per host and per cluster
+    # (ldap, imap, web, x|<b>y</b>'s "x").
+    assert site.result.pages == 5 + len(FARM) + len(HOSTS) + 4
 
 
 def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None:
@@ -179,9 +196,12 @@ def test_overview_shows_counts_refresh_and_unreachable_hosts(site: Site) -> None
     assert row_of(index, "stale (host did not answer)")[1] == "1"
     assert "2025-03-01 12:10:00 UTC" in index  # the last refresh
     assert '<a href="hosts/host3.html">host3</a> (ssh: connection timed out)' in index
-    assert row_of(index, "host3")[1] == "unreachable since 2025-03-01 12:10:00 UTC"
-    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts.
-    assert row_of(index, "host2")[2:] == ["2 (1)", "4 / 16", "8 GiB / 64 GiB"]
+    assert " ".join(host_row(index, "host3")).startswith("host3 unreachable since 2025-03-01 12:10:00 UTC")
+    # host2 runs ldap2 (shut off) and imap1 (4 vCPUs, 8 GiB): only the active one counts, as a bar
+    # measured against 16 cores × the default vCPU ratio 4 and 64 GiB × memory ratio 1.
+    assert " ".join(host_row(index, "host2")) == (
+        "host2 up, 2 VMs (1 active) 4 of 64 vCPUs (16 cores × 4) 8 GiB of 64 GiB memory")
+    assert 'style="width:12%"' in index  # 8 of 64 GiB
     assert row_of(index, "ldap")[1] == "ldap1, ldap2"
     assert "Health check" not in index  # no findings given: the section is left off
 
@@ -312,7 +332,7 @@ def test_removed_vm_page_disappears(tmp_path: Path) -> None:
 def test_empty_inventory_builds(tmp_path: Path) -> None:
     result = build_site(Inventory(tmp_path / "state"), title=TITLE, out=tmp_path / "site",
                         work=tmp_path / "src")
-    assert result.pages == 4
+    assert result.pages == 5
     assert "No refresh has been recorded yet." in (tmp_path / "site" / "index.html").read_text()
 
 
@@ -409,6 +429,20 @@ def test_host_page_shows_maintenance_and_the_hosts_own_storage_and_hypervisor_vi
         HOSTS[1] = make_host("host2")
 
 
+def test_capacity_bars_turn_amber_then_red_near_the_configured_ratio(tmp_path: Path) -> None:
+    """host2 holds 4 active vCPUs on 16 cores: at ratio 0.3 that is 83 % (amber), at 0.25 all of it (red)."""
+    from hypervisor.placement import Limits
+
+    inv = make_inventory(tmp_path / "state")
+    for ratio, level, allowed in ((4.0, "ok", 64), (0.3, "near", 5), (0.25, "full", 4)):
+        build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src",
+                   limits=Limits(cpu_ratio=ratio))
+        index = (tmp_path / "site" / "index.html").read_text()
+        row = re.search(r'<div class="g-host-row"><span class="g-host-name"><a [^>]*>host2</a>.*', index)
+        assert row, index
+        assert f'<div class="g-bar g-{level}" title="4 of {allowed} vCPUs' in row.group(0)
+
+
 def test_host_and_vm_pages_say_which_pools_and_disks_are_shared(tmp_path: Path) -> None:
     # host1's vg0 is an iSCSI pool: shared by its type. host2's vg0 is a plain LVM group.
     HOSTS[0] = replace(HOSTS[0], pools=(Pool("vg0", 2**40, 2**39, 2**39, kind="iscsi-direct"),
@@ -426,3 +460,16 @@ def test_host_and_vm_pages_say_which_pools_and_disks_are_shared(tmp_path: Path) 
         assert row_of(site.vm_html("imap1"), "xvda")[3:5] == ["vg0", "yes"]
     finally:
         HOSTS[0] = make_host("host1")
+
+
+def test_farm_map_lists_each_clusters_hosts_when_a_grid_would_be_too_wide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = new_site(tmp_path)
+    grid = site.html("farm.html")
+    assert 'class="g-matrix"' in grid  # 3 hosts: the cluster × host grid
+    monkeypatch.setattr("sitegen.render.DENSE_MATRIX_HOSTS", 1)
+    site.build()
+    listed = site.html("farm.html")
+    assert 'class="g-matrix"' not in listed
+    assert row_of(listed, "ldap")[1] == "host1, host2"
+    assert row_of(listed, "web")[1] == "host3"
