@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--out", help="output folder (default: the config's site.out, else site/)")
         command.add_argument("--no-refresh", action="store_true",
                              help="publish the inventory as it is, without asking the hosts first")
+    sub.add_parser("watch", help="watch the farm and print alerts, one line each, until interrupted")
     slack = sub.add_parser("slack", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     slack.add_argument("--port", type=int, default=3000, help="HTTP mode: port for /slack/events")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
@@ -75,6 +76,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return console.chat(engine, user=args.user or local_user(), history=history)
     if args.command == "refresh":
         return _refresh(engine)
+    if args.command == "watch":
+        from granja.watching import run_watch
+
+        return run_watch(engine, out=lambda line: print(line, flush=True))
     return _site(engine, args)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.watch.model import KINDS
 from granja.access import Access, read_access
 from hypervisor.placement import Limits
 
@@ -94,6 +95,7 @@ class Cluster:
     pattern: re.Pattern[str]
     template: str = ""
     description: str = ""
+    min_running: int = 0  # the watcher's "cluster degraded" below this many running; 0 means all members
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class FleetConfig:
     site: SiteConfig = field(default_factory=SiteConfig)
     ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
     known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
+    watch: WatchConfig = field(default_factory=lambda: WatchConfig())
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:
@@ -197,7 +201,8 @@ class _Reader:
         return ConfigError(self.path, where, problem)
 
     def fleet(self, raw: dict[str, Any]) -> FleetConfig:
-        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels", "site"}
+        known = {"farm", "hosts", "networks", "clusters", "templates", "users", "groups", "channels", "site",
+                 "watch", "alerts"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown section (expected one of {', '.join(sorted(known))})")
@@ -223,6 +228,8 @@ class _Reader:
             site=self.site(self.table(raw, "site", required=False)),
             ssh_key=self.value(farm, "farm.ssh_key", str, ""),
             known_hosts=self.value(farm, "farm.known_hosts", str, ""),
+            watch=read_watch(self, self.table(raw, "watch", required=False)),
+            alerts=read_alerts(self, self.table(raw, "alerts", required=False)),
         )
 
     def placement(self, farm: Mapping[str, Any]) -> Placement:
@@ -353,6 +360,7 @@ class _Reader:
             pattern=pattern,
             template=template,
             description=self.value(body, f"{where}.description", str, ""),
+            min_running=read_min_running(self, body, where),
         )
 
     def site(self, body: dict[str, Any]) -> SiteConfig:
@@ -369,3 +377,82 @@ class _Reader:
                 raise self.fail(f"site.secrets[{number}]", f"bad regular expression: {exc}") from None
         return SiteConfig(title=self.value(body, "site.title", str, ""),
                           out=self.value(body, "site.out", str, ""), secrets=tuple(patterns))
+
+
+# -- the watcher's keys: [watch], [alerts] and clusters.X.min_running (issue 13) ---------------------
+# Kept in one block so that they can move to the config schema as one piece.
+
+SEVERITIES = ("info", "warning", "critical")
+_WATCH_KEYS = ("facts_interval", "pool_full", "keepalive_interval", "keepalive_count", "reconnect_max",
+               "notice_seconds", "flap_seconds", "for")
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """[watch]: how often host facts are read again, keepalive, when a condition fires, when it is full."""
+
+    facts_interval: float = 60.0  # seconds between polls of every host's facts, pools and VMs
+    pool_full: float = 90.0  # percent of a pool's capacity allocated before "pool nearly full"
+    keepalive_interval: int = 5  # libvirt keepalive: a ping every N seconds ...
+    keepalive_count: int = 3  # ... and the connection is dead after this many unanswered
+    reconnect_max: float = 30.0  # longest wait between reconnection attempts (backoff from 1 s)
+    notice_seconds: float = 600.0  # how long an info notice (started/moved outside granja) stays open
+    flap_seconds: float = 600.0  # a condition back within this reopens its alert instead of a new one
+    hold: Mapping[str, float] = field(default_factory=dict)  # [watch.for]: kind -> seconds
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """[alerts]: the Slack channel alerts go to and the least severity posted there."""
+
+    channel: str = ""  # "" means alerts are not posted to Slack
+    min_severity: str = "warning"
+
+
+def read_watch(reader: _Reader, body: dict[str, Any]) -> WatchConfig:
+    """The [watch] table, every key checked."""
+    number = (int, float)
+    for key in body:
+        if key not in _WATCH_KEYS:
+            raise reader.fail(f"watch.{key}", "unknown key (see README, 'Watching the farm')")
+    hold = reader.value(body, "watch.for", dict, {})
+    for kind, seconds in hold.items():
+        if kind not in KINDS:
+            raise reader.fail(f"watch.for.{kind}", f"unknown condition kind (one of {', '.join(KINDS)})")
+        if not isinstance(seconds, number) or isinstance(seconds, bool) or seconds < 0:
+            raise reader.fail(f"watch.for.{kind}", f"must be a number of seconds, not {seconds!r}")
+    watch = WatchConfig(
+        facts_interval=float(reader.value(body, "watch.facts_interval", number, 60.0)),
+        pool_full=float(reader.value(body, "watch.pool_full", number, 90.0)),
+        keepalive_interval=reader.value(body, "watch.keepalive_interval", int, 5),
+        keepalive_count=reader.value(body, "watch.keepalive_count", int, 3),
+        reconnect_max=float(reader.value(body, "watch.reconnect_max", number, 30.0)),
+        notice_seconds=float(reader.value(body, "watch.notice_seconds", number, 600.0)),
+        flap_seconds=float(reader.value(body, "watch.flap_seconds", number, 600.0)),
+        hold={kind: float(seconds) for kind, seconds in hold.items()},
+    )
+    if watch.facts_interval <= 0 or watch.keepalive_interval <= 0 or watch.keepalive_count <= 0:
+        raise reader.fail("watch", "facts_interval, keepalive_interval and keepalive_count must be above 0")
+    if not 0 < watch.pool_full <= 100:
+        raise reader.fail("watch.pool_full", f"is a percentage, above 0 and at most 100, not "
+                                             f"{watch.pool_full:g}")
+    return watch
+
+
+def read_alerts(reader: _Reader, body: dict[str, Any]) -> AlertsConfig:
+    """The [alerts] table."""
+    for key in body:
+        if key not in ("channel", "min_severity"):
+            raise reader.fail(f"alerts.{key}", "unknown key (expected channel or min_severity)")
+    severity = reader.value(body, "alerts.min_severity", str, "warning")
+    if severity not in SEVERITIES:
+        raise reader.fail("alerts.min_severity", f"must be one of {', '.join(SEVERITIES)}, not '{severity}'")
+    return AlertsConfig(channel=reader.value(body, "alerts.channel", str, ""), min_severity=severity)
+
+
+def read_min_running(reader: _Reader, body: dict[str, Any], where: str) -> int:
+    """clusters.X.min_running: at least 1 when given."""
+    value: int = reader.value(body, f"{where}.min_running", int, 0)
+    if "min_running" in body and value < 1:
+        raise reader.fail(f"{where}.min_running", f"must be at least 1, not {value}")
+    return value

@@ -1,0 +1,209 @@
+"""The watcher: events and polls into the picture, the picture into conditions, conditions into alerts.
+
+`evaluate` and `poll` are plain calls (tests drive them with an injected
+clock); `start` runs them in two threads of its own: one evaluates whenever
+the picture changes or a pending condition falls due, one polls every host
+every `facts_interval`. Together with the event hub's threads that is a
+fixed number of threads for any farm size (README, "Watching the farm").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from bot.watch.conditions import Drift, Ours, evaluate
+from bot.watch.model import Condition, Rules
+from bot.watch.picture import Picture
+from bot.watch.tracker import Alert, Tracker, Transition
+from hypervisor.deadline import call_all
+from hypervisor.event_hub import EventHub, Keepalive
+from hypervisor.farm import Farm
+from hypervisor.model import VM, Host, VMState
+
+log = logging.getLogger("granja.watch")
+
+
+class Sink(Protocol):
+    """Where alerts go: the console, the Slack channel, the audit, the metrics."""
+
+    def alert(self, transition: Transition) -> None:
+        """Show or record what happened to an alert."""
+        ...
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """How the watcher runs: poll interval, keepalive, reconnect backoff, thread budget."""
+
+    facts_interval: float = 60.0
+    keepalive: Keepalive = Keepalive()
+    backoff: tuple[float, float] = (1.0, 30.0)
+    poll_workers: int = 8
+    open_workers: int = 8
+    events: bool = True  # keep event connections (off: polls only)
+
+
+class Watcher:
+    """Watches every host of a farm and hands alert transitions to its sinks."""
+
+    def __init__(self, *, farm: Farm, uris: Mapping[str, str], rules: Rules, ours: Ours,
+                 drift: Drift | None = None, sinks: Sequence[Sink] = (),
+                 settings: WatchSettings = WatchSettings(), clock: Callable[[], float] = time.time) -> None:
+        self.farm, self.rules, self.settings = farm, rules, settings
+        self.clock = clock
+        self.picture = Picture(uris)
+        self.tracker = Tracker(rules)
+        self.sinks = list(sinks)
+        self._ours = ours
+        self._drift = _CachedDrift(drift) if drift is not None else None
+        self._hub_down: set[str] = set()
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._evaluating = threading.Lock()
+        self.hub = EventHub(uris, on_domain=self._domain, on_host=self._host, keepalive=settings.keepalive,
+                            timeout=farm.timeout, open_workers=settings.open_workers,
+                            backoff=settings.backoff) if settings.events else None
+        self.conditions: list[Condition] = []
+
+    # -- what the hosts say ------------------------------------------------------
+
+    def _domain(self, host: str, vm: str, state: VMState | None, cause: str) -> None:
+        self.picture.domain_event(host, vm, state, cause, self.clock())
+        self._poke()
+
+    def _host(self, host: str, up: bool, reason: str) -> None:
+        if up:
+            self._hub_down.discard(host)
+            if self.picture.host_up(host) and not self._stopping.is_set():
+                # What changed while we could not hear it: read the host again, off the event thread.
+                threading.Thread(target=self.poll, kwargs={"hosts": [host]}, daemon=True,
+                                 name=f"watch-reread-{host}").start()
+        else:
+            self._hub_down.add(host)
+            self.picture.host_down(host, reason, self.clock())
+        self._poke()
+
+    def poll(self, hosts: Sequence[str] | None = None, *, first: bool = False) -> None:
+        """Read every answering host's description and VMs (all hosts on the first poll)."""
+        names = list(hosts) if hosts is not None else [h for h in self.farm.host_names
+                                                       if first or h not in self._hub_down]
+        outcomes = call_all({name: (lambda n=name: self.farm.call(n, _read)) for name in names},
+                            seconds=self.farm.timeout + 1, workers=self.settings.poll_workers)
+        now = self.clock()
+        for name, outcome in outcomes.items():
+            if outcome.error is not None or outcome.value is None:
+                self.picture.host_down(name, _reason(outcome.error), now)
+                continue
+            described, vms = outcome.value
+            if first:
+                self.picture.seed(name, described, vms)
+            else:
+                self.picture.host_polled(name, described, vms, now)
+            if name not in self._hub_down:
+                self.picture.host_up(name)
+        self._poke()
+
+    # -- conditions into alerts ----------------------------------------------------
+
+    def evaluate(self) -> list[Transition]:
+        """Evaluate the picture now and hand every alert transition to the sinks."""
+        with self._evaluating:
+            now = self.clock()
+            self.conditions = evaluate(self.picture.snapshot(), self.rules, now=now, ours=self._ours,
+                                       drift=self._drift)
+            transitions = self.tracker.step(self.conditions, now)
+        for transition in transitions:
+            self.tell(transition)
+        return transitions
+
+    def acknowledge(self, alert_id: str, *, by: str) -> Alert | None:
+        """Record an acknowledgement and tell the sinks; None if the alert is not known."""
+        alert = self.tracker.acknowledge(alert_id, by=by, now=self.clock())
+        if alert is not None:
+            self.tell(Transition("acknowledged", alert))
+        return alert
+
+    def tell(self, transition: Transition) -> None:
+        """Hand one transition to every sink; a failing sink does not stop the others."""
+        for sink in self.sinks:
+            try:
+                sink.alert(transition)
+            except Exception:
+                log.exception("alert sink %r failed on %s", sink, transition.alert.condition.key)
+
+    # -- running ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """First poll, then events, evaluations and polls in the background."""
+        self.poll(first=True)
+        if self.hub is not None:
+            self.hub.start()
+        for target, name in ((self._evaluate_loop, "watch-evaluate"), (self._poll_loop, "watch-poll")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop watching; connections are closed."""
+        self._stopping.set()
+        self._poke()
+        if self.hub is not None:
+            self.hub.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _poke(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _evaluate_loop(self) -> None:
+        seen = -1
+        while not self._stopping.is_set():
+            with self._changed:
+                due = self.tracker.next_due(self.clock())
+                wait = 1.0 if due is None else max(0.0, min(1.0, due - self.clock()))
+                if self.picture.version == seen and wait > 0:
+                    self._changed.wait(timeout=wait)
+            seen = self.picture.version
+            try:
+                self.evaluate()
+            except Exception:
+                log.exception("evaluating the farm's conditions failed")
+
+    def _poll_loop(self) -> None:
+        while not self._stopping.wait(self.settings.facts_interval):
+            try:
+                self.poll()
+            except Exception:
+                log.exception("polling the hosts failed")
+
+
+def _read(driver: object) -> tuple[Host, list[VM]]:
+    return driver.describe(), driver.list_vms()  # type: ignore[attr-defined]
+
+
+def _reason(error: BaseException | None) -> str:
+    reason = getattr(error, "reason", None)
+    return str(reason or error or "no answer")
+
+
+class _CachedDrift:
+    """Drift per VM, computed again only when the VM's configuration object changed."""
+
+    def __init__(self, drift: Drift) -> None:
+        self._drift = drift
+        self._cache: dict[str, tuple[VM, list[str]]] = {}
+
+    def __call__(self, vm: VM) -> list[str]:
+        cached = self._cache.get(vm.name)
+        if cached is not None and (cached[0] is vm or replace(cached[0], state=vm.state) == vm):
+            return cached[1]
+        fields = self._drift(vm)
+        self._cache[vm.name] = (vm, fields)
+        return fields
