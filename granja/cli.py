@@ -124,6 +124,7 @@ def _slack(args: argparse.Namespace) -> int:
         return 2
     from bot.slack.run import serve
     from granja.app import open_engine
+    from granja.watching import build_watcher
 
     engine = open_engine(config=args.config, state=args.state)
-    return serve(engine, settings, host=args.host, port=args.port)
+    return serve(engine, settings, host=args.host, port=args.port, watcher=build_watcher(engine))

@@ -9,18 +9,22 @@ from bot.engine import Engine
 from bot.slack.app import build_app
 from bot.slack.http import PATH, SlackServer
 from bot.slack.settings import SlackSettings
+from bot.watch.watcher import Watcher
 
 log = logging.getLogger("granja.slack")
 
 
-def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> int:
-    """Run the Slack bot until Ctrl-C; returns the exit code (2 if Slack refuses the token)."""
+def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
+          watcher: Watcher | None = None) -> int:
+    """Run the Slack bot (and the watcher, if given) until Ctrl-C; returns the exit code (2: bad token)."""
     try:
-        app = build_app(engine, settings)
+        app = build_app(engine, settings, watcher=watcher)
     except Exception as exc:  # Bolt checks the token with auth.test at once: say why, not how
         print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
               file=sys.stderr)
         return 2
+    if watcher is not None:
+        watcher.start()
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -37,4 +41,7 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
+    finally:
+        if watcher is not None:
+            watcher.stop()
     return 0
