@@ -41,7 +41,9 @@ _STOPPED = {_E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: (VMState.SHUTOFF, "shut down")
             _E.VIR_DOMAIN_EVENT_STOPPED_CRASHED: (VMState.CRASHED, "crashed"),
             _E.VIR_DOMAIN_EVENT_STOPPED_MIGRATED: (None, "migrated"),
             _E.VIR_DOMAIN_EVENT_STOPPED_SAVED: (VMState.SAVED, "saved"),
-            _E.VIR_DOMAIN_EVENT_STOPPED_FAILED: (VMState.SHUTOFF, "failed"),
+            # QEMU died under libvirt (killed, segfault): libvirt says "failed" here and "crashed" as
+            # the domain's shut-off reason, which is the word people know.
+            _E.VIR_DOMAIN_EVENT_STOPPED_FAILED: (VMState.CRASHED, "crashed"),
             _E.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT: (VMState.SHUTOFF, "snapshot reverted")}
 _STARTED = {_E.VIR_DOMAIN_EVENT_STARTED_BOOTED: "booted", _E.VIR_DOMAIN_EVENT_STARTED_MIGRATED: "migrated",
             _E.VIR_DOMAIN_EVENT_STARTED_RESTORED: "restored",
@@ -173,8 +175,9 @@ class EventHub:
             conn = libvirt.openReadOnly(link.uri) if self._read_only else libvirt.open(link.uri)
             try:
                 conn.setKeepAlive(self.keepalive.interval, self.keepalive.count)
-            except libvirt.libvirtError:
-                pass  # local drivers (the test driver) have no keepalive: their connection cannot die
+            except libvirt.libvirtError as exc:
+                # Local drivers (the test driver) have no keepalive: their connection cannot die.
+                log.info("no keepalive for %s: %s", link.host, exc)
             link.generation += 1
             generation = link.generation
             conn.registerCloseCallback(lambda _c, reason, _o: self._closed(link, generation, reason), None)

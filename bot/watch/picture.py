@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 
 from hypervisor.model import VM, Host, Virt, VMState
 
+MOVE_SECONDS = 120.0  # a VM gone from one host and new on another within this time moved
+
 
 @dataclass(frozen=True)
 class Change:
@@ -46,7 +48,7 @@ class Snapshot:
     """A consistent copy of the picture for one evaluation."""
 
     hosts: dict[str, HostSeen]
-    changes: dict[str, Change]  # VM name -> its latest change
+    changes: dict[tuple[str, str], Change]  # (VM, host) -> the VM's latest change on that host
 
 
 class Picture:
@@ -54,7 +56,7 @@ class Picture:
 
     def __init__(self, hosts: Iterable[str]) -> None:
         self._hosts = {name: HostSeen(name) for name in hosts}
-        self._changes: dict[str, Change] = {}
+        self._changes: dict[tuple[str, str], Change] = {}
         self._lock = threading.Lock()
         self.version = 0  # bumped on every write: the watcher evaluates again when it moves
 
@@ -102,7 +104,7 @@ class Picture:
             else:
                 seen.vms[vm] = self._known_elsewhere(vm, host, state)
             if before != state:
-                origin = self._left_from(vm, host) if cause == "migrated" and state is not None else ""
+                origin = self._left_from(vm, host, at) if cause == "migrated" and state is not None else ""
                 self._note(Change(vm, host, before, state, cause, at, origin))
 
     def host_polled(self, host: str, described: Host, vms: Iterable[VM], at: float) -> None:
@@ -116,7 +118,7 @@ class Picture:
                 if old is not None and old.state is VMState.CRASHED and vm.state is VMState.SHUTOFF:
                     fresh[name] = vm.with_state(VMState.CRASHED)  # libvirt's reason is only in the event
                 elif old is None or old.state is not vm.state:
-                    origin = self._left_from(name, host) if old is None else ""
+                    origin = self._left_from(name, host, at) if old is None else ""
                     self._note(Change(name, host, old.state if old else None, vm.state, "seen", at, origin))
             for name, old in seen.vms.items():
                 if name not in fresh:
@@ -133,12 +135,9 @@ class Picture:
             self.version += 1
 
     def _note(self, change: Change) -> None:
-        # A VM that left one host by migration has its arrival as its latest change: keep that one.
-        latest = self._changes.get(change.vm)
-        if (change.after is None and latest is not None and latest.host != change.host
-                and latest.after is not None and latest.at >= change.at - 5):
-            return
-        self._changes[change.vm] = change
+        # Kept per host: a live migration's events interleave (the target starts, the source pauses,
+        # then stops), and the arrival must not be hidden by the departure.
+        self._changes[(change.vm, change.host)] = change
         self.version += 1
 
     def _known_elsewhere(self, vm: str, host: str, state: VMState) -> VM:
@@ -147,9 +146,10 @@ class Picture:
                 return replace(other.vms[vm], host=host, state=state)
         return VM(name=vm, uuid="", host=host, state=state, vcpus=0, memory_mib=0, virt=Virt.HVM)
 
-    def _left_from(self, vm: str, host: str) -> str:
-        latest = self._changes.get(vm)
-        if latest is not None and latest.host != host and latest.after is None:
-            return latest.host
+    def _left_from(self, vm: str, host: str, at: float) -> str:
+        """The host a VM arriving on `host` came from: one it left lately, or one it is still active on."""
+        for (name, other), change in self._changes.items():
+            if name == vm and other != host and change.after is None and abs(at - change.at) < MOVE_SECONDS:
+                return other
         return next((h.name for h in self._hosts.values()
                      if h.name != host and vm in h.vms and h.vms[vm].state.active), "")
