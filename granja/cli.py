@@ -122,9 +122,17 @@ def _slack(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"granja slack: {exc}", file=sys.stderr)
         return 2
+    from bot.metrics import Metrics
     from bot.slack.run import serve
     from granja.app import open_engine
     from granja.watching import build_watcher
 
-    engine = open_engine(config=args.config, state=args.state)
-    return serve(engine, settings, host=args.host, port=args.port, watcher=build_watcher(engine))
+    metrics = Metrics()
+    engine = open_engine(config=args.config, state=args.state,
+                         site_built=metrics.site_build_seconds.observe)
+    watcher = build_watcher(engine)
+    metrics.watch(watcher)
+    engine.on_finish = metrics.command
+    watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
+    return serve(engine, settings, host=args.host, port=args.port, watcher=watcher,
+                 metrics=metrics.exposition)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,6 +18,7 @@ from slack_bolt import App, BoltRequest
 
 log = logging.getLogger("granja.slack")
 PATH = "/slack/events"
+METRICS_PATH = "/metrics"
 
 
 class SlackServer(ThreadingHTTPServer):
@@ -25,8 +27,10 @@ class SlackServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # http.server's default backlog of 5 resets connections in a burst
 
-    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000) -> None:
+    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000,
+                 metrics: Callable[[], tuple[bytes, str]] | None = None) -> None:
         self.app = app
+        self.metrics = metrics  # GET /metrics: Prometheus' text and its content type
         super().__init__((host, port), _Handler)
 
     @property
@@ -45,6 +49,13 @@ class SlackServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: SlackServer
     protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path.split("?")[0] != METRICS_PATH or self.server.metrics is None:
+            self._send(404, b"not found", {})
+            return
+        body, content_type = self.server.metrics()
+        self._send(200, body, {"Content-Type": content_type})
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         if self.path.split("?")[0] != PATH:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from bot.engine import Engine
 from bot.slack.app import build_app
@@ -15,7 +16,7 @@ log = logging.getLogger("granja.slack")
 
 
 def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
-          watcher: Watcher | None = None) -> int:
+          watcher: Watcher | None = None, metrics: Callable[[], tuple[bytes, str]] | None = None) -> int:
     """Run the Slack bot (and the watcher, if given) until Ctrl-C; returns the exit code (2: bad token)."""
     try:
         app = build_app(engine, settings, watcher=watcher)
@@ -32,7 +33,7 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
             print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
             SocketModeHandler(app, settings.app_token).start()  # type: ignore[no-untyped-call]
         else:
-            server = SlackServer(app, host=host, port=port)
+            server = SlackServer(app, host=host, port=port, metrics=metrics)
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
             server.serve_forever()

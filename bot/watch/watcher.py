@@ -70,6 +70,8 @@ class Watcher:
                             timeout=farm.timeout, open_workers=settings.open_workers,
                             backoff=settings.backoff) if settings.events else None
         self.conditions: list[Condition] = []
+        self.on_poll: Callable[[float], None] | None = None
+        """Called with each full poll's duration in seconds (the metrics)."""
 
     # -- what the hosts say ------------------------------------------------------
 
@@ -91,6 +93,7 @@ class Watcher:
 
     def poll(self, hosts: Sequence[str] | None = None, *, first: bool = False) -> None:
         """Read every answering host's description and VMs (all hosts on the first poll)."""
+        begun = time.monotonic()
         names = list(hosts) if hosts is not None else [h for h in self.farm.host_names
                                                        if first or h not in self._hub_down]
         outcomes = call_all({name: (lambda n=name: self.farm.call(n, _read)) for name in names},
@@ -108,6 +111,8 @@ class Watcher:
             if name not in self._hub_down:
                 self.picture.host_up(name)
         self._poke()
+        if hosts is None and self.on_poll is not None:
+            self.on_poll(time.monotonic() - begun)
 
     # -- conditions into alerts ----------------------------------------------------
 

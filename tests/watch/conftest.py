@@ -12,6 +12,9 @@ from bot.engine import Engine
 from bot.watch.tracker import Transition
 from bot.watch.watcher import Watcher, WatchSettings
 from granja.watching import build_watcher
+from tests.slack.driver import SlackBot
+
+ALERTS = "CALERTS"
 
 
 @dataclass
@@ -70,3 +73,22 @@ def watched(engine) -> Watched:
     watcher.evaluate()
     seen.transitions.clear()
     return Watched(watcher, clock, seen, engine)
+
+
+@pytest.fixture
+def alerting(state):
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text() + f'\n[alerts]\nchannel = "{ALERTS}"\nmin_severity = "warning"\n'
+                      f'[channels.{ALERTS}]\nrole = "admin"\n')
+    clock = Clock()
+
+    def watcher(engine):
+        engine.clock = lambda: datetime.fromtimestamp(clock.now, UTC)
+        made = build_watcher(engine, settings=WatchSettings(events=False), clock=clock)
+        made.poll(first=True)
+        return made
+
+    bot = SlackBot(state, watcher=watcher)
+    bot.clock = clock
+    yield bot
+    bot.close()

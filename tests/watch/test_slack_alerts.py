@@ -3,36 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
-
-import pytest
 
 from bot.slack.alerts import ACK, REMEDY
-from bot.watch.watcher import WatchSettings
-from granja.watching import build_watcher
-from tests.slack.driver import SlackBot
-from tests.watch.conftest import Clock
-
-ALERTS = "CALERTS"
-
-
-@pytest.fixture
-def alerting(state):
-    config = state / "demo" / "farm.toml"
-    config.write_text(config.read_text() + f'\n[alerts]\nchannel = "{ALERTS}"\nmin_severity = "warning"\n'
-                      f'[channels.{ALERTS}]\nrole = "admin"\n')
-    clock = Clock()
-
-    def watcher(engine):
-        engine.clock = lambda: datetime.fromtimestamp(clock.now, UTC)
-        made = build_watcher(engine, settings=WatchSettings(events=False), clock=clock)
-        made.poll(first=True)
-        return made
-
-    bot = SlackBot(state, watcher=watcher)
-    bot.clock = clock
-    yield bot
-    bot.close()
+from tests.watch.conftest import ALERTS
 
 
 def posted(bot, text: str):
