@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.engine import ChatEvent, Engine
 from bot.render_text import render
-from bot.results import Outcome, Reply
+from bot.results import FindingList, Outcome, Reply
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
@@ -38,7 +38,12 @@ def _agrees(ask: Ask) -> bool:
 
 
 def exit_code(reply: Reply) -> int:
-    """0 when the command did what was asked, 2 for a usage error, 1 otherwise."""
+    """0 when the command did what was asked, 2 for a usage error, 1 otherwise.
+
+    `check` answers as a Nagios plugin does: 0 nothing to report, 1 warnings, 2 something critical.
+    """
+    if reply.outcome is Outcome.OK and isinstance(reply.body, FindingList):
+        return reply.body.nagios
     return {Outcome.OK: 0, Outcome.USAGE: 2}.get(reply.outcome, 1)
 
 

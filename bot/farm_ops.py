@@ -9,13 +9,14 @@ from bot.parser import Command
 from bot.queries import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
+from bot.watch.inventory_view import inventory_conditions, rules_of
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
-from inventory.health import findings
+from inventory.health import Finding, findings
 from inventory.load import farm_load
 
 # Placement rules an operator may overrule with 'force'; an unreachable host is not one of them.
@@ -156,9 +157,20 @@ def _answers(ctx: Context, host: str) -> bool:
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
-    """Report what needs attention in the farm, from the inventory."""
-    found = tuple(findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now()))
-    return ok(FindingList(found), f"{len(found)} findings")
+    """What needs attention, from the inventory: the watcher's conditions, then capacity and the rest."""
+    conditions = inventory_conditions(ctx.inventory, rules_of(ctx.config), now=ctx.now())
+    found = [(Finding(c.kind, c.subject, c.message), c.severity.word) for c in conditions]
+    found += [(f, HEALTH_SEVERITY[f.kind])
+              for f in findings(ctx.inventory, limits=ctx.config.placement.limits, now=ctx.now())
+              if f.kind in HEALTH_SEVERITY]
+    body = FindingList(tuple(f for f, _ in found), tuple(s for _, s in found))
+    return ok(body, f"{len(found)} findings")
+
+
+# What `check` adds to the watcher's conditions from inventory.health, with severities. The rest of
+# health's kinds (spread, unreachable, stray, drift) are the watcher's own, in the watcher's words.
+HEALTH_SEVERITY = {"memory": "warning", "vcpus": "warning", "stale": "warning", "maintenance": "info",
+                   "autostart": "info"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

@@ -155,9 +155,20 @@ class HostEmptied:
 
 @dataclass(frozen=True)
 class FindingList:
-    """What `check` found to need attention."""
+    """What `check` found to need attention, each with its severity (info, warning, critical)."""
 
     findings: tuple[Finding, ...]
+    severities: tuple[str, ...] = ()  # one per finding; the watcher's words
+
+    def severity(self, index: int) -> str:
+        """The severity of one finding ("warning" when none was given)."""
+        return self.severities[index] if index < len(self.severities) else "warning"
+
+    @property
+    def nagios(self) -> int:
+        """Nagios' exit code: 0 nothing (or only info), 1 warnings, 2 something critical."""
+        codes = {"info": 0, "warning": 1, "critical": 2}
+        return max((codes[self.severity(i)] for i in range(len(self.findings))), default=0)
 
 
 @dataclass(frozen=True)

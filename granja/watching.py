@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from bot.engine import Engine
 from bot.vmlocks import Busy
-from bot.watch.model import ClusterRule, Rules
+from bot.watch.inventory_view import rules_of
 from bot.watch.ours import OwnOperations
 from bot.watch.sinks import AuditSink, ConsoleSink
 from bot.watch.watcher import Sink, Watcher, WatchSettings
@@ -17,15 +17,6 @@ from hypervisor.event_hub import Keepalive
 from hypervisor.model import VM
 from inventory import Inventory
 from inventory.drift import diff_configs
-
-
-def watch_rules(config: FleetConfig) -> Rules:
-    """The watcher's rules from [watch] and the clusters."""
-    watch = config.watch
-    clusters = tuple(ClusterRule(c.name, c.pattern, c.min_running) for c in config.clusters.values())
-    return Rules(clusters=clusters,
-                 pool_full=watch.pool_full, hold=dict(watch.hold), notice_seconds=watch.notice_seconds,
-                 flap_seconds=watch.flap_seconds)
 
 
 def watch_settings(config: FleetConfig) -> WatchSettings:
@@ -50,7 +41,7 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
     config, inventory = engine.config, engine.inventory
     ours = OwnOperations(Busy(inventory.directory / "locks"), lambda vm: inventory.audit(vm=vm, limit=5))
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
-                   rules=watch_rules(config), ours=ours.did, drift=drift_of(inventory),
+                   rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
                    sinks=[AuditSink(inventory.record_audit, clock), *sinks],
                    settings=settings or watch_settings(config), clock=clock)
 

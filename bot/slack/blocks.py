@@ -191,8 +191,9 @@ def _(body: FindingList, reply: Reply) -> list[Block]:
     if not body.findings:
         return [section("Nothing needs attention.")]
     count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
-    lines = [f"• *{escape(f.kind)}* " + _BY_SLACK_USER.sub(r"(by <@\1>)", escape(f.message))
-             for f in body.findings]
+    rated = [f"{body.severities[i]} " if i < len(body.severities) else "" for i in range(len(body.findings))]
+    lines = [f"• {rated[i]}*{escape(f.kind)}* " + _BY_SLACK_USER.sub(r"(by <@\1>)", escape(f.message))
+             for i, f in enumerate(body.findings)]
     return _list_blocks(f"{count} attention", lines)
 
 

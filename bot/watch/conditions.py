@@ -42,7 +42,7 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
              ) -> list[Condition]:
     """Every condition the picture shows now, worst first."""
     found = [
-        *_hosts(snap),
+        *_hosts(snap, now),
         *_changes(snap, rules, now, ours),
         *_twice(snap, now),
         *_clusters(snap, rules, now),
@@ -52,17 +52,19 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
 
 
-def _hosts(snap: Snapshot) -> Iterator[Condition]:
+def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
     for seen in snap.hosts.values():
         if seen.up:
             continue
-        since = seen.down_since or 0.0
+        since = seen.down_since
         vms = sorted(seen.vms, key=natural_key)
         held = f"; it ran {len(vms)} VM{'s' * (len(vms) != 1)}: {names(vms)}" if vms else ""
+        what = f"stopped answering at {clock(since)}" if since is not None else "has never answered"
         yield Condition(
             key=f"host_unreachable:{seen.name}", kind="host_unreachable", subject=seen.name,
-            message=f"{seen.name} stopped answering at {clock(since)} ({seen.reason or 'no answer'}){held}",
-            cleared=f"{seen.name} answers again", since=since, remedy=f"recover {seen.name}",
+            message=f"{seen.name} {what} ({seen.reason or 'no answer'}){held}",
+            cleared=f"{seen.name} answers again", since=since if since is not None else now,
+            remedy=f"recover {seen.name}",
             hosts=(seen.name,), vms=tuple(vms))
 
 
@@ -186,9 +188,10 @@ def _why_down(down: list[tuple[str, VM, HostSeen]]) -> str:
         else:
             stopped.setdefault((vm.state.value, seen.name), []).append(name)
     for host, vms in sorted(lost.items()):
-        since = next(s.down_since for _, _, s in down if s.name == host) or 0.0
+        since = next(s.down_since for _, _, s in down if s.name == host)
         verb = "was" if len(vms) == 1 else "were"
-        parts.append(f"{names(vms)} {verb} on {host}, which stopped answering at {clock(since)}")
+        when = f"stopped answering at {clock(since)}" if since is not None else "has never answered"
+        parts.append(f"{names(vms)} {verb} on {host}, which {when}")
     for (state, host), vms in sorted(stopped.items()):
         parts.append(f"{names(vms)} {'is' if len(vms) == 1 else 'are'} {state} on {host}")
     return "; ".join(parts)

@@ -53,7 +53,7 @@ def test_recover_starts_the_running_vms_of_a_down_host_elsewhere(state, pinned_h
     back = Chat(open_engine(config=None, state=str(state)))
     back.send("refresh")
     reply = back.send("check")
-    strays = {f.subject for f in reply.body.findings if f.kind == "stray"}
+    strays = {f.subject for f in reply.body.findings if f.kind == "defined_twice"}
     assert strays == running - {"backup"}
     assert "(after a recovery, remove the one on the host that was down)" in back.transcript
     for name in strays:
