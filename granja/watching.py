@@ -42,7 +42,7 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
     ours = OwnOperations(Busy(inventory.directory / "locks"), lambda vm: inventory.audit(vm=vm, limit=5))
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
                    rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
-                   sinks=[AuditSink(inventory.record_audit, clock), *sinks],
+                   sinks=[AuditSink(inventory.record_audits, clock), *sinks],
                    settings=settings or watch_settings(config), clock=clock)
 
 

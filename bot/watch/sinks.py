@@ -28,19 +28,28 @@ class ConsoleSink:
 
 
 class AuditSink:
-    """Records alerts fired, acknowledged, reopened and resolved in the audit trail."""
+    """Records alerts fired, acknowledged, reopened and resolved in the audit trail, a burst in one write."""
 
-    def __init__(self, record: Callable[[AuditEntry], object], clock: Callable[[], float]) -> None:
+    def __init__(self, record: Callable[[list[AuditEntry]], object], clock: Callable[[], float]) -> None:
         self._record, self._clock = record, clock
 
     def alert(self, transition: Transition) -> None:
-        """One audit entry per transition that the audit keeps (not mere wording changes)."""
+        """One audit entry for a transition the audit keeps (not mere wording changes)."""
+        self.alerts([transition])
+
+    def alerts(self, transitions: list[Transition]) -> None:
+        """Entries for many transitions, written at once."""
+        entries = [entry for t in transitions if (entry := self._entry(t)) is not None]
+        if entries:
+            self._record(entries)
+
+    def _entry(self, transition: Transition) -> AuditEntry | None:
         what = _AUDITED.get(transition.what)
         if what is None:
-            return
+            return None
         alert, now = transition.alert, self._clock()
         condition = alert.condition
-        self._record(AuditEntry(
+        return (AuditEntry(
             at=datetime.fromtimestamp(now, UTC), user=alert.acked_by if transition.what == "acknowledged"
             else "granja", channel="watch", text=f"{what}: {headline(alert, now)}", outcome="ok",
             vm=condition.vms[0] if len(condition.vms) == 1 else "", hosts=condition.hosts,

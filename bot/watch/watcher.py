@@ -10,6 +10,7 @@ fixed number of threads for any farm size (README, "Watching the farm").
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,7 @@ class Watcher:
                             timeout=farm.timeout, open_workers=settings.open_workers,
                             backoff=settings.backoff) if settings.events else None
         self.conditions: list[Condition] = []
+        self._outbox: queue.SimpleQueue[Transition] | None = None  # set once started
         self.on_poll: Callable[[float], None] | None = None
         """Called with each full poll's duration in seconds (the metrics)."""
 
@@ -135,21 +137,50 @@ class Watcher:
         return alert
 
     def tell(self, transition: Transition) -> None:
-        """Hand one transition to every sink; a failing sink does not stop the others."""
+        """Hand a transition to the sinks: at once, or (once started) through the sending thread."""
+        if self._outbox is not None:
+            self._outbox.put(transition)
+        else:
+            self._deliver([transition])
+
+    def _deliver(self, batch: list[Transition]) -> None:
+        """Every transition to every sink (a sink with `alerts` takes the batch); failures are logged."""
         for sink in self.sinks:
             try:
-                sink.alert(transition)
+                many = getattr(sink, "alerts", None)
+                if many is not None:
+                    many(batch)
+                else:
+                    for transition in batch:
+                        sink.alert(transition)
             except Exception:
-                log.exception("alert sink %r failed on %s", sink, transition.alert.condition.key)
+                log.exception("alert sink %r failed on %s", sink, batch[0].alert.condition.key)
+
+    def _send_loop(self) -> None:
+        """Sinks are slow (Slack, the audit file): evaluation never waits for them; a burst goes at once."""
+        assert self._outbox is not None
+        while not self._stopping.is_set() or not self._outbox.empty():
+            try:
+                batch = [self._outbox.get(timeout=0.5)]
+            except queue.Empty:
+                continue
+            while len(batch) < 500:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            self._deliver(batch)
 
     # -- running ---------------------------------------------------------------------
 
     def start(self) -> None:
         """First poll, then events, evaluations and polls in the background."""
         self.poll(first=True)
+        self._outbox = queue.SimpleQueue()
         if self.hub is not None:
             self.hub.start()
-        for target, name in ((self._evaluate_loop, "watch-evaluate"), (self._poll_loop, "watch-poll")):
+        for target, name in ((self._evaluate_loop, "watch-evaluate"), (self._poll_loop, "watch-poll"),
+                             (self._send_loop, "watch-send")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
