@@ -27,6 +27,7 @@ from hypervisor.farm import Farm
 from hypervisor.model import VM, Host, VMState
 
 log = logging.getLogger("granja.watch")
+REEVALUATE = 30.0  # seconds: with nothing heard, evaluate this often (notices expire, drift appears)
 
 
 class Sink(Protocol):
@@ -63,6 +64,8 @@ class Watcher:
         self._ours = ours
         self._drift = _CachedDrift(drift) if drift is not None else None
         self._hub_down: set[str] = set()
+        self._reread: set[str] = set()  # hosts back up, to be read again
+        self._rereading = False
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -85,13 +88,35 @@ class Watcher:
         if up:
             self._hub_down.discard(host)
             if self.picture.host_up(host) and not self._stopping.is_set():
-                # What changed while we could not hear it: read the host again, off the event thread.
-                threading.Thread(target=self.poll, kwargs={"hosts": [host]}, daemon=True,
-                                 name=f"watch-reread-{host}").start()
+                self._read_again(host)
         else:
             self._hub_down.add(host)
             self.picture.host_down(host, reason, self.clock())
         self._poke()
+
+    def _read_again(self, host: str) -> None:
+        """What changed while we could not hear the host: read it again, off the event thread.
+
+        Hosts coming back together are read in one poll by one thread, not a thread each.
+        """
+        with self._changed:
+            self._reread.add(host)
+            if self._rereading:
+                return
+            self._rereading = True
+        threading.Thread(target=self._reread_loop, daemon=True, name="watch-reread").start()
+
+    def _reread_loop(self) -> None:
+        while True:
+            with self._changed:
+                hosts, self._reread = sorted(self._reread), set()
+                if not hosts:
+                    self._rereading = False
+                    return
+            try:
+                self.poll(hosts=hosts)
+            except Exception:
+                log.exception("reading %s again failed", ", ".join(hosts))
 
     def poll(self, hosts: Sequence[str] | None = None, *, first: bool = False) -> None:
         """Read every answering host's description and VMs (all hosts on the first poll)."""
@@ -199,11 +224,13 @@ class Watcher:
             self._changed.notify_all()
 
     def _evaluate_loop(self) -> None:
+        """Evaluate when the picture changed or a pending condition falls due; else every REEVALUATE s."""
         seen = -1
         while not self._stopping.is_set():
             with self._changed:
-                due = self.tracker.next_due(self.clock())
-                wait = 1.0 if due is None else max(0.0, min(1.0, due - self.clock()))
+                now = self.clock()
+                due = self.tracker.next_due(now)
+                wait = REEVALUATE if due is None else max(0.0, min(REEVALUATE, due - now))
                 if self.picture.version == seen and wait > 0:
                     self._changed.wait(timeout=wait)
             seen = self.picture.version
