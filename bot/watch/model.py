@@ -99,6 +99,8 @@ class Rules:
     hold: Mapping[str, float] = field(default_factory=dict)  # kind -> `for` seconds, over KINDS' defaults
     notice_seconds: float = 600.0  # how long an info notice (started or moved outside granja) stays open
     flap_seconds: float = 600.0  # a condition back within this time reopens its alert, not a new one
+    _members: dict[tuple[str, str], ClusterRule | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
 
     def hold_for(self, kind: str) -> float:
         """How long a condition of this kind must hold before it fires."""
@@ -106,7 +108,8 @@ class Rules:
 
     def cluster_of(self, vm: str, declared: str = "") -> ClusterRule | None:
         """The cluster a VM belongs to: the one its metadata names, else the one its name matches."""
-        for rule in self.clusters:
-            if rule.name == declared:
-                return rule
-        return next((rule for rule in self.clusters if rule.pattern.fullmatch(vm)), None)
+        key = (vm, declared)
+        if key not in self._members:  # remembered: every evaluation asks for every VM of the farm
+            named = next((rule for rule in self.clusters if rule.name == declared), None)
+            self._members[key] = named or next((r for r in self.clusters if r.pattern.fullmatch(vm)), None)
+        return self._members[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,8 +124,7 @@ def test_bond_pool_and_drift(watched):
     path = node(watched, "host01")
     path.write_text(path.read_text().replace('<link speed="10000" state="up" />',
                                              '<link speed="10000" state="down" />', 1))
-    watched.watcher.rules = watched.watcher.tracker.rules = watched.watcher.rules.__class__(
-        **{**watched.watcher.rules.__dict__, "pool_full": 0.001})
+    watched.watcher.rules = watched.watcher.tracker.rules = replace(watched.watcher.rules, pool_full=0.001)
     Chat(watched.engine).send("baseline set web1")
     watched.engine.farm.driver(watched.engine.inventory.vm("web1").vm.host).set_vcpus("web1", 3)
     watched.after(61)
