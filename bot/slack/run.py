@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
 
 from bot.engine import Engine
@@ -24,8 +25,8 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
         print(f"granja slack: Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}",
               file=sys.stderr)
         return 2
-    if watcher is not None:
-        watcher.start()
+    if watcher is not None:  # its first poll of every host must not hold up answering Slack
+        threading.Thread(target=watcher.start, name="watch-start", daemon=True).start()
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -201,6 +201,8 @@ class Watcher:
     def start(self) -> None:
         """First poll, then events, evaluations and polls in the background."""
         self.poll(first=True)
+        if self._stopping.is_set():  # stopped while the first poll ran (start in a thread of its own)
+            return
         self._outbox = queue.SimpleQueue()
         if self.hub is not None:
             self.hub.start()
