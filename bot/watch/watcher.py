@@ -19,7 +19,7 @@ from typing import Protocol
 
 from bot.watch.conditions import Drift, Ours, evaluate
 from bot.watch.model import Condition, Rules
-from bot.watch.picture import Picture
+from bot.watch.picture import Change, Picture
 from bot.watch.tracker import Alert, Tracker, Transition
 from hypervisor.deadline import call_all
 from hypervisor.event_hub import EventHub, Keepalive
@@ -27,6 +27,7 @@ from hypervisor.farm import Farm
 from hypervisor.model import VM, Host, VMState
 
 log = logging.getLogger("granja.watch")
+DECIDE_SECONDS = 10.0  # after this, a change no operation of granja's claims is outside granja
 REEVALUATE = 30.0  # seconds: with nothing heard, evaluate this often (notices expire, drift appears)
 
 
@@ -61,7 +62,7 @@ class Watcher:
         self.picture = Picture(uris)
         self.tracker = Tracker(rules)
         self.sinks = list(sinks)
-        self._ours = ours
+        self._ours = _Decided(ours, clock)
         self._drift = _CachedDrift(drift) if drift is not None else None
         self._hub_down: set[str] = set()
         self._reread: set[str] = set()  # hosts back up, to be read again
@@ -256,6 +257,30 @@ def _read(driver: object) -> tuple[Host, list[VM]]:
 def _reason(error: BaseException | None) -> str:
     reason = getattr(error, "reason", None)
     return str(reason or error or "no answer")
+
+
+class _Decided:
+    """Whose a change was, asked once it is settled: granja's at once, outside once old enough.
+
+    Asking means probing lock files and reading the audit, so it is not repeated at every
+    evaluation for a VM that stays stopped. "Not granja's" is final only after DECIDE_SECONDS,
+    when an operation that made it has either still its locks or its audit entry written.
+    """
+
+    def __init__(self, ours: Ours, clock: Callable[[], float]) -> None:
+        self._ours, self._clock = ours, clock
+        self._known: dict[Change, bool] = {}
+
+    def __call__(self, change: Change) -> bool:
+        known = self._known.get(change)
+        if known is not None:
+            return known
+        mine = self._ours(change)
+        if mine or self._clock() - change.at > DECIDE_SECONDS:
+            if len(self._known) > 100_000:  # old changes are not asked about again
+                self._known.clear()
+            self._known[change] = mine
+        return mine
 
 
 class _CachedDrift:
