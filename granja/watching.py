@@ -51,8 +51,8 @@ def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
     watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
     hosts = len(engine.farm.host_names)
     out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
-    watcher.start()
-    try:
+    try:  # Ctrl-C may come during start (its first poll already prints alerts): stop all the same
+        watcher.start()
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass

@@ -43,3 +43,23 @@ def test_granja_watch_prints_one_line_per_alert_and_stops_on_ctrl_c(state):
         for pipe in (watch.stdout, watch.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def test_ctrl_c_while_the_watcher_starts_still_stops_it(state):
+    # The header is printed before the watcher's first poll of every host: the signal lands in start().
+    config = state / "demo" / "farm.toml"
+    granja = str(Path(sys.executable).parent / "granja")
+    watch = subprocess.Popen([granja, "--config", str(config), "--state", str(state), "watch"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout is not None
+        assert watch.stdout.readline().startswith("granja watch: Demo farm")
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=20) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+        for pipe in (watch.stdout, watch.stderr):
+            if pipe is not None:
+                pipe.close()
