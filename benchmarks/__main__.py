@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import core, farm_changes, placement, real_migration, resilience, site_build, slack_ack
+from benchmarks import core, farm_changes, placement, real_migration, resilience, site_build, slack_ack, watch
 
 BENCHMARKS = {
     "where_process": core.where_process,
@@ -18,6 +18,9 @@ BENCHMARKS = {
     "farm_changes": farm_changes.farm_changes,
     "live_migration": real_migration.live_migration,
     "slack_ack": slack_ack.ack_latency,
+    "watch_idle": watch.watch_idle,
+    "watch_burst": watch.watch_burst,
+    "watch_latency": watch.watch_latency,
 }
 
 chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -101,6 +101,8 @@ class Engine:
         self.clock = clock
         self.on_change = on_change
         """Called after every confirmed change has run, whatever its outcome (the site republishes)."""
+        self.on_finish: Callable[[str, str, float], None] | None = None
+        """Called with (command, outcome, seconds) as every command ends (the metrics count them)."""
         self.waiting: Waiting[Pending] = Waiting(ttl=config.access.confirm_seconds)
         self.busy = Busy(inventory.directory / "locks")
         self.journal = Journal(inventory.directory / "journal")
@@ -363,6 +365,9 @@ class Engine:
             self.inventory.record_audit(entry)
         except Exception:  # the answer still matters more than its record
             log.exception("could not write the audit entry for %r", entry.text)
+        if self.on_finish is not None:
+            self.on_finish(command.spec.name if command else "unparsed", reply.outcome.value,
+                           entry.duration_ms / 1000)
         return reply
 
 

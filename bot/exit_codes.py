@@ -34,12 +34,15 @@ def exit_code(reply: Reply) -> int:
 def check_exit_code(findings: Iterable[object]) -> int:
     """Nagios: 0 when nothing needs attention, 2 when a finding is critical, else 1 (warnings).
 
-    A finding is critical when its `severity` says so; findings without one are warnings.
+    A finding is critical when its `severity` says so; findings without one are warnings; `info`
+    findings (a host in maintenance, drift) are reported but leave the code at 0.
     """
     worst = CHECK_OK
     for finding in findings:
         severity = getattr(finding, "severity", "warning")
-        if str(getattr(severity, "value", severity)).lower() == "critical":  # a string or an enum
+        word = str(getattr(severity, "value", severity)).lower()  # a string or an enum
+        if word == "critical":
             return CHECK_CRITICAL
-        worst = CHECK_WARNING
+        if word != "info":
+            worst = CHECK_WARNING
     return worst

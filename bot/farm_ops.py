@@ -12,6 +12,7 @@ from bot.queries import ok
 from bot.rechecks import FORCEABLE, load_of
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
+from bot.watch.inventory_view import inventory_conditions, rules_of
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
@@ -21,7 +22,7 @@ from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
 from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from hypervisor.words import plural
-from inventory.health import findings
+from inventory.health import Finding, findings
 
 
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -225,11 +226,24 @@ def _answers(ctx: Context, host: str) -> bool:
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
-    """Report what needs attention in the farm, from the inventory."""
+    """What needs attention, from the inventory: every health finding, then the watcher's other conditions.
+
+    Where the watcher and inventory.health see the same fact (SAME_FACT), health's finding is
+    reported, with the watcher's severity; the watcher's other conditions (a cluster below its
+    min_running, a VM running twice, a pool nearly full) in the watcher's words and severities.
+    """
     placement = ctx.config.placement
-    found = tuple(findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
-                           shared_pools=placement.shared_pools))
-    return ok(FindingList(found), plural(len(found), "finding"))
+    found = findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
+                     shared_pools=placement.shared_pools)
+    conditions = inventory_conditions(ctx.inventory, rules_of(ctx.config), now=ctx.now())
+    found += [Finding(c.kind, c.subject, c.message, c.severity.word) for c in conditions
+              if c.kind not in SAME_FACT]
+    return ok(FindingList(tuple(found)), plural(len(found), "finding"))
+
+
+# The watcher's kinds that inventory.health also reports, as health's kind (same severity).
+SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
+             "defined_twice": "stray", "drift": "drift"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

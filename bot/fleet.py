@@ -90,6 +90,28 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """[watch]: how often host facts are read again, keepalive, when a condition fires, when it is full."""
+
+    facts_interval: float = 60.0  # seconds between polls of every host's facts, pools and VMs
+    pool_full: float = 90.0  # percent of a pool's capacity allocated before "pool nearly full"
+    keepalive_interval: int = 5  # libvirt keepalive: a ping every N seconds ...
+    keepalive_count: int = 3  # ... and the connection is dead after this many unanswered
+    reconnect_max: float = 30.0  # longest wait between reconnection attempts (backoff from 1 s)
+    notice_seconds: float = 600.0  # how long an info notice (started/moved outside granja) stays open
+    flap_seconds: float = 600.0  # a condition back within this reopens its alert instead of a new one
+    hold: Mapping[str, float] = field(default_factory=dict)  # [watch.for]: kind -> seconds
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """[alerts]: the Slack channel alerts go to and the least severity posted there."""
+
+    channel: str = ""  # "" means alerts are not posted to Slack
+    min_severity: str = "warning"
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     """The whole fleet configuration."""
 
@@ -106,6 +128,8 @@ class FleetConfig:
     site: SiteConfig = field(default_factory=SiteConfig)
     ssh_key: str = ""  # private key for host facts over SSH; "" means ~/.ssh/id_ed25519
     known_hosts: str = ""  # host keys are checked against this file; "" means ~/.ssh/known_hosts
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     _by_bridge: dict[str, Network] = field(default_factory=dict, repr=False, compare=False)
 
     def network_for_bridge(self, bridge: str) -> Network | None:

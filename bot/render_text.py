@@ -268,9 +268,9 @@ def _(body: RollingRun) -> str:
 def _(body: FindingList) -> str:
     if not body.findings:
         return "Nothing needs attention."
-    rows = [[f.kind, f.subject, f.message] for f in body.findings]
+    rows = [[f.severity, f.kind, f.subject, f.message] for f in body.findings]
     count = "1 thing needs" if len(rows) == 1 else f"{len(rows)} things need"
-    return f"{count} attention:\n" + table(["KIND", "SUBJECT", "WHAT"], rows)
+    return f"{count} attention:\n" + table(["SEVERITY", "KIND", "SUBJECT", "WHAT"], rows)
 
 
 @_body.register

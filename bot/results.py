@@ -170,9 +170,13 @@ class RollingRun:
 
 @dataclass(frozen=True)
 class FindingList:
-    """What `check` found to need attention."""
+    """What `check` found to need attention, each with its severity (info, warning, critical)."""
 
     findings: tuple[Finding, ...]
+
+    def severity(self, index: int) -> str:
+        """The severity of one finding: info, warning or critical."""
+        return self.findings[index].severity
 
 
 @dataclass(frozen=True)

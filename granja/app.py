@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,8 +84,12 @@ def acting_user(config: FleetConfig, claimed: str | None) -> str:
     return claimed
 
 
-def open_engine(*, config: str | None, state: str | None) -> Engine:
-    """An engine over the chosen farm; the inventory is filled on first use."""
+def open_engine(*, config: str | None, state: str | None,
+                site_built: Callable[[float], None] | None = None) -> Engine:
+    """An engine over the chosen farm; the inventory is filled on first use.
+
+    `site_built` hears how long each republication of the site took (the metrics).
+    """
     directory = state_dir(state)
     fleet = load_config(config_path(config, directory))
     engine = Engine(config=fleet, farm=build_farm(fleet), inventory=Inventory(directory))
@@ -95,7 +100,13 @@ def open_engine(*, config: str | None, state: str | None) -> Engine:
         from sitegen.publisher import Publisher
 
         # The publisher reads through an Inventory of its own: it runs in its own thread.
-        engine.on_change = Publisher(lambda: build_inventory_site(fleet, Inventory(directory))).request
+        def publish() -> BuildResult:
+            result = build_inventory_site(fleet, Inventory(directory))
+            if site_built is not None:
+                site_built(result.seconds)
+            return result
+
+        engine.on_change = Publisher(publish).request
     return engine
 
 

@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--out", help="output folder (default: the config's site.out, else site/)")
         command.add_argument("--no-refresh", action="store_true",
                              help="publish the inventory as it is, without asking the hosts first")
+    sub.add_parser("watch", help="watch the farm and print alerts, one line each, until interrupted")
     slack = sub.add_parser("slack", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     slack.add_argument("--port", type=int, default=3000, help="HTTP mode: port for /slack/events")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
@@ -115,6 +116,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return console.chat(engine, user=user, history=history, account=account)
     if args.command == "refresh":
         return _refresh(engine)
+    if args.command == "watch":
+        from granja.watching import run_watch
+
+        return run_watch(engine, out=lambda line: print(line, flush=True))
     return _site(engine, args)
 
 
@@ -158,10 +163,19 @@ def _slack(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"granja slack: {exc}", file=sys.stderr)
         return 2
+    from bot.metrics import Metrics
     from bot.slack.run import serve
     from granja.app import open_engine
+    from granja.watching import build_watcher
 
-    engine = open_engine(config=args.config, state=args.state)
+    metrics = Metrics()
+    engine = open_engine(config=args.config, state=args.state,
+                         site_built=metrics.site_build_seconds.observe)
     for found in engine.found_journals():
         print(f"granja slack: {found}", flush=True)
-    return serve(engine, settings, host=args.host, port=args.port)
+    watcher = build_watcher(engine)
+    metrics.watch(watcher)
+    engine.on_finish = metrics.command
+    watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
+    return serve(engine, settings, host=args.host, port=args.port, watcher=watcher,
+                 metrics=metrics.wsgi_app())

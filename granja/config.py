@@ -23,13 +23,25 @@ import msgspec
 import re2
 
 from bot.access import Access
-from bot.fleet import Cluster, FleetConfig, HostConfig, Network, Pattern, Placement, SiteConfig
+from bot.fleet import (
+    AlertsConfig,
+    Cluster,
+    FleetConfig,
+    HostConfig,
+    Network,
+    Pattern,
+    Placement,
+    SiteConfig,
+    WatchConfig,
+)
+from bot.watch.model import KINDS
 from granja import schema
 from hypervisor.sizes import parse_size_mib
 from hypervisor.template import Template
 
-__all__ = ["Cluster", "ConfigError", "FleetConfig", "HostConfig", "Network", "Pattern", "Placement",
-           "SiteConfig", "Template", "compile_pattern", "load_config", "parse_size_mib"]
+__all__ = ["AlertsConfig", "Cluster", "ConfigError", "FleetConfig", "HostConfig", "Network", "Pattern",
+           "Placement", "SiteConfig", "Template", "WatchConfig", "compile_pattern", "load_config",
+           "parse_size_mib"]
 
 
 class ConfigError(Exception):
@@ -171,7 +183,22 @@ class _Builder:
             placement=Placement(cpu_ratio=farm.cpu_ratio, memory_ratio=farm.memory_ratio,
                                 shared_pools=tuple(farm.shared_pools)),
             site=self.site(self.document.site), ssh_key=farm.ssh_key, known_hosts=farm.known_hosts,
+            watch=self.watch(self.document.watch),
+            alerts=AlertsConfig(channel=self.document.alerts.channel,
+                                min_severity=self.document.alerts.min_severity),
         )
+
+    def watch(self, body: schema.Watch) -> WatchConfig:
+        for kind in body.hold:
+            if kind not in KINDS:
+                raise self.fail(f"watch.for.{kind}", f"unknown condition kind (one of {', '.join(KINDS)})")
+            if not 0 <= body.hold[kind] <= 86_400:
+                raise self.fail(f"watch.for.{kind}", "must be a number of seconds from 0 to 86400, "
+                                                     f"not {body.hold[kind]:g}")
+        return WatchConfig(facts_interval=body.facts_interval, pool_full=body.pool_full,
+                           keepalive_interval=body.keepalive_interval, keepalive_count=body.keepalive_count,
+                           reconnect_max=body.reconnect_max, notice_seconds=body.notice_seconds,
+                           flap_seconds=body.flap_seconds, hold=dict(body.hold))
 
     def host(self, name: str, body: schema.Host) -> HostConfig:
         if "://" not in body.uri:

@@ -106,6 +106,27 @@ class Site(Section):
     secrets: list[Annotated[str, Meta(min_length=1)]] = field(default_factory=list)
 
 
+class Watch(Section):
+    """[watch]: how often host facts are read again, keepalive, reconnection, when a condition fires."""
+
+    facts_interval: Seconds = 60.0  # seconds between polls of every host's facts, pools and VMs
+    pool_full: Annotated[float, Meta(gt=0, le=100)] = 90.0  # percent allocated before "pool nearly full"
+    keepalive_interval: Annotated[int, Meta(ge=1, le=3600)] = 5  # libvirt keepalive: a ping every N s ...
+    keepalive_count: Annotated[int, Meta(ge=1, le=100)] = 3  # ... dead after this many unanswered
+    reconnect_max: Seconds = 30.0  # longest wait between reconnection attempts (backoff from 1 s)
+    notice_seconds: Seconds = 600.0  # how long an info notice (started/moved outside granja) stays open
+    flap_seconds: Seconds = 600.0  # a condition back within this reopens its alert
+    # [watch.for]: condition kind -> seconds it must hold before it fires (kinds, range: granja/config.py)
+    hold: dict[str, float] = field(default_factory=dict, name="for")
+
+
+class Alerts(Section):
+    """[alerts]: the Slack channel the watcher's alerts go to, and the least severity posted there."""
+
+    channel: str = ""  # "" means alerts are not posted to Slack
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+
+
 class Document(Section):
     """The whole file: named tables are read entry by entry so errors can name the entry."""
 
@@ -118,6 +139,8 @@ class Document(Section):
     groups: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)
     site: Site = field(default_factory=Site)
+    watch: Watch = field(default_factory=Watch)
+    alerts: Alerts = field(default_factory=Alerts)
 
 
 ENTRIES: dict[str, type[Section]] = {"hosts": Host, "networks": Network, "templates": Template,
@@ -127,9 +150,9 @@ ENTRIES: dict[str, type[Section]] = {"hosts": Host, "networks": Network, "templa
 
 def keys_of(kind: type[Section]) -> tuple[str, ...]:
     """The keys a table of this kind may hold."""
-    return tuple(f.name for f in msgspec.structs.fields(kind))
+    return tuple(f.encode_name for f in msgspec.structs.fields(kind))
 
 
 def field_type(kind: type[Section], key: str) -> Any:
     """The declared type of one key, or None."""
-    return next((f.type for f in msgspec.structs.fields(kind) if f.name == key), None)
+    return next((f.type for f in msgspec.structs.fields(kind) if f.encode_name == key), None)

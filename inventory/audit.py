@@ -36,6 +36,14 @@ class AuditLog:
         """Append an entry to its month's file; return what was stored (with its id)."""
         return self._month(f"{codec.utc(entry.at):%Y-%m}").record(entry)
 
+    def record_many(self, entries: list[AuditEntry]) -> None:
+        """Append entries, each month's in one write."""
+        by_month: dict[str, list[AuditEntry]] = {}
+        for entry in entries:
+            by_month.setdefault(f"{codec.utc(entry.at):%Y-%m}", []).append(entry)
+        for month, batch in by_month.items():
+            self._month(month).record(*batch)
+
     def entries(self, *, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """Newest entries first, of one VM or of all, reading back only as many months as needed."""
         found: list[AuditEntry] = []
@@ -86,15 +94,18 @@ class _Month:
         self.storage = AtomicJSONStorage(path, lock_path=path.with_suffix(".lock"))
         self._index: _AuditIndex | None = None
 
-    def record(self, entry: AuditEntry) -> AuditEntry:
-        """Append an entry, giving it a fresh short id if it has none; return what was stored."""
+    def record(self, entry: AuditEntry, *more: AuditEntry) -> AuditEntry:
+        """Append entries in one write, each with a fresh short id if it has none; return the first."""
+        stored = []
         with self.storage.transaction():
-            index = self._current()
-            if not entry.id:
-                entry = _with_id(entry, index.ids)
-            doc = codec.audit_doc(entry)
-            Table(self.storage, TABLE, cache_size=0).insert(doc)
-        return entry
+            taken = set(self._current().ids)
+            for each in (entry, *more):
+                if not each.id:
+                    each = _with_id(each, taken)
+                taken.add(each.id)
+                stored.append(each)
+            Table(self.storage, TABLE, cache_size=0).insert_multiple(codec.audit_doc(e) for e in stored)
+        return stored[0]
 
     def entries(self, *, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """Newest entries first, of one VM or of all."""

@@ -11,15 +11,18 @@ aggregator), `resilience` (a host whose failure would leave members of a cluster
 to restart: the farm no longer survives one host failure), `local-storage` (a running member
 of a cluster with a disk on storage only its host reaches: if that host dies, `recover` cannot
 start it elsewhere).
+
+Each finding has a severity, `info`, `warning` or `critical`, the same the watcher gives the
+condition it also reports (bot/watch/model.py); `check` exits by them as a Nagios plugin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from hypervisor.model import gib
+from hypervisor.model import Bond, gib
 from hypervisor.placement import FarmLoad, Limits
 from hypervisor.resilience import single_losses
 from hypervisor.shared_storage import local_disks, shared_pool_names
@@ -33,6 +36,9 @@ from inventory.records import HostRecord, VMRecord
 from inventory.store import Inventory
 
 STALE_AFTER = timedelta(days=1)
+# Kinds that are not warnings; the watcher's conditions for the same facts say the same.
+SEVERITY = {"unreachable": "critical", "stray": "critical", "maintenance": "info", "autostart": "info",
+            "drift": "info"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Finding:
     kind: str
     subject: str
     message: str
+    severity: str = "warning"  # info, warning or critical
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
@@ -56,7 +63,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
-    return [
+    found = [
         *_spread(load),
         *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
         *(_local_storage(vms, hosts, shared_pools) if shared_pools is not None else ()),
@@ -69,14 +76,21 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *_strays(vms),
         *_drift(inventory, vms),
     ]
+    return [replace(f, severity=SEVERITY.get(f.kind, "warning")) for f in found]
 
 
 def _spread(load: FarmLoad) -> Iterable[Finding]:
     for host, room in load.rooms.items():
         for cluster, members in sorted(room.members.items()):
             if len(members) > 1:
-                yield Finding("spread", cluster, f"{', '.join(members)} of cluster {cluster} share {host}: "
-                                                 f"one host failure stops {len(members)} of them")
+                yield Finding("spread", cluster, spread_message(cluster, members, host))
+
+
+def spread_message(cluster: str, members: Iterable[str], host: str) -> str:
+    """Members of a cluster sharing a host, in the words `check` and the watcher both use."""
+    together = list(members)
+    return (f"{', '.join(together)} of cluster {cluster} share {host}: "
+            f"one host failure stops {len(together)} of them")
 
 
 def _resilience(inventory: Inventory, limits: Limits | None, shared_pools: Collection[str],
@@ -141,9 +155,13 @@ def _bonds(hosts: Iterable[HostRecord]) -> Iterable[Finding]:
     for record in hosts:
         for bond in record.host.facts.bonds if record.host.facts else ():
             if bond.degraded_slaves:
-                why = ", ".join(f"{s} ({bond.slave_problem(s)})" for s in bond.degraded_slaves)
-                yield Finding("bond", record.name,
-                              f"{record.name}: {bond.name} ({bond.mode}) carries no traffic on {why}")
+                yield Finding("bond", record.name, bond_message(record.name, bond))
+
+
+def bond_message(host: str, bond: Bond) -> str:
+    """What is wrong with a degraded bond, in the words `check` and the watcher both use."""
+    why = ", ".join(f"{s} ({bond.slave_problem(s)})" for s in bond.degraded_slaves)
+    return f"{host}: {bond.name} ({bond.mode}) carries no traffic on {why}"
 
 
 def _maintenance(load: FarmLoad, marks: Mapping[str, MaintenanceMark]) -> Iterable[Finding]:
@@ -174,10 +192,14 @@ def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:
 def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
     for record in vms:
         if record.strays:
-            hosts = ", ".join(sorted({record.vm.host, *record.strays}, key=natural_key))
-            yield Finding("stray", record.name,
-                          f"{record.name} is defined on {hosts}: say 'repair {record.name}' to keep "
-                          "the current definition and undefine the others (disks are not touched)")
+            yield Finding("stray", record.name, stray_message(record.name, [record.vm.host, *record.strays]))
+
+
+def stray_message(vm: str, hosts: Iterable[str]) -> str:
+    """A VM defined on several hosts, in the words `check` and the watcher both use."""
+    where = ", ".join(sorted(set(hosts), key=natural_key))
+    return (f"{vm} is defined on {where}: say 'repair {vm}' to keep the current definition and undefine "
+            "the others (disks are not touched)")
 
 
 def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:

@@ -244,6 +244,10 @@ class Inventory:
         """Append an audit entry (an id is generated if it has none); return it as stored."""
         return self._audit.record(entry)
 
+    def record_audits(self, entries: list[AuditEntry]) -> None:
+        """Append many audit entries at once: one write per month, not one per entry (a burst of alerts)."""
+        self._audit.record_many(entries)
+
     def close(self) -> None:
         """Release open file descriptors; the object must not be used afterwards."""
         self._storage.close()

@@ -73,6 +73,22 @@ role = "admin"
 title = "Farm"
 out = "/srv/site"
 secrets = ["key-[0-9a-f]+"]
+
+[watch]
+facts_interval = 30
+pool_full = 85
+keepalive_interval = 5
+keepalive_count = 3
+reconnect_max = 20
+notice_seconds = 300
+flap_seconds = 300
+
+[watch.for]
+cluster_degraded = 90
+
+[alerts]
+channel = "CALERTS"
+min_severity = "critical"
 """
 
 # (the line as in FULL, the line instead, the key named, words of the problem)
@@ -158,6 +174,21 @@ TABLE = [
     ('secrets = ["key-[0-9a-f]+"]', 'secrets = ["(?<=pw=).*"]', "site.secrets[0]",
      "no backreferences or lookaround"),
     ('out = "/srv/site"', 'colour = "red"', "site.colour", "unknown key"),
+    ("facts_interval = 30", "facts_interval = 0", "watch.facts_interval", "must be more than 0"),
+    ("pool_full = 85", "pool_full = 120", "watch.pool_full", "must be more than 0 and at most 100, not 120"),
+    ("keepalive_interval = 5", "keepalive_interval = 0", "watch.keepalive_interval", "from 1 to 3600"),
+    ("keepalive_count = 3", "keepalive_count = 2.5", "watch.keepalive_count", "must be a whole number"),
+    ("reconnect_max = 20", 'reconnect_max = "soon"', "watch.reconnect_max", "must be a number, not 'soon'"),
+    ("notice_seconds = 300", "notice_seconds = -1", "watch.notice_seconds", "must be more than 0"),
+    ("flap_seconds = 300", "flap_seconds = nan", "watch.flap_seconds", "must be more than 0"),
+    ("[watch.for]", "[watch.for]\nhost_down = 5", "watch.for.host_down",
+     "unknown condition kind (one of crashed,"),
+    ("reconnect_max = 20", "reconnect_max = 20\nfacts = 5", "watch.facts", "unknown key"),
+    ("[watch.for]\ncluster_degraded = 90", "for = 5", "watch.for", "must be a table"),
+    ("cluster_degraded = 90", "cluster_degraded = -1", "watch.for.cluster_degraded", "must be"),
+    ('channel = "CALERTS"', "channel = 5", "alerts.channel", "must be a string, not 5"),
+    ('min_severity = "critical"', 'min_severity = "loud"', "alerts.min_severity",
+     "must be one of info, warning, critical, not 'loud'"),
 ]
 
 
@@ -191,7 +222,8 @@ def test_the_table_covers_every_key_of_the_schema():
     tables = {"farm": schema.Farm, "hosts.host07": schema.Host, "networks.mail": schema.Network,
               "templates.imap": schema.Template, "clusters.imap": schema.Cluster,
               "users.alice": schema.RoleEntry, "groups.S1": schema.RoleEntry,
-              "channels.C1": schema.RoleEntry, "site": schema.Site}
+              "channels.C1": schema.RoleEntry, "site": schema.Site, "watch": schema.Watch,
+              "alerts": schema.Alerts}
     missing = [f"{prefix}.{key}" for prefix, kind in tables.items() for key in schema.keys_of(kind)
                if not any(n == f"{prefix}.{key}" or n.startswith(f"{prefix}.{key}[") for n in named)]
     assert not missing

@@ -19,12 +19,15 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.engine import Engine
 from bot.slack.adapter import Where, event_from_command, event_from_message, from_a_bot
+from bot.slack.alerts import ACK, REMEDY, AlertClicks, SlackAlerts
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
 from bot.slack.frontend import FrontEnd
 from bot.slack.messages import CANCEL, CONFIRM
 from bot.slack.permissions import GroupDirectory
 from bot.slack.settings import SlackSettings
+from bot.watch.model import Severity
+from bot.watch.watcher import Watcher
 
 log = logging.getLogger("granja.slack")
 # Bolt also reads SLACK_BOT_TOKEN itself and warns that the client's token wins; it is the same token.
@@ -40,8 +43,12 @@ def web_client(settings: SlackSettings) -> WebClient:
                                      ConnectionErrorRetryHandler(max_retry_count=2)])
 
 
-def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0) -> App:
-    """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does."""
+def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0,
+              watcher: Watcher | None = None) -> App:
+    """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does.
+
+    Given a watcher, its alerts go to the config's alert channel and their buttons are answered here.
+    """
     client = web_client(settings)
     workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
     # process_before_response=True: each listener runs in the request's own thread, acks, and hands
@@ -56,6 +63,8 @@ def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float
     sweeper.start()
     app.middleware(_once_per_event(SeenIds()))
     _listen(app, front, workers)
+    if watcher is not None:
+        _listen_alerts(app, front, watcher, workers)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -137,6 +146,26 @@ def _listen_interactive(app: App, front: FrontEnd, later: Callable[[Where | None
     def cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         later(clicked(body), lambda: front.click(body, confirming=False))
+
+
+def _listen_alerts(app: App, front: FrontEnd, watcher: Watcher, workers: Executor) -> None:
+    """Alerts to the alert channel, and their Acknowledge and remedy buttons."""
+    alerts = front.engine.config.alerts
+    if alerts.channel:
+        watcher.sinks.append(SlackAlerts(front.client, channel=alerts.channel, clock=watcher.clock,
+                                         min_severity=Severity.named(alerts.min_severity)))
+    clicks = AlertClicks(acknowledge=lambda alert, by: watcher.acknowledge(alert, by=by),
+                         role_of=lambda event: front.engine.standing(event).role, handle=front.handle,
+                         client=front.client, groups=front.groups.of)
+
+    def alert_button(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        message = body.get("message", {})
+        where = Where(str(body.get("channel", {}).get("id", "")), str(message.get("ts") or ""))
+        workers.submit(_guard, front, where, lambda: clicks.click(body))
+
+    app.action(ACK)(alert_button)
+    app.action(REMEDY)(alert_button)
 
 
 def _guard(front: FrontEnd, where: Where | None, work: Callable[[], None]) -> None:

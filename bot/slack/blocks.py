@@ -214,8 +214,8 @@ def _(body: FindingList, reply: Reply) -> list[Block]:
     if not body.findings:
         return [section("Nothing needs attention.")]
     count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
-    lines = [f"• *{escape(f.kind)}* " + _BYSLACK_USER.sub(r"(by <@\1>)", escape(f.message))
-             for f in body.findings]
+    lines = [f"• {escape(f.severity)} *{escape(f.kind)}* "
+             + _BYSLACK_USER.sub(r"(by <@\1>)", escape(f.message)) for f in body.findings]
     return _list_blocks(f"{count} attention", lines)
 
 

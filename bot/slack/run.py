@@ -3,6 +3,7 @@
 SIGTERM (the service being stopped) or SIGINT stops taking messages, lets every running change
 finish its current step (none starts another), reports each as interrupted, and exits with 4
 if a change was cut short, else 0. A second signal says what the bot is still waiting for.
+The watcher, if given, starts with the bot and stops in the wind-down; its metrics are at /metrics.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 from urllib.error import URLError
 
 from bot.engine import Engine
 from bot.slack.app import build_app
 from bot.slack.http import PATH, SlackServer
 from bot.slack.settings import SlackSettings
+from bot.watch.watcher import Watcher
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 log = logging.getLogger("granja.slack")
 
@@ -38,13 +44,14 @@ def _unreachable(error: BaseException) -> str | None:
     return None
 
 
-def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> int:
-    """Run the Slack bot until Ctrl-C; returns the exit code (2 if Slack refuses the token)."""
+def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
+          watcher: Watcher | None = None, metrics: WSGIApplication | None = None) -> int:
+    """Run the Slack bot (and the watcher, if given) until stopped; the exit code (2: bad token)."""
     client_log = logging.getLogger("slack_sdk.web.base_client")
     level = client_log.level
     client_log.setLevel(logging.CRITICAL)  # each retry of a refused connection: said once, below
     try:
-        app = build_app(engine, settings)
+        app = build_app(engine, settings, watcher=watcher)
     except Exception as exc:  # Bolt checks the token with auth.test at once: say why, not how
         unreachable = _unreachable(exc)
         if unreachable is not None:
@@ -58,6 +65,8 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
         client_log.setLevel(level)
     stop = threading.Event()
     _on_signals(engine, stop)
+    if watcher is not None:  # its first poll of every host must not hold up answering Slack
+        threading.Thread(target=watcher.start, name="watch-start", daemon=True).start()
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -71,6 +80,8 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
             server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
             # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
             server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
+            if metrics is not None:
+                server.mount("/metrics", metrics)
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
             server.start_in_thread()
@@ -79,6 +90,9 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int) -> i
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2
+    finally:
+        if watcher is not None:
+            watcher.stop()
     return _wind_down(engine)
 
 

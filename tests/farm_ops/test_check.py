@@ -71,9 +71,9 @@ def test_a_farm_with_nothing_planted_reports_only_what_the_demo_has(chat):
     assert "ftp1 runs without autostart" in chat.transcript
 
 
-def test_a_finding_is_a_frozen_kind_subject_message_triple():
+def test_a_finding_is_a_frozen_kind_subject_message_severity():
     # The site's overview shows these: the shape is a contract.
-    assert [f.name for f in fields(Finding)] == ["kind", "subject", "message"]
+    assert [f.name for f in fields(Finding)] == ["kind", "subject", "message", "severity"]
     finding = Finding("spread", "ldap", "ldap1, ldap2 share host03")
     with pytest.raises(FrozenInstanceError):
         finding.kind = "other"  # type: ignore[misc]

@@ -8,6 +8,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from bot.engine import Engine
 from bot.slack.app import build_app
 from bot.slack.http import PATH, ServerLimits, SlackServer
 from bot.slack.settings import SlackSettings
+from bot.watch.watcher import Watcher
 from granja.app import facts_source
 from granja.config import load_config
 from hypervisor.farm import Farm
@@ -148,7 +150,8 @@ class SlackBot(Sender):
     """The real Bolt app on loopback over a demo farm with Slack users, and a Web API stand-in."""
 
     def __init__(self, state: Path, *, confirm_timeout: float = 300, status_interval: float = 0.3,
-                 api_url: str = "", limits: ServerLimits | None = None) -> None:
+                 api_url: str = "", limits: ServerLimits | None = None,
+                 watcher: Callable[[Engine], Watcher] | None = None) -> None:
         config = state / "demo" / "farm.toml"
         text = config.read_text().replace("[farm]\n", f"[farm]\nconfirm_timeout = {confirm_timeout}\n", 1)
         config.write_text(text + ACCESS)
@@ -162,7 +165,8 @@ class SlackBot(Sender):
             self.slack.thread.start()
         api_url = api_url or self.slack.url  # another process's stand-in (the benchmark), or our own
         settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api_url)
-        self.app = build_app(self.engine, settings, status_interval=status_interval)
+        self.watcher = watcher(self.engine) if watcher is not None else None
+        self.app = build_app(self.engine, settings, status_interval=status_interval, watcher=self.watcher)
         self.server = SlackServer(self.app, signing_secret=SECRET, host="127.0.0.1", port=0,
                                   limits=limits)
         self.server.start_in_thread()

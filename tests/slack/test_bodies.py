@@ -49,13 +49,13 @@ def test_history_names_people_as_mentions_and_keeps_whole_lines_within_slacks_li
 
 def test_check_lists_each_finding_on_a_line_of_its_own():
     mark = "host05 is in maintenance since 2026-11-24 21:38 UTC (by U0CAROL)"
-    found = (Finding("maintenance", "host05", mark),
-             Finding("drift", "web2", "web2 differs from its baseline in 1 field: memory"))
+    found = (Finding("maintenance", "host05", mark, "info"),
+             Finding("drift", "web2", "web2 differs from its baseline in 1 field: memory", "info"))
     _text, blocks = reply_message(Reply(Outcome.OK, FindingList(found), "2 findings"))
     shown = "\n".join(texts(blocks))
     assert "```" not in shown
-    assert "• *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by <@U0CAROL>)" in shown
-    assert "• *drift* web2 differs from its baseline" in shown
+    assert "• info *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by <@U0CAROL>)" in shown
+    assert "• info *drift* web2 differs from its baseline" in shown
 
 
 def test_a_vm_card_shows_its_addresses_and_what_it_uses():

@@ -1,0 +1,131 @@
+"""Alerts in the Slack channel: one message per alert, updated in place, with Acknowledge and the remedy.
+
+The watcher hands transitions to `SlackAlerts` (a sink): the first posts the
+message to `[alerts] channel`, later ones rewrite it with chat.update — a
+change of wording, an acknowledgement, a flap, the resolution. Clicks come
+back through `AlertClicks`: Acknowledge is open to anyone granja knows (a
+viewer too) and is recorded; the remedy button sends its command through
+the ordinary path — parse, permission, preview, confirmation — in the
+alert's thread, so a viewer clicking it is refused as if they had typed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from bot.engine import ChatEvent
+from bot.slack.adapter import Where, event_from_click
+from bot.slack.blocks import Block, context, section
+from bot.slack.safe import slack_escape, slack_format
+from bot.watch.model import KINDS, Severity
+from bot.watch.tracker import Alert, Transition
+from bot.watch.words import acknowledged, headline, since
+
+log = logging.getLogger("granja.slack")
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+ACK = "granja_alert_ack"
+REMEDY = "granja_alert_remedy"
+_ICON = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
+         Severity.CRITICAL: ":rotating_light:"}
+
+
+def alert_message(alert: Alert, now: float) -> tuple[str, list[Block]]:
+    """The alert's message: what, where, since when, who acknowledged it, and its buttons while it fires."""
+    condition = alert.condition
+    title = KINDS[condition.kind].title
+    said = headline(alert, now)
+    if alert.firing:
+        head = slack_format(f"{_ICON[alert.severity]} *{alert.severity.word.upper()}* {{title}}: {{said}}",
+                            title=title, said=said)
+    else:
+        head = slack_format(":white_check_mark: {title} {said}", title=title, said=said)
+    notes = [since(alert), *([acknowledged(alert)] if alert.acked_by else [])]
+    blocks: list[Block] = [section(head)]
+    if not alert.firing:
+        blocks.append(context(slack_format("was: {message}", message=condition.message)))
+    # who acknowledged is a Slack mention granja wrote itself (<@U…>): kept, the rest made inert
+    blocks.append(context(slack_escape(" · ".join(notes), keep=_mentions(alert.acked_by))))
+    if alert.firing:
+        buttons: list[Block] = []
+        if not alert.acked_by:
+            buttons.append({"type": "button", "action_id": ACK, "value": alert.id,
+                            "text": {"type": "plain_text", "text": "Acknowledge"}})
+        if condition.remedy:
+            label = {"type": "plain_text", "text": condition.remedy[:70]}
+            buttons.append({"type": "button", "action_id": REMEDY, "value": condition.remedy,
+                            "style": "primary", "text": label})
+        if buttons:
+            blocks.append({"type": "actions", "block_id": f"granja_alert_{alert.id}", "elements": buttons})
+    text = f"{alert.severity.word}: {said}" if alert.firing else said
+    return slack_escape(text), blocks
+
+
+def _mentions(text: str) -> tuple[str, ...]:
+    """`text` if it is exactly one Slack user mention, to keep as it is; else nothing."""
+    return (text,) if _MENTION.fullmatch(text) else ()
+
+
+class SlackAlerts:
+    """A watcher sink that posts each alert to the alert channel once and keeps its message current."""
+
+    def __init__(self, client: Any, *, channel: str, min_severity: Severity,
+                 clock: Callable[[], float]) -> None:
+        self.client, self.channel, self.min_severity, self._clock = client, channel, min_severity, clock
+        self._posted: dict[str, str] = {}  # alert id -> ts of its message
+        self._lock = threading.Lock()
+
+    def alert(self, transition: Transition) -> None:
+        """Post the alert's message on first firing, else update it in place."""
+        alert = transition.alert
+        if alert.severity < self.min_severity:
+            return
+        text, blocks = alert_message(alert, self._clock())
+        with self._lock:  # one alert's post and updates in order
+            ts = self._posted.get(alert.id)
+            if ts is None:
+                if not alert.firing:
+                    return  # resolved before it was ever posted
+                answer = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+                self._posted[alert.id] = str(answer.get("ts", ""))
+                return
+            self.client.chat_update(channel=self.channel, ts=ts, text=text, blocks=blocks)
+
+
+class AlertClicks:
+    """The alert buttons: Acknowledge (anyone with a role) and the remedy (its command, as if typed)."""
+
+    def __init__(self, *, acknowledge: Callable[[str, str], Alert | None],
+                 role_of: Callable[[ChatEvent], str | None], handle: Callable[[ChatEvent, Where], None],
+                 client: Any, groups: Callable[[str], list[str]]) -> None:
+        self._acknowledge, self._role_of, self._handle = acknowledge, role_of, handle
+        self.client, self._groups = client, groups
+
+    def click(self, body: dict[str, Any]) -> None:
+        """Acknowledge, or run the remedy through the ordinary preview and confirmation."""
+        user = str(body.get("user", {}).get("id", ""))
+        clicker = event_from_click(body, groups=self._groups(user))
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message", {})
+        where = Where(clicker.channel, str(message.get("thread_ts") or message.get("ts") or ""))
+        if action.get("action_id") == ACK:
+            self._ack(clicker, str(action.get("value", "")), where)
+            return
+        remedy = replace(clicker, text=str(action.get("value", "")))
+        self._handle(remedy, where)
+
+    def _ack(self, clicker: ChatEvent, alert_id: str, where: Where) -> None:
+        if self._role_of(clicker) is None:
+            self._tell(clicker, where, "granja does not know you, so you cannot acknowledge alerts; "
+                                       "ask an admin.")
+            return
+        if self._acknowledge(alert_id, clicker.who) is None:
+            self._tell(clicker, where, "That alert is no longer open; nothing to acknowledge.")
+
+    def _tell(self, clicker: ChatEvent, where: Where, text: str) -> None:
+        self.client.chat_postEphemeral(channel=where.channel, user=clicker.user, text=text,
+                                       thread_ts=where.thread_ts or None)

@@ -1,0 +1,117 @@
+"""Conditions over time: pending until their `for` time has passed, then one alert each until resolved.
+
+As in Prometheus' alerting rules, a condition must hold for its kind's
+`for` time before it fires, so a reboot or a migration in progress pages
+nobody. A condition that comes back within `flap_seconds` of resolving
+reopens its old alert (same message, a flap count) instead of firing again:
+a flapping host fires once. The clock is injected; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from bot.watch.model import Condition, Rules, Severity
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A fired condition: what it says now, since when, who acknowledged it, and how it ended."""
+
+    id: str
+    condition: Condition
+    first_seen: float
+    fired_at: float
+    resolved_at: float | None = None
+    acked_by: str = ""
+    acked_at: float | None = None
+    flaps: int = 0  # times it resolved and came back within the flap window
+
+    @property
+    def severity(self) -> Severity:
+        """The condition's severity."""
+        return self.condition.severity
+
+    @property
+    def firing(self) -> bool:
+        """Whether it still holds."""
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What happened to an alert in one step: fired, changed, resolved, reopened or acknowledged."""
+
+    what: str
+    alert: Alert
+
+
+class Tracker:
+    """Pending conditions and alerts by key; `step` is called with each evaluation's conditions."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self._pending: dict[str, float] = {}  # key -> when first seen
+        self._alerts: dict[str, Alert] = {}  # key -> its alert (firing or recently resolved)
+        self._by_id: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def step(self, conditions: Iterable[Condition], now: float) -> list[Transition]:
+        """Advance to `now` with the conditions that hold; returns what changed."""
+        out: list[Transition] = []
+        with self._lock:
+            current = {c.key: c for c in conditions}
+            for key in [k for k in self._pending if k not in current]:
+                del self._pending[key]
+            for key, condition in current.items():
+                out += self._holds(key, condition, now)
+            for key, alert in list(self._alerts.items()):
+                if alert.firing and key not in current:
+                    self._alerts[key] = replace(alert, resolved_at=now)
+                    out.append(Transition("resolved", self._alerts[key]))
+                elif not alert.firing and now - (alert.resolved_at or now) > self.rules.flap_seconds:
+                    del self._alerts[key]
+                    self._by_id.pop(alert.id, None)
+        return out
+
+    def _holds(self, key: str, condition: Condition, now: float) -> list[Transition]:
+        alert = self._alerts.get(key)
+        if alert is not None and alert.firing:
+            if alert.condition.message != condition.message:
+                self._alerts[key] = replace(alert, condition=condition)
+                return [Transition("changed", self._alerts[key])]
+            return []
+        if alert is not None:  # resolved a short while ago: back again, the same alert
+            self._alerts[key] = replace(alert, condition=condition, resolved_at=None, flaps=alert.flaps + 1)
+            return [Transition("reopened", self._alerts[key])]
+        first = min(self._pending.setdefault(key, now), condition.since)
+        if now - first < self.rules.hold_for(condition.kind):
+            return []
+        del self._pending[key]
+        fired = Alert(id=secrets.token_hex(4), condition=condition, first_seen=first, fired_at=now)
+        self._alerts[key] = fired
+        self._by_id[fired.id] = key
+        return [Transition("fired", fired)]
+
+    def acknowledge(self, alert_id: str, *, by: str, now: float) -> Alert | None:
+        """Record who acknowledged an alert; None if no such alert is known (any more)."""
+        with self._lock:
+            key = self._by_id.get(alert_id)
+            if key is None:
+                return None
+            alert = self._alerts[key] = replace(self._alerts[key], acked_by=by, acked_at=now)
+            return alert
+
+    def alerts(self) -> list[Alert]:
+        """Every alert still known, firing or recently resolved."""
+        with self._lock:
+            return list(self._alerts.values())
+
+    def next_due(self, now: float) -> float | None:
+        """When the earliest pending condition would fire, if it keeps holding (for the watcher's wait)."""
+        with self._lock:
+            dues = [first + self.rules.hold_for(key.split(":", 1)[0]) for key, first in self._pending.items()]
+        return min(dues) if dues else None

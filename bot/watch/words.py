@@ -1,0 +1,50 @@
+"""Alerts in words, the same for every front end: one console line, the Slack message's sentences."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.watch.conditions import clock
+from bot.watch.tracker import Alert, Transition
+
+
+def duration(seconds: float) -> str:
+    """A span as people say it: 40 s, 4 min, 2 h 5 min."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def headline(alert: Alert, now: float) -> str:
+    """What the alert says now: the condition, or how it was resolved."""
+    condition = alert.condition
+    if not alert.firing:
+        took = duration((alert.resolved_at or now) - alert.first_seen)
+        return f"resolved after {took}: {condition.cleared}"
+    flapped = f" (came back {alert.flaps} time{'s' * (alert.flaps != 1)})" if alert.flaps else ""
+    return f"{condition.message}{flapped}"
+
+
+def since(alert: Alert) -> str:
+    """Since when it holds: 'since 03:12 UTC'."""
+    return f"since {clock(alert.first_seen)}"
+
+
+def acknowledged(alert: Alert) -> str:
+    """Who acknowledged it and when, or ''."""
+    if not alert.acked_by or alert.acked_at is None:
+        return ""
+    return f"acknowledged by {alert.acked_by} at {clock(alert.acked_at)}"
+
+
+def console_line(transition: Transition, now: float) -> str:
+    """One line per transition for `granja watch`'s standard output."""
+    alert = transition.alert
+    stamp = f"{datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    what = transition.what.upper()
+    if transition.what == "acknowledged":
+        return f"{stamp} {what} {alert.condition.kind} {alert.condition.subject}: {acknowledged(alert)}"
+    remedy = f" [remedy: {alert.condition.remedy}]" if alert.firing and alert.condition.remedy else ""
+    return (f"{stamp} {alert.severity.word.upper()} {what} {alert.condition.kind} {alert.condition.subject}: "
+            f"{headline(alert, now)} ({since(alert)}){remedy}")

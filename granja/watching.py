@@ -1,0 +1,61 @@
+"""Putting the watcher together from the fleet config: rules, settings, own-operation test, drift, sinks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from bot.engine import Engine
+from bot.watch.inventory_view import rules_of
+from bot.watch.ours import OwnOperations
+from bot.watch.sinks import AuditSink, ConsoleSink
+from bot.watch.watcher import Sink, Watcher, WatchSettings
+from granja.config import FleetConfig
+from hypervisor.event_hub import Keepalive
+from hypervisor.model import VM
+from inventory import Inventory
+from inventory.drift import diff_configs
+
+
+def watch_settings(config: FleetConfig) -> WatchSettings:
+    """How the watcher runs, from [watch]."""
+    watch = config.watch
+    return WatchSettings(facts_interval=watch.facts_interval,
+                         keepalive=Keepalive(watch.keepalive_interval, watch.keepalive_count),
+                         backoff=(1.0, watch.reconnect_max))
+
+
+def drift_of(inventory: Inventory) -> Callable[[VM], list[str]]:
+    """A VM's differences from its baseline, by field path (none without a baseline)."""
+    def drift(vm: VM) -> list[str]:
+        baseline = inventory.baseline(vm.name)
+        return [] if baseline is None else [d.path for d in diff_configs(baseline.config, vm.config())]
+    return drift
+
+
+def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: WatchSettings | None = None,
+                  clock: Callable[[], float] = time.time) -> Watcher:
+    """A watcher over the engine's farm; alerts are audited and handed to `sinks`."""
+    config, inventory = engine.config, engine.inventory
+    ours = OwnOperations(engine.journal)
+    return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
+                   rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
+                   sinks=[AuditSink(inventory.record_audits, clock), *sinks],
+                   settings=settings or watch_settings(config), clock=clock)
+
+
+def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
+              stop: threading.Event | None = None) -> int:
+    """`granja watch`: watch until interrupted, one line per alert on standard output."""
+    watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
+    hosts = len(engine.farm.host_names)
+    out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
+    try:  # Ctrl-C may come during start (its first poll already prints alerts): stop all the same
+        watcher.start()
+        (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return 0
