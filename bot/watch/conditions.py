@@ -153,7 +153,7 @@ def _clusters(snap: Snapshot, rules: Rules, now: float) -> Iterator[Condition]:
 
 def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: float) -> Iterator[Condition]:
     running = {n for n, (vm, seen) in found.items() if seen.up and vm.state is VMState.RUNNING}
-    wanted = rule.min_running or len(found)
+    wanted = len(found) if rule.min_running is None else rule.min_running
     by_host: dict[str, list[str]] = {}
     for name, (vm, seen) in found.items():
         if seen.up and vm.state.active:

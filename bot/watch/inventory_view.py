@@ -19,7 +19,7 @@ from inventory.errors import NoBaseline
 def rules_of(config: FleetConfig) -> Rules:
     """The watcher's rules from the fleet config: [watch] and the clusters with their min_running."""
     watch = config.watch
-    clusters = tuple(ClusterRule(c.name, c.pattern, c.min_running or 0) for c in config.clusters.values())
+    clusters = tuple(ClusterRule(c.name, c.pattern, c.min_running) for c in config.clusters.values())
     return Rules(clusters=clusters, pool_full=watch.pool_full, hold=dict(watch.hold),
                  notice_seconds=watch.notice_seconds, flap_seconds=watch.flap_seconds)
 

@@ -88,7 +88,7 @@ class ClusterRule:
 
     name: str
     pattern: Pattern  # the cluster's member names (RE2, from the fleet config)
-    min_running: int = 0  # 0 means every member
+    min_running: int | None = None  # None: every member must run; 0: none need to
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,13 @@ def test_check_exits_as_a_nagios_plugin(engine):
     chat.send("autostart ftp1 on")
     reply = chat.send("check")
     assert console.exit_code(reply) == 0, chat.transcript
+
+
+def test_min_running_zero_means_no_member_must_run(state):
+    from granja.app import open_engine
+
+    config = state / "demo" / "farm.toml"
+    config.write_text(config.read_text().replace("[clusters.ftp]\n", "[clusters.ftp]\nmin_running = 0\n", 1))
+    chat = Chat(open_engine(config=None, state=str(state)))
+    chat.send("check")
+    assert "cluster_degraded  ftp" not in chat.transcript  # the demo's ftp runs 1 of 2: allowed now
