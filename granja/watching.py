@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,15 +48,17 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
               stop: threading.Event | None = None) -> int:
-    """`granja watch`: watch until interrupted, one line per alert on standard output."""
+    """`granja watch`: watch until interrupted (Ctrl-C, SIGTERM), one line per alert on standard output."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():  # a signal ends the wait, wherever it lands
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda _signum, _frame: stop.set())
     watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
     hosts = len(engine.farm.host_names)
     out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
-    try:  # Ctrl-C may come during start (its first poll already prints alerts): stop all the same
-        watcher.start()
-        (stop or threading.Event()).wait()
-    except KeyboardInterrupt:
-        pass
+    try:
+        watcher.start()  # a signal during start (its first poll already prints alerts) is seen after it
+        stop.wait()
     finally:
         watcher.stop()
     return 0
