@@ -22,7 +22,8 @@ from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
 from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from hypervisor.words import plural
-from inventory.health import Finding, findings
+from inventory.finding import Finding
+from inventory.health import findings
 
 
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:

@@ -9,7 +9,7 @@ from datetime import datetime
 from hypervisor.model import VM, Host
 from hypervisor.template import Template
 from inventory import Change, FieldDiff
-from inventory.health import Finding
+from inventory.finding import Finding
 
 
 class Outcome(enum.Enum):

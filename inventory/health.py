@@ -19,7 +19,7 @@ condition it also reports (bot/watch/model.py); `check` exits by them as a Nagio
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypervisor.model import Bond, gib
@@ -29,6 +29,7 @@ from hypervisor.shared_storage import local_disks, shared_pool_names
 from hypervisor.words import listed, plural
 from inventory.drift import field_words
 from inventory.errors import NoBaseline
+from inventory.finding import Finding
 from inventory.load import farm_load, restart_simulator
 from inventory.maintenance import MaintenanceMark
 from inventory.natural import natural_key
@@ -39,16 +40,6 @@ STALE_AFTER = timedelta(days=1)
 # Kinds that are not warnings; the watcher's conditions for the same facts say the same.
 SEVERITY = {"unreachable": "critical", "stray": "critical", "maintenance": "info", "autostart": "info",
             "drift": "info"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing that needs attention: its kind, what it is about (a host, VM or cluster), and why."""
-
-    kind: str
-    subject: str
-    message: str
-    severity: str = "warning"  # info, warning or critical
 
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,

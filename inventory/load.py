@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from hypervisor.model import VMState
 from hypervisor.placement import FarmLoad, Guest, Limits
-from hypervisor.resilience import Proposal, Simulator
 from hypervisor.shared_storage import shared_pool_names
 from inventory.codec import Doc
 from inventory.index import Snapshot
 
 if TYPE_CHECKING:
+    from hypervisor.resilience import Proposal, Simulator
     from inventory.store import Inventory
 
 _ACTIVE = {state.value for state in VMState if state.active}
@@ -98,5 +98,7 @@ def restart_simulator(inventory: Inventory, *, limits: Limits | None, shared_poo
         if pinned and pinned == guest.host:
             return f"pinned to {pinned} in the fleet config"
         return local.get(guest.name, "")
+
+    from hypervisor.resilience import Simulator  # only where host losses are played: not for every question
 
     return Simulator(load, guests, blocked)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypervisor.placement import Limits
-from inventory.health import Finding
+from inventory.finding import Finding
 from inventory.records import AuditEntry
 from sitegen.mkdocs_run import run_mkdocs
 from sitegen.render import CLUSTER_DIR, HOST_DIR, VM_DIR, render_pages, static_files

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from hypervisor.placement import Limits
 from hypervisor.shared_storage import shared_pool_names
-from inventory.health import Finding
+from inventory.finding import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
 from sitegen.markdown import TEMPLATES, anchor, environment, link, md_escape

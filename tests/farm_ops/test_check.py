@@ -11,7 +11,8 @@ from bot.engine import Engine
 from bot.results import Outcome
 from granja.app import open_engine
 from hypervisor.domain_build import build_domain
-from inventory.health import Finding, findings
+from inventory.finding import Finding
+from inventory.health import findings
 from tests.conftest import Chat
 from tests.farm_ops.helpers import host_with_cluster_member
 from tests.inventory.builders import make_vm

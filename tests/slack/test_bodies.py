@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.results import FindingList, HistoryView, HostEmptied, Outcome, Reply
 from bot.slack.blocks import MAX_BLOCKS, reply_message
 from inventory import Change
-from inventory.health import Finding
+from inventory.finding import Finding
 
 AT = datetime(2026, 11, 24, 21, 20, 5, tzinfo=UTC)
 
