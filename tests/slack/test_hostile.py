@@ -112,7 +112,11 @@ def test_strangers_get_one_short_private_refusal_and_no_echo(bot, where):
         assert "evil" not in call.text
         assert "x" * 20 not in call.text
         assert_inert(call.text)
-    entries = [e for e in bot.engine.inventory.audit(limit=50) if e.user in users]
+    # Each refusal is audited after its ephemeral is sent, on the bot's workers: wait for the last one.
+    deadline = time.monotonic() + 15
+    while len(entries := [e for e in bot.engine.inventory.audit(limit=50) if e.user in users]) < len(HOSTILE):
+        assert time.monotonic() < deadline, f"{len(entries)} of {len(HOSTILE)} attempts audited"
+        time.sleep(0.05)  # polling the audit file, which has no change notification
     assert len(entries) == len(HOSTILE)
     assert all(e.outcome == "refused" and e.command == "" and len(e.text) <= 80 for e in entries)
 
