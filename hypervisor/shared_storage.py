@@ -28,25 +28,33 @@ def shared_pool_names(pools: Iterable[Pool], named: Collection[str] = ()) -> fro
     return frozenset(named) | {pool.name for pool in pools if pool_is_shared(pool, named)}
 
 
-def local_disks(vm: VM, shared: Collection[str], *, unpooled: bool = True) -> list[Disk]:
-    """The VM's disks (not CD-ROMs) outside the `shared` pools: only its own host reaches them.
+def is_local(device: str, kind: str, pool: str, shared: Collection[str], *, unpooled: bool = True) -> bool:
+    """Whether a disk (its device, libvirt disk type and pool) is one only its own host reaches.
 
-    A network disk (rbd, iscsi, nbd…) is reached over the network from any host. A disk in no
-    pool at all (a file libvirt has no pool for) counts unless `unpooled` is False.
+    CD-ROMs and floppies do not count; a network disk (rbd, iscsi, nbd…) is reached over the
+    network from any host; a disk in no pool at all (a file libvirt has no pool for) counts
+    unless `unpooled` is False. The one rule for `recover`, placement and the host failure
+    simulation (which reads stored records without decoding them).
     """
-    return [disk for disk in vm.disks if disk.device in ("disk", "lun") and disk.kind != "network"
-            and disk.pool not in shared and (unpooled or disk.pool)]
+    return device in ("disk", "lun") and kind != "network" and pool not in shared and bool(unpooled or pool)
+
+
+def local_disks(vm: VM, shared: Collection[str], *, unpooled: bool = True) -> list[Disk]:
+    """The VM's disks outside the `shared` pools: only its own host reaches them (see `is_local`)."""
+    return [disk for disk in vm.disks
+            if is_local(disk.device, disk.kind, disk.pool, shared, unpooled=unpooled)]
+
+
+def why_local(target: str, source: str, pool: str, host: str) -> str:
+    """Why a VM with this disk cannot run on another host, in the words `recover` uses."""
+    where = f"pool {pool}" if pool else "no storage pool"
+    return f"its disk {target} ({source}) is in {where}, which is not shared: only {host} reaches it"
 
 
 def only_here(vm: VM, host: str, shared: Collection[str], *, unpooled: bool = True) -> str:
     """Why the VM cannot run on another host (a disk only `host` reaches), or "" if it can."""
     local = local_disks(vm, shared, unpooled=unpooled)
-    if not local:
-        return ""
-    disk = local[0]
-    where = f"pool {disk.pool}" if disk.pool else "no storage pool"
-    return (f"its disk {disk.target} ({disk.source}) is in {where}, which is not shared: "
-            f"only {host} reaches it")
+    return why_local(local[0].target, local[0].source, local[0].pool, host) if local else ""
 
 
 def iscsi_volume_paths(domain_xml: str) -> dict[str, str]:

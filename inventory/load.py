@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from hypervisor.model import VMState
 from hypervisor.placement import FarmLoad, Guest, Limits
-from hypervisor.shared_storage import shared_pool_names
+from hypervisor.shared_storage import is_local, shared_pool_names, why_local
 from inventory.codec import Doc
 from inventory.index import Snapshot
 
@@ -64,14 +64,12 @@ def restart_guests_in(snap: Snapshot, shared_pools: Collection[str]) -> tuple[li
 
 def _restart_guest(doc: Doc, shared_pools: Collection[str]) -> tuple[Guest, str]:
     vm = doc["vm"]
-    disks = [d for d in vm.get("disks", ()) if d.get("device", "disk") == "disk"]
+    disks = [d for d in vm.get("disks", ()) if d.get("device", "disk") in ("disk", "lun")]
     pools = frozenset(str(d["pool"]) for d in disks if d.get("pool"))
-    unshared = [d for d in disks if d.get("pool", "") not in shared_pools]
-    reason = ""
-    if unshared:
-        disk = unshared[0]
-        where = f"pool {disk['pool']}" if disk.get("pool") else "no storage pool"
-        reason = f"its disk {disk.get('target', '?')} is in {where}, which is not shared"
+    local = [d for d in disks
+             if is_local(d.get("device", "disk"), d.get("kind", ""), d.get("pool", ""), shared_pools)]
+    reason = why_local(local[0]["target"], local[0].get("source", ""), local[0].get("pool", ""),
+                       vm["host"]) if local else ""
     guest = Guest(name=vm["name"], vcpus=int(vm["vcpus"]), memory_mib=int(vm["memory_mib"]),
                   cluster=str(vm.get("meta", {}).get("cluster", "")), active=vm["state"] in _ACTIVE,
                   host=vm["host"], pools=pools)
