@@ -7,17 +7,34 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def granja_watch(state: Path) -> Iterator[subprocess.Popen[str]]:
+    """`granja watch` on the demo farm's state; killed by PID if a test leaves it running."""
+    config = state / "demo" / "farm.toml"
+    granja = str(Path(sys.executable).parent / "granja")
+    watch = subprocess.Popen([granja, "--config", str(config), "--state", str(state), "watch"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield watch
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+        for pipe in (watch.stdout, watch.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def test_granja_watch_prints_one_line_per_alert_and_stops_on_ctrl_c(state):
     config = state / "demo" / "farm.toml"
     watch_keys = "\n[watch]\nfacts_interval = 1\n[watch.for]\ncluster_degraded = 0\n"
     config.write_text(config.read_text() + watch_keys)
-    granja = str(Path(sys.executable).parent / "granja")
-    watch = subprocess.Popen([granja, "--config", str(config), "--state", str(state), "watch"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with granja_watch(state) as watch:
         lines: list[str] = []
         deadline = time.monotonic() + 60
         assert watch.stdout is not None
@@ -36,30 +53,12 @@ def test_granja_watch_prints_one_line_per_alert_and_stops_on_ctrl_c(state):
         assert alert.rstrip().endswith("[remedy: start ftp2]")
         watch.send_signal(signal.SIGINT)
         assert watch.wait(timeout=20) == 0
-    finally:
-        if watch.poll() is None:
-            watch.kill()
-            watch.wait()
-        for pipe in (watch.stdout, watch.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 def test_ctrl_c_while_the_watcher_starts_still_stops_it(state):
     # The header is printed before the watcher's first poll of every host: the signal lands in start().
-    config = state / "demo" / "farm.toml"
-    granja = str(Path(sys.executable).parent / "granja")
-    watch = subprocess.Popen([granja, "--config", str(config), "--state", str(state), "watch"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with granja_watch(state) as watch:
         assert watch.stdout is not None
         assert watch.stdout.readline().startswith("granja watch: Demo farm")
         watch.send_signal(signal.SIGINT)
         assert watch.wait(timeout=20) == 0
-    finally:
-        if watch.poll() is None:
-            watch.kill()
-            watch.wait()
-        for pipe in (watch.stdout, watch.stderr):
-            if pipe is not None:
-                pipe.close()
