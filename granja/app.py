@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.engine import Engine
+from bot.fleet import FleetConfig, HostConfig
 from bot.refresh import refresh_inventory
-from granja.config import FleetConfig, HostConfig, load_config
+from granja.config_cache import load_checked
 from hypervisor.facts import NodeFileFacts
 from hypervisor.farm import Farm
 from hypervisor.interface import FactsSource
@@ -91,7 +92,7 @@ def open_engine(*, config: str | None, state: str | None,
     `site_built` hears how long each republication of the site took (the metrics).
     """
     directory = state_dir(state)
-    fleet = load_config(config_path(config, directory))
+    fleet = load_checked(config_path(config, directory), directory / "cache")
     engine = Engine(config=fleet, farm=build_farm(fleet), inventory=Inventory(directory))
     if engine.inventory.last_refresh() is None:
         refresh_inventory(engine.farm, engine.inventory, at=datetime.now(UTC), user=local_user(),

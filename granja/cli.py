@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from granja.config import ConfigError
+from granja.errors import ConfigError
 from inventory.errors import InventoryCorrupt
 
 if TYPE_CHECKING:

@@ -36,37 +36,35 @@ from bot.fleet import (
 )
 from bot.watch.model import KINDS
 from granja import schema
+from granja.errors import ConfigError
 from hypervisor.sizes import parse_size_mib
 from hypervisor.template import Template
 
 __all__ = ["AlertsConfig", "Cluster", "ConfigError", "FleetConfig", "HostConfig", "Network", "Pattern",
-           "Placement", "SiteConfig", "Template", "WatchConfig", "compile_pattern", "load_config",
-           "parse_size_mib"]
-
-
-class ConfigError(Exception):
-    """The fleet configuration is missing, malformed or inconsistent."""
-
-    def __init__(self, path: Path, where: str, problem: str) -> None:
-        self.path = path
-        self.where = where
-        self.problem = problem
-        super().__init__(f"{path}: {where}: {problem}")
+           "Placement", "SiteConfig", "Template", "WatchConfig", "check_config", "compile_pattern",
+           "load_config", "parse_size_mib"]
 
 
 def load_config(path: Path) -> FleetConfig:
     """Read and check a fleet configuration file; any fault is a ConfigError of one line."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, "file", "not found (give the fleet config with --config)") from None
     except IsADirectoryError:
         raise ConfigError(path, "file", "is a directory, not a TOML file (give the file inside it)") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ConfigError(path, f"line {line}", "is not UTF-8 text (save the file as UTF-8)") from None
     except OSError as exc:
         raise ConfigError(path, "file", f"cannot be read: {exc.strerror}") from None
+    return check_config(path, data)
+
+
+def check_config(path: Path, data: bytes) -> FleetConfig:
+    """Check the bytes of the fleet configuration file at `path`; any fault is a ConfigError of one line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "is not UTF-8 text (save the file as UTF-8)") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
