@@ -11,7 +11,7 @@ exactly one audit entry.
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -157,7 +157,7 @@ class Engine:
                 return self._finish(event, command, role, begun, reply)
             if taken is not None:  # a VM an evacuation would move is busy: say so now, not after Confirm
                 return self._finish(event, command, role, begun, self._busy(command, outcome, *taken))
-            pending = Pending(id=secrets.token_hex(8), event=event, command=command, plan=outcome,
+            pending = Pending(id=os.urandom(8).hex(), event=event, command=command, plan=outcome,
                               role=role, created=time.monotonic())
             self.waiting.add(pending.id, pending)
             return pending
@@ -338,7 +338,7 @@ class Engine:
         except HypervisorError as exc:
             return Reply(Outcome.FAILED, Text(str(exc)), str(exc), vm=vm)
         except Exception:
-            error_id = secrets.token_hex(3).upper()
+            error_id = os.urandom(3).hex().upper()
             log.exception("error %s while running %r", error_id, command.canonical())
             message = (f"Something went wrong inside granja (error {error_id}); "
                        "the log has the details under that ID.")

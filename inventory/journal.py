@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -76,7 +75,7 @@ class Journal:
         """Record a change's intent before it touches anything; raises OSError if it cannot be written."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._prune(at)
-        op_id = f"{at:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        op_id = f"{at:%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
         lock = open(self._lock_path(op_id), "a+", encoding="utf-8")  # noqa: SIM115 - held until settled
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

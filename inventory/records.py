@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -139,4 +139,5 @@ class RefreshSummary:
 
 def short_id() -> str:
     """A short random id for a baseline or an audit entry: 12 hex digits."""
-    return secrets.token_hex(6)
+    # What secrets.token_hex reads, without importing secrets (hmac, OpenSSL) into every command.
+    return os.urandom(6).hex()

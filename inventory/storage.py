@@ -23,7 +23,6 @@ import fcntl
 import json
 import os
 import shlex
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -176,7 +175,9 @@ class AtomicJSONStorage(Storage):
     def _commit(self, data: Data) -> None:
         """Write `data` to a temporary file, fsync it, rename it over the file, fsync the dir."""
         payload = json.dumps(data, separators=(",", ":"), check_circular=False).encode()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=_TMP_SUFFIX)
+        # One writer at a time holds the lock, and _begin removed any leftover: the name is free.
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}{_TMP_SUFFIX}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640)
         try:
             os.fchmod(fd, 0o640)
             with open(fd, "wb", closefd=False) as stream:
