@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot.access import Access
-from hypervisor.placement import Limits
+from hypervisor.limits import Limits
 from hypervisor.template import Template
 
 if TYPE_CHECKING:  # the rolling module imports migration code a read-only question never needs

@@ -16,24 +16,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+from hypervisor.limits import Limits
 from hypervisor.model import VM, Host, gib
 from hypervisor.words import listed, plural
 
-
-@dataclass(frozen=True)
-class Limits:
-    """How far a host may be committed: vCPUs per core and memory per MiB of RAM."""
-
-    cpu_ratio: float = 4.0
-    memory_ratio: float = 1.0
-
-    def memory_mib(self, room: Room) -> int:
-        """How much memory running VMs may take on a host."""
-        return int(room.memory_mib * self.memory_ratio)
-
-    def vcpus(self, room: Room) -> int:
-        """How many vCPUs running VMs may have on a host."""
-        return int(room.cpus * self.cpu_ratio)
+__all__ = ["Choice", "FarmLoad", "Guest", "Limits", "Room", "after_move", "choose_host", "rank_hosts"]
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hypervisor.model import VM, Host
-from hypervisor.placement import Guest
 from inventory import codec
 from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
-from inventory.load import guests_in, restart_guests_in
 from inventory.maintenance import MaintenanceMark, marks, put_mark
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
@@ -36,6 +34,9 @@ from inventory.records import (
 from inventory.refresh import plan_refresh
 from inventory.storage import AtomicJSONStorage
 from inventory.usage import HostUsage, disk_users, host_usage, nic_macs
+
+if TYPE_CHECKING:
+    from hypervisor.placement import Guest
 
 T = TypeVar("T")
 
@@ -135,10 +136,14 @@ class Inventory:
 
     def guests(self) -> list[Guest]:
         """Every VM's host, size, cluster and whether it runs: what placement needs, read fast."""
+        from inventory.load import guests_in  # placement code: a question about one VM never loads it
+
         return guests_in(self._current())
 
     def restart_guests(self, shared_pools: Collection[str]) -> tuple[list[Guest], dict[str, str]]:
         """Every VM with its disks' pools, and why some could not restart on another host (local disks)."""
+        from inventory.load import restart_guests_in  # placement code, as in guests()
+
         return restart_guests_in(self._current(), shared_pools)
 
     def maintenance(self) -> dict[str, MaintenanceMark]:
