@@ -10,13 +10,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import exit_codes
-from bot.completion import Names, complete
 from bot.engine import ChatEvent, Engine, Pending
 from bot.grammar import BY_NAME
 from bot.render_text import render
 from bot.results import FindingList, Outcome, Reply
+
+if TYPE_CHECKING:
+    from bot.completion import Names
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
 
@@ -138,6 +141,8 @@ def names(engine: Engine) -> Names:
 
 def _completer(engine: Engine, readline: object) -> Callable[[str, int], str | None]:
     """A readline completer: the candidates for the line typed so far, one per `state`."""
+    from bot.completion import complete  # the chat's alone: `granja ask` never completes
+
     sources = names(engine)
     found: list[str] = []
 
