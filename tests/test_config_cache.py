@@ -1,4 +1,4 @@
-"""The checked fleet config is kept between processes and checked again when its file or granja's code changes."""
+"""The checked fleet config is kept between processes, and checked again when its file or granja changes."""
 
 from __future__ import annotations
 
