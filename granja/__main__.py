@@ -1,5 +1,5 @@
 """Run granja as `python -m granja`."""
 
-from granja.cli import main
+from granja.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())
