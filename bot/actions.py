@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from bot.context import Context, Plan, UnknownName
 from bot.grammar import COMMANDS
 from bot.parser import Command
-from bot.results import Reply
+from bot.reply import Reply
 from hypervisor.interface import LIFECYCLE_ACTIONS
 
 Action = Callable[[Context, Command], Reply | Plan]
@@ -20,7 +20,7 @@ Action = Callable[[Context, Command], Reply | Plan]
 # command -> "module.function" inside bot/
 WHERE: dict[str, str] = {
     "help": "queries.help_",
-    "where": "queries.where",
+    "where": "locate.where",
     "show": "queries.show",
     "list": "queries.list_",
     "hosts": "queries.hosts",

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from bot import lookup, resilience, strays
 from bot.context import Context, Plan, Progress
+from bot.locate import live_vm, remember
 from bot.parser import Command
-from bot.queries import live_vm, remember
 from bot.results import Done, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
 from hypervisor import lifecycle as rules

@@ -16,7 +16,7 @@ from bot import exit_codes
 from bot.engine import ChatEvent, Engine, Pending
 from bot.grammar import BY_NAME
 from bot.render_text import render
-from bot.results import FindingList, Outcome, Reply
+from bot.reply import FindingList, Outcome, Reply
 
 if TYPE_CHECKING:
     from bot.completion import Names

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.fleet import FleetConfig
-from bot.results import Reply
+from bot.reply import Reply
 from hypervisor.farm import Farm
 from inventory import Inventory
 

@@ -24,7 +24,7 @@ from bot.fleet import FleetConfig
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
-from bot.results import Outcome, Reply, Text, failed, refused
+from bot.reply import Outcome, Reply, Text, failed, refused
 from bot.vmlocks import Busy, Holder, LockFailed, is_host_key
 from hypervisor.errors import (
     HostUnreachable,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.results import FindingList, Reply
+from bot.reply import FindingList, Reply
 
 DONE, FAILED, USAGE, REFUSED, INTERRUPTED = 0, 1, 2, 3, 4
 # Nagios plugin convention for `check`.

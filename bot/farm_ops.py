@@ -8,8 +8,8 @@ from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
-from bot.queries import ok
 from bot.rechecks import FORCEABLE, load_of
+from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
 from bot.watch.inventory_view import inventory_conditions, rules_of

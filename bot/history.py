@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot import lookup
 from bot.context import Context
+from bot.locate import live_vm, remember
 from bot.parser import Command
-from bot.queries import live_vm, ok, remember
+from bot.reply import ok
 from bot.results import DiffView, HistoryView, Reply, TemplateList
 from hypervisor.words import plural
 

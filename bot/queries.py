@@ -1,4 +1,4 @@
-"""Commands that only read: help, where, show, list, hosts, host, refresh."""
+"""Commands that only read: help, show, list, hosts, host, refresh (`where` is in bot/locate.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from bot import lookup
 from bot.context import Context
 from bot.grammar import BY_NAME, COMMANDS, GROUPS, role_allows
 from bot.journal_report import report_orphans
+from bot.locate import live_vm, remember
 from bot.parser import ALIASES, Command
 from bot.refresh import refresh_inventory
+from bot.reply import ok
 from bot.results import (
     HelpTable,
     HostCard,
     HostLoad,
     HostTable,
-    Located,
     NicView,
     Outcome,
     Reply,
@@ -27,7 +28,6 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, Usage, VMState
 from hypervisor.words import plural
-from inventory import VMRecord
 from inventory.journal import Journal
 
 _STATE_WORDS = {
@@ -35,11 +35,6 @@ _STATE_WORDS = {
     "paused": {VMState.PAUSED, VMState.PMSUSPENDED},
     "shutoff": {VMState.SHUTOFF, VMState.SAVED, VMState.CRASHED},
 }
-
-
-def ok(body: object, summary: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
-    """A successful answer."""
-    return Reply(Outcome.OK, body, summary, vm=vm, hosts=hosts)  # type: ignore[arg-type]
 
 
 def help_(ctx: Context, cmd: Command) -> Reply:
@@ -55,59 +50,6 @@ def help_(ctx: Context, cmd: Command) -> Reply:
                    key=lambda s: GROUPS.index(s.group))
     allowed = tuple((s.usage, s.help, s.examples[0]) for s in specs)
     return ok(HelpTable(allowed, groups=tuple(s.group for s in specs)), f"{len(allowed)} commands")
-
-
-def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError | None]:
-    """Read a VM from the host the inventory has it on: (VM or None, the error if the host failed)."""
-    try:
-        return ctx.farm.call(record.vm.host, lambda d: d.find_vm(record.vm.name)), None
-    except HypervisorError as exc:
-        return None, exc
-
-
-def remember(ctx: Context, vm: VM, command: Command) -> None:
-    """Record a VM as just seen, if it differs from what the inventory holds."""
-    known = ctx.inventory.vm(vm.name)
-    if known is None or known.vm != vm or known.stale_since is not None:
-        ctx.inventory.record_vm(vm, at=ctx.now(), command=command.canonical(), user=ctx.user)
-
-
-def where(ctx: Context, cmd: Command) -> Reply:
-    """Tell where a VM runs: from the inventory, checked live, searched farm-wide if it moved."""
-    name = cmd.args["vm"]
-    record = lookup.find_record(ctx, name)
-    if record is not None:
-        vm, error = live_vm(ctx, record)
-        if error is not None:
-            located = Located(vm=record.vm, live=False, last_seen=record.last_seen,
-                              unreachable_reason=getattr(error, "reason", str(error)))
-            return ok(located, f"{record.vm.name} last seen on {record.vm.host}", vm=record.vm.name,
-                      hosts=(record.vm.host,))
-        if vm is not None and vm.state.active:
-            remember(ctx, vm, cmd)
-            return ok(Located(vm=vm, live=True), f"{vm.name} is on {vm.host}", vm=vm.name, hosts=(vm.host,))
-    found = ctx.farm.find(record.vm.name if record else name)
-    if found.vm is None:
-        return _nowhere(ctx, cmd, name, record, found.unreachable)
-    remember(ctx, found.vm, cmd)
-    moved_from = record.vm.host if record and record.vm.host != found.vm.host else ""
-    located = Located(vm=found.vm, live=True, corrected_from=moved_from, strays=found.strays)
-    return ok(located, f"{found.vm.name} is on {found.vm.host}", vm=found.vm.name, hosts=(found.vm.host,))
-
-
-def _nowhere(ctx: Context, cmd: Command, name: str, record: VMRecord | None,
-             unreachable: dict[str, str]) -> Reply:
-    if record is None:
-        raise lookup.unknown("VM", name, ctx.inventory.vm_names())
-    silent = ", ".join(sorted(unreachable))
-    if silent:
-        message = (f"No answering host has {record.vm.name} now; it was last seen on {record.vm.host}. "
-                   f"Not answering: {silent}.")
-    else:
-        ctx.inventory.forget_vm(record.vm.name, at=ctx.now(), command=cmd.canonical(), user=ctx.user)
-        message = (f"No host has {record.vm.name} any more (last seen on {record.vm.host}); "
-                   "it is removed from the inventory.")
-    return Reply(Outcome.FAILED, Text(message), message, vm=record.vm.name)
 
 
 def nic_views(ctx: Context, vm: VM) -> tuple[NicView, ...]:

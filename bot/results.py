@@ -1,46 +1,22 @@
-"""What commands answer, as data: each front end renders these its own way (text, Block Kit)."""
+"""What commands answer, as data: each front end renders these its own way (text, Block Kit).
+
+The Reply itself, its Outcome and the plainest bodies are in bot/reply.py (re-exported here), so
+that a quick question does not create the classes of every card and table below.
+"""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, ok, refused
 from hypervisor.model import VM, Host
 from hypervisor.template import Template
 from inventory import Change, FieldDiff
-from inventory.finding import Finding
 
-
-class Outcome(enum.Enum):
-    """How a command ended, as the audit records it."""
-
-    OK = "ok"
-    REFUSED = "refused"  # not allowed, or not possible in the current state
-    FAILED = "failed"  # tried and did not work
-    USAGE = "usage"  # not a command
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"  # stopped between steps when asked to (Ctrl-C, the bot stopping)
-    ERROR = "error"  # granja itself failed
-
-
-@dataclass(frozen=True)
-class Text:
-    """A plain answer."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Located:
-    """Where a VM is: live from its host, or last known when the host is not answering."""
-
-    vm: VM
-    live: bool
-    last_seen: datetime | None = None
-    corrected_from: str = ""  # the host the inventory wrongly had
-    strays: tuple[str, ...] = ()
-    unreachable_reason: str = ""
+__all__ = ["AuditRow", "AuditTable", "Body", "DiffView", "Done", "FindingList", "HelpTable", "HistoryView",
+           "HostCard", "HostEmptied", "HostLoad", "HostTable", "Located", "NicView", "Outcome", "Reply",
+           "RollingRun", "TemplateList", "Text", "VMCard", "VMTable", "failed", "ok", "refused"]
 
 
 @dataclass(frozen=True)
@@ -169,17 +145,6 @@ class RollingRun:
 
 
 @dataclass(frozen=True)
-class FindingList:
-    """What `check` found to need attention, each with its severity (info, warning, critical)."""
-
-    findings: tuple[Finding, ...]
-
-    def severity(self, index: int) -> str:
-        """The severity of one finding: info, warning or critical."""
-        return self.findings[index].severity
-
-
-@dataclass(frozen=True)
 class TemplateList:
     """The fleet's templates, with the clusters using each and the VLAN of each network."""
 
@@ -209,30 +174,3 @@ class HistoryView:
 
 Body = (Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
         | HostEmptied | RollingRun | FindingList | TemplateList | DiffView | HistoryView)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A command's answer: what to show, how it ended, and one line for the audit."""
-
-    outcome: Outcome
-    body: Body
-    summary: str
-    vm: str = ""
-    hosts: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the command did what was asked."""
-        return self.outcome is Outcome.OK
-
-
-def refused(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
-    """A refusal: nothing was done."""
-    return Reply(Outcome.REFUSED, Text(message), message, vm=vm, hosts=hosts)
-
-
-def failed(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
-    """A failure: it was tried and did not work."""
-    return Reply(Outcome.FAILED, Text(message), message, vm=vm, hosts=hosts)

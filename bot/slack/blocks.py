@@ -16,7 +16,8 @@ from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
-from bot.render_text import change_what, render, usage_text, when
+from bot.render_bodies import change_what, usage_text
+from bot.render_text import render, when
 from bot.results import (
     AuditTable,
     Done,

@@ -17,6 +17,7 @@ NOT_FOR_WHERE = {
     "paramiko", "mkdocs", "jinja2", "slack_bolt", "rapidfuzz",  # SSH facts, the site, Slack, suggestions
     "msgspec", "tomllib", "granja.schema",  # checking the fleet config: done when the file changed
     "secrets", "tempfile",  # random IDs and temporary files: os.urandom and a named file do
+    "bot.results", "bot.render_bodies", "bot.queries",  # the cards and tables of other commands
     "bot.completion", "bot.watch.model", "bot.farm_ops", "bot.changes", "sitegen.build",
     "hypervisor.placement", "hypervisor.rolling", "hypervisor.migration", "inventory.health",
 }
@@ -43,7 +44,7 @@ def test_where_is_imports_only_what_it_needs(state):
     _ask(state, "where is ldap3")  # the first run after the config changed checks and caches it
     said, modules = _ask(state, "where is ldap3")
     assert said.startswith("ldap3 is on host")
-    assert {"libvirt", "bot.queries", "inventory.store"} <= modules  # it asked the host; the check sees that
+    assert {"libvirt", "bot.locate", "inventory.store"} <= modules  # it asked the host; the check sees that
     assert sorted(modules & NOT_FOR_WHERE) == []
 
 
