@@ -12,7 +12,8 @@ from pathlib import Path
 from benchmarks.core import report
 from granja.demo_plan import plan_farm
 from hypervisor.evacuation import Evacuation, plan_evacuation
-from hypervisor.model import VM, Host, Pool
+from hypervisor.host_model import Host, Pool
+from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
 from inventory import Inventory
 from inventory.health import findings

@@ -25,7 +25,8 @@ from bot.results import (
     VMCard,
     VMTable,
 )
-from hypervisor.model import VM, Bond, Usage, gib, size_text, uptime_text
+from hypervisor.host_model import Bond
+from hypervisor.model import VM, Usage, gib, size_text, uptime_text
 from hypervisor.words import plural
 from inventory import Change
 from inventory.drift import field_words

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, ok, refused
-from hypervisor.model import VM, Host
+from hypervisor.host_model import Host
+from hypervisor.model import VM
 from hypervisor.template import Template
 from inventory import Change, FieldDiff
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hypervisor.model import Bond, Bridge, HostFacts, VlanIf
 from hypervisor.testnode import signature
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Bond, HostFacts, VlanIf
 
 
 class NodeFileFacts:
@@ -29,6 +32,8 @@ class NodeFileFacts:
         return self._cached[1]
 
     def _read(self) -> HostFacts:
+        from hypervisor.host_model import Bridge, HostFacts, VlanIf  # read at a refresh, not for a question
+
         root = ET.parse(self.path).getroot()
         bonds: list[Bond] = []
         vlans: list[VlanIf] = []
@@ -51,6 +56,8 @@ class NodeFileFacts:
 
 
 def _bond(name: str, bond: ET.Element) -> Bond:
+    from hypervisor.host_model import Bond  # as in NodeFileFacts._read
+
     slaves = [s for s in bond.findall("interface")]
     up = tuple(s.get("name", "") for s in slaves if _link_up(s))
     return Bond(name=name, mode=bond.get("mode", ""),

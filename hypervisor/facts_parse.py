@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from hypervisor.model import Bond, Bridge, NodeView, Storage, VlanIf
+from hypervisor.host_model import Bond, Bridge, NodeView, Storage, VlanIf
 
 # The bonding driver names its modes in words; the names people configure are these.
 _BOND_MODES = {

@@ -24,7 +24,7 @@ from hypervisor.facts_parse import (
     parse_sysfs_bridges,
     parse_xl_info,
 )
-from hypervisor.model import Bond, Bridge, FactsNote, HostFacts, NodeView, VlanIf
+from hypervisor.host_model import Bond, Bridge, FactsNote, HostFacts, NodeView, VlanIf
 
 STORAGE_PATHS = ("/var/lib/libvirt/images", "/var/lib/xen/images")
 # One command, one round trip (each SSH exec costs 0.2-0.3 s): every fact under its own "@@" marker,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hypervisor.deadline import call_all, call_with_deadline
 from hypervisor.errors import HostNotFound, HostUnreachable, HypervisorError
 from hypervisor.interface import HostDriver
-from hypervisor.model import VM, Host, VMState
+from hypervisor.model import VM, VMState
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Host
 
 T = TypeVar("T")
 

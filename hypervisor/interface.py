@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from hypervisor.model import VM, Host, HostFacts
+from hypervisor.model import VM
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Host, HostFacts
 
 Progress = Callable[[str], None]
 """Receives one-line progress reports from long operations (migration)."""

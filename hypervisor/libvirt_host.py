@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libvirt
 
@@ -34,7 +34,10 @@ from hypervisor.errors import (
 from hypervisor.events import STOPPED, LifecycleWatch, ensure_event_loop
 from hypervisor.interface import Applied, FactsSource, HostDriver, Progress
 from hypervisor.job_progress import JobWatcher
-from hypervisor.model import VM, Host, Pool, Usage, VMState
+from hypervisor.model import VM, Usage, VMState
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Host, Pool
 
 # libvirt prints every error to stderr unless told otherwise; we convert them instead.
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
@@ -163,6 +166,8 @@ class LibvirtHost:
         `facts=False` leaves out the host's own facts (an SSH round trip): moving a VM needs
         only what the hypervisor says.
         """
+        from hypervisor.host_model import Host  # a host's model: read at a refresh, not for a question
+
         with self._edge("describe"):
             conn = self.connection()
             model, memory_mib, cpus, mhz = conn.getInfo()[:4]
@@ -364,6 +369,8 @@ def _state(dom: Any) -> VMState:
 
 
 def _pool(pool: Any) -> Pool:
+    from hypervisor.host_model import Pool  # as in describe()
+
     _state, capacity, allocation, available = pool.info()
     definition = ET.fromstring(pool.XMLDesc(0))
     path = definition.findtext("target/path", "").strip()

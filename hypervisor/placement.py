@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+from hypervisor.host_model import Host
 from hypervisor.limits import Limits
-from hypervisor.model import VM, Host, gib
+from hypervisor.model import VM, gib
 from hypervisor.words import listed, plural
 
 __all__ = ["Choice", "FarmLoad", "Guest", "Limits", "Room", "after_move", "choose_host", "rank_hosts"]

@@ -21,9 +21,10 @@ from hypervisor.domain_build import build_domain, domain_type
 from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Carried, Evacuation, Move, place_each
 from hypervisor.farm import Farm
+from hypervisor.host_model import Pool
 from hypervisor.interface import Progress
 from hypervisor.migration import Migrated, ShouldStop, never
-from hypervisor.model import VM, Pool
+from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest
 from hypervisor.shared_storage import only_here
 

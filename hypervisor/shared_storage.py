@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
-from hypervisor.model import VM, Disk, Pool
+from hypervisor.model import VM, Disk
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Pool
 
 # libvirt's pool types whose storage is on the network, reached the same from every host.
 SHARED_POOL_TYPES = frozenset({"iscsi", "iscsi-direct", "netfs", "rbd", "gluster"})

@@ -16,7 +16,7 @@ import paramiko
 
 from hypervisor.errors import HostKeyMismatch, HostUnreachable, OperationFailed
 from hypervisor.facts_script import FACTS_SCRIPT, parse_facts
-from hypervisor.model import HostFacts
+from hypervisor.host_model import HostFacts
 
 
 def split_target(target: str) -> tuple[str, str, int]:

@@ -6,16 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from hypervisor.model import (
-    VM,
-    Host,
-    compact_devices,
-    expand_config,
-    host_from_dict,
-    to_dict,
-    to_doc,
-    vm_from_dict,
-)
+from hypervisor.model import VM, compact_devices, expand_config, to_dict, to_doc, vm_from_dict
 from inventory.records import (
     AuditEntry,
     Baseline,
@@ -91,6 +82,8 @@ def host_doc(
 
 def host_record(doc: Doc) -> HostRecord:
     """HostRecord from its document, with a placeholder Host if it was never reached."""
+    from hypervisor.host_model import Host, host_from_dict  # hosts: not read to answer a question on a VM
+
     data = doc["host"]
     host = (
         host_from_dict(data)

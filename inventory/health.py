@@ -22,7 +22,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypervisor.model import Bond, gib
+from hypervisor.host_model import Bond
+from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
 from hypervisor.resilience import single_losses
 from hypervisor.shared_storage import local_disks, shared_pool_names

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from hypervisor.model import VM, Host
+from hypervisor.model import VM
+
+if TYPE_CHECKING:
+    from hypervisor.host_model import Host
 
 ChangeKind = Literal["config", "placement", "created", "removed", "baseline"]
 Outcome = Literal["ok", "refused", "failed", "cancelled", "interrupted", "usage", "error"]

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from hypervisor.model import VM, Host, to_dict, usage_from_dict
+from hypervisor.host_model import Host
+from hypervisor.model import VM, to_dict, usage_from_dict
 from inventory import codec
 from inventory.index import Snapshot
 from inventory.natural import natural_key

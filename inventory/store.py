@@ -12,13 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from hypervisor.model import VM, Host
+from hypervisor.model import VM
 from inventory import codec
 from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
-from inventory.maintenance import MaintenanceMark, marks, put_mark
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
 from inventory.records import (
@@ -31,12 +30,13 @@ from inventory.records import (
     RefreshSummary,
     VMRecord,
 )
-from inventory.refresh import plan_refresh
 from inventory.storage import AtomicJSONStorage
-from inventory.usage import HostUsage, disk_users, host_usage, nic_macs
 
 if TYPE_CHECKING:
+    from hypervisor.host_model import Host
     from hypervisor.placement import Guest
+    from inventory.maintenance import MaintenanceMark
+    from inventory.usage import HostUsage
 
 T = TypeVar("T")
 
@@ -120,14 +120,20 @@ class Inventory:
 
     def usage(self) -> dict[str, HostUsage]:
         """Per host: memory and vCPUs of its active VMs, and the clusters with a member there."""
+        from inventory.usage import host_usage  # the farm's load: not read for a question on one VM
+
         return host_usage(self._current())
 
     def macs(self) -> set[str]:
         """Every NIC MAC of every known VM, in lower case: what a new MAC must not be."""
+        from inventory.usage import nic_macs  # as in usage()
+
         return nic_macs(self._current())
 
     def disk_users(self) -> dict[str, list[str]]:
         """Each disk source of a known VM with the VMs using it: whether a disk is shared."""
+        from inventory.usage import disk_users  # as in usage()
+
         return disk_users(self._current())
 
     def last_refresh(self) -> RefreshInfo | None:
@@ -148,6 +154,8 @@ class Inventory:
 
     def maintenance(self) -> dict[str, MaintenanceMark]:
         """Hosts marked in maintenance (kept out of new placements), by name."""
+        from inventory.maintenance import marks  # placement's concern: not read for a question on one VM
+
         return marks(self._current())
 
     # Writes: each is one locked read-modify-write of inventory.json and one atomic write.
@@ -169,6 +177,8 @@ class Inventory:
         `strays` maps a VM name to other hosts holding an inactive definition of it; copies
         of one name in `vms` are settled here too, so callers may do either.
         """
+        from inventory.refresh import plan_refresh  # a whole refresh's rules (and hosts' model)
+
         at = codec.utc(at)
         return self._write(
             lambda plan: plan_refresh(
@@ -242,6 +252,8 @@ class Inventory:
 
     def set_maintenance(self, host: str, *, on: bool, at: datetime, user: str) -> bool:
         """Mark a host in maintenance or clear the mark; False if it already was as asked."""
+        from inventory.maintenance import put_mark  # as in maintenance()
+
         at = codec.utc(at)
         return self._write(lambda plan: put_mark(plan, host, on=on, at=at, user=user))
 

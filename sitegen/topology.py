@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hypervisor.model import NIC, Host
+from hypervisor.host_model import Host
+from hypervisor.model import NIC
 from hypervisor.placement import Limits
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord

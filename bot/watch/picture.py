@@ -13,7 +13,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from hypervisor.model import VM, Host, Virt, VMState
+from hypervisor.host_model import Host
+from hypervisor.model import VM, Virt, VMState
 
 MOVE_SECONDS = 120.0  # a VM gone from one host and new on another within this time moved
 

@@ -24,7 +24,8 @@ from bot.watch.tracker import Alert, Tracker, Transition
 from hypervisor.deadline import call_all
 from hypervisor.event_hub import EventHub, Keepalive
 from hypervisor.farm import Farm
-from hypervisor.model import VM, Host, VMState
+from hypervisor.host_model import Host
+from hypervisor.model import VM, VMState
 
 log = logging.getLogger("granja.watch")
 DECIDE_SECONDS = 10.0  # after this, a change no operation of granja's claims is outside granja

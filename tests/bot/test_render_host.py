@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.render_text import render
 from bot.results import HostCard, HostLoad, Outcome, Reply
 from hypervisor.facts_script import parse_facts
-from hypervisor.model import Host
+from hypervisor.host_model import Host
 
 FACTS = Path(__file__).parents[1] / "realdata" / "facts"
 

@@ -20,6 +20,7 @@ NOT_FOR_WHERE = {
     "bot.results", "bot.render_bodies", "bot.queries",  # the cards and tables of other commands
     "bot.completion", "bot.watch.model", "bot.farm_ops", "bot.changes", "sitegen.build",
     "hypervisor.placement", "hypervisor.rolling", "hypervisor.migration", "inventory.health",
+    "hypervisor.host_model", "inventory.refresh", "inventory.maintenance", "inventory.usage",  # hosts, load
 }
 
 

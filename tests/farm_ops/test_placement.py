@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hypervisor.evacuation import plan_evacuation
-from hypervisor.model import Pool
+from hypervisor.host_model import Pool
 from hypervisor.placement import FarmLoad, Guest, Limits, choose_host, rank_hosts
 from hypervisor.recovery import plan_recovery
 from tests.inventory.builders import in_cluster, make_host, make_vm

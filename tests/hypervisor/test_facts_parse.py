@@ -14,7 +14,7 @@ from hypervisor.facts_parse import (
     parse_xl_info,
 )
 from hypervisor.facts_script import parse_facts
-from hypervisor.model import Bond, Bridge, NodeView, Storage, VlanIf
+from hypervisor.host_model import Bond, Bridge, NodeView, Storage, VlanIf
 
 OUTPUTS = Path(__file__).parent / "outputs"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from hypervisor.facts_parse import parse_bonding
 from hypervisor.facts_script import parse_facts
-from hypervisor.model import Bond, FactsNote, Host, host_from_dict, to_dict
+from hypervisor.host_model import Bond, FactsNote, Host, host_from_dict
+from hypervisor.model import to_dict
 
 FACTS = Path(__file__).parents[1] / "realdata" / "facts"
 EXPECTED = json.loads((FACTS / "expected.json").read_text())

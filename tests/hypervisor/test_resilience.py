@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from hypervisor.model import GranjaMeta, Host, Pool
+from hypervisor.host_model import Host, Pool
+from hypervisor.model import GranjaMeta
 from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.recovery import plan_recovery
 from hypervisor.resilience import Proposal, Simulator, assess, newly_stranding, single_losses

@@ -6,7 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypervisor.model import NIC, VM, Disk, GranjaMeta, Host, Pool, Virt, VMState
+from hypervisor.host_model import Host, Pool
+from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

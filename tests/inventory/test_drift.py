@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from hypervisor.model import NIC, Bond, Bridge, Disk, HostFacts, VlanIf, to_dict
+from hypervisor.host_model import Bond, Bridge, HostFacts, VlanIf
+from hypervisor.model import NIC, Disk, to_dict
 from inventory.drift import diff_configs
 from inventory.natural import natural_key
 from inventory.records import FieldDiff

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hypervisor.facts_parse import parse_links
-from hypervisor.model import Bridge, FactsNote, HostFacts
+from hypervisor.host_model import Bridge, FactsNote, HostFacts
 from tests.real.daemons import RealHost
 from tests.real.test_ssh_facts import ssh_facts
 

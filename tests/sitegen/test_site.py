@@ -14,19 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hypervisor.model import (
-    NIC,
-    VM,
-    Disk,
-    GranjaMeta,
-    Host,
-    HostFacts,
-    NodeView,
-    Pool,
-    Storage,
-    Virt,
-    VMState,
-)
+from hypervisor.host_model import Host, HostFacts, NodeView, Pool, Storage
+from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 from inventory import Inventory
 from sitegen.build import BuildResult, build_site
 from sitegen.markdown import md_escape
