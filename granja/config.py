@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import re2
 
 from bot.access import Access
 from bot.fleet import (
@@ -37,6 +36,7 @@ from bot.fleet import (
 from bot.watch.model import KINDS
 from granja import schema
 from granja.errors import ConfigError
+from granja.patterns import compile_pattern
 from hypervisor.sizes import parse_size_mib
 from hypervisor.template import Template
 
@@ -70,18 +70,6 @@ def check_config(path: Path, data: bytes) -> FleetConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "syntax", str(exc)) from None
     return _Builder(path, raw, text).fleet()
-
-
-def compile_pattern(source: str) -> Pattern:
-    """Compile a regular expression with RE2 (linear time); ValueError says what RE2 cannot take."""
-    options = re2.Options()
-    options.log_errors = False
-    try:
-        return re2.compile(source, options)  # type: ignore[no-any-return]
-    except re2.error as exc:
-        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"bad regular expression ({detail}); granja takes RE2 syntax, which has no "
-                         "backreferences or lookaround, so that no pattern can run for ever") from None
 
 
 _TYPE_NAMES = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
