@@ -15,6 +15,7 @@ from bot.watch.watcher import Sink, Watcher, WatchSettings
 from granja.config import FleetConfig
 from hypervisor.event_hub import Keepalive
 from hypervisor.model import VM
+from hypervisor.threads import wait_in_slices
 from inventory import Inventory
 from inventory.drift import diff_configs
 
@@ -50,7 +51,7 @@ def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
               stop: threading.Event | None = None) -> int:
     """`granja watch`: watch until interrupted (Ctrl-C, SIGTERM), one line per alert on standard output."""
     stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():  # a signal ends the wait, wherever it lands
+    if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda _signum, _frame: stop.set())
     watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
@@ -58,7 +59,7 @@ def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
     out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
     try:
         watcher.start()  # a signal during start (its first poll already prints alerts) is seen after it
-        stop.wait()
+        wait_in_slices(stop)
     finally:
         watcher.stop()
     return 0
