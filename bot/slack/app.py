@@ -44,13 +44,14 @@ def web_client(settings: SlackSettings) -> WebClient:
 
 
 def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0,
-              watcher: Watcher | None = None) -> App:
+              watcher: Watcher | None = None, workers: ThreadPoolExecutor | None = None) -> App:
     """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does.
 
     Given a watcher, its alerts go to the config's alert channel and their buttons are answered here.
+    `workers` runs the commands (a pool of WORKERS threads unless given).
     """
     client = web_client(settings)
-    workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
+    workers = workers or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
     # process_before_response=True: each listener runs in the request's own thread, acks, and hands
     # its work to the worker pool, so the answer to Slack never waits for the work (nor for Bolt's
     # 10 ms polling of an ack made in a worker, its default; nor for its deep copy of lazy requests).
