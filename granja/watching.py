@@ -40,11 +40,11 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
                   clock: Callable[[], float] = time.time) -> Watcher:
     """A watcher over the engine's farm; alerts are audited and handed to `sinks`."""
     config, inventory = engine.config, engine.inventory
-    ours = OwnOperations(engine.journal)
+    settings = settings or watch_settings(config)
+    ours = OwnOperations(engine.journal, poll_seconds=settings.facts_interval)
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
                    rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
-                   sinks=[AuditSink(inventory.record_audits, clock), *sinks],
-                   settings=settings or watch_settings(config), clock=clock)
+                   sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock)
 
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,

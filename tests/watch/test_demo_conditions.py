@@ -59,6 +59,22 @@ def test_a_change_made_through_granja_is_no_alert(watched):
         "cluster db: 1 of 2 running; db1 is shut off on host02"]
 
 
+def test_an_outside_change_soon_after_granja_touched_the_vm_is_still_an_alert(watched):
+    Chat(watched.engine).send("start ftp2")  # granja's own operation on ftp2
+    watched.after(90)  # the next poll sees ftp2 running: granja's doing; a minute and a half later…
+    watched.engine.farm.driver("host07").lifecycle("ftp2", "destroy")  # …someone stops it by hand
+    at = datetime.fromtimestamp(watched.clock.now, UTC)
+    said = f"ftp2 stopped on host07 at {at:%H:%M} UTC, not by granja"
+    assert fired(watched, "stopped_outside", 2) == [said]
+
+
+def test_a_change_granja_made_a_poll_interval_ago_is_no_alert(watched):
+    Chat(watched.engine).send("start ftp2")
+    watched.clock.advance(55)  # the next poll comes most of an interval (60 s) later
+    watched.after(60)
+    assert watched.seen.of("fired", "started_outside") == []
+
+
 def test_a_vm_started_outside_granja_is_an_info_notice(watched):
     watched.engine.farm.driver("host07").lifecycle("ftp2", "start")
     assert fired(watched, "started_outside", 2)[0].startswith("ftp2 was started on host07 at")
