@@ -53,6 +53,8 @@ role = "operator"
 role = "viewer"
 [channels.COPER]
 role = "operator"
+[channels.CSECRET]
+role = "operator"
 """
 
 
