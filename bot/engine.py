@@ -113,6 +113,10 @@ class Engine:
         self.interrupted = False
         """Whether a change of this engine was cut short by `stopping` (a front end's exit code says so)."""
 
+    def close(self) -> None:
+        """Release the inventory's open files; the engine must not be used afterwards."""
+        self.inventory.close()
+
     def standing(self, event: ChatEvent) -> Standing:
         """The role the event's user may act with where they wrote, and why."""
         groups = [g for g in event.extra.get("groups", "").split(",") if g]

@@ -15,6 +15,7 @@ from bot.watch.watcher import Sink, Watcher, WatchSettings
 from granja.config import FleetConfig
 from hypervisor.event_hub import Keepalive
 from hypervisor.model import VM
+from hypervisor.threads import wait_in_slices
 from inventory import Inventory
 from inventory.drift import diff_configs
 
@@ -39,18 +40,18 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
                   clock: Callable[[], float] = time.time) -> Watcher:
     """A watcher over the engine's farm; alerts are audited and handed to `sinks`."""
     config, inventory = engine.config, engine.inventory
-    ours = OwnOperations(engine.journal)
+    settings = settings or watch_settings(config)
+    ours = OwnOperations(engine.journal, poll_seconds=settings.facts_interval)
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
                    rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
-                   sinks=[AuditSink(inventory.record_audits, clock), *sinks],
-                   settings=settings or watch_settings(config), clock=clock)
+                   sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock)
 
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
               stop: threading.Event | None = None) -> int:
     """`granja watch`: watch until interrupted (Ctrl-C, SIGTERM), one line per alert on standard output."""
     stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():  # a signal ends the wait, wherever it lands
+    if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda _signum, _frame: stop.set())
     watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
@@ -58,7 +59,7 @@ def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
     out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
     try:
         watcher.start()  # a signal during start (its first poll already prints alerts) is seen after it
-        stop.wait()
+        wait_in_slices(stop)
     finally:
         watcher.stop()
     return 0

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hypervisor.errors import HostTimeout
+from hypervisor.threads import start_thread
 
 T = TypeVar("T")
 
@@ -47,7 +48,7 @@ class _Job(Generic[T]):
 def call_with_deadline(host: str, call: Callable[[], T], seconds: float) -> T:
     """Run `call` for `host`, raising HostTimeout if it takes longer than `seconds`."""
     job = _Job(host, call)
-    threading.Thread(target=job.run, name=f"host-{host}", daemon=True).start()
+    start_thread(job.run, name=f"host-{host}")
     if not job.done.wait(seconds):
         raise HostTimeout(host, seconds)
     if job.outcome.error is not None:
@@ -85,10 +86,8 @@ def call_all(
                 started[job.key] = time.monotonic()
             job.run()
 
-    threads = [threading.Thread(target=worker, daemon=True, name=f"hosts-{i}")
-               for i in range(max(1, min(workers, len(jobs))))]
-    for thread in threads:
-        thread.start()
+    for i in range(max(1, min(workers, len(jobs)))):
+        start_thread(worker, name=f"hosts-{i}")
     return _collect(jobs, started, lock, seconds, spawn=worker)
 
 
@@ -108,7 +107,7 @@ def _collect(
             if begun is not None and time.monotonic() - begun > seconds:
                 results[job.key] = Outcome(error=HostTimeout(job.key, seconds))
                 # The stuck worker keeps its thread; give the queue a fresh one.
-                threading.Thread(target=spawn, daemon=True).start()
+                start_thread(spawn, name="hosts-spare")
                 break
         else:
             results[job.key] = job.outcome

@@ -27,6 +27,7 @@ import libvirt
 
 from hypervisor.events import ensure_event_loop
 from hypervisor.model import VMState
+from hypervisor.threads import start_thread
 
 log = logging.getLogger("granja.events")
 DomainCallback = Callable[[str, str, "VMState | None", str], None]
@@ -117,8 +118,7 @@ class EventHub:
         with self._wake:
             self._due = [(now, host) for host in self._links]
             heapq.heapify(self._due)
-        self._thread = threading.Thread(target=self._schedule, name="watch-links", daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._schedule, name="watch-links")  # its pool's threads inherit the mask
 
     def stop(self) -> None:
         """Close every connection; callbacks stop."""

@@ -17,6 +17,8 @@ from typing import Any
 
 import libvirt
 
+from hypervisor.threads import start_thread
+
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
@@ -31,8 +33,7 @@ def ensure_event_loop() -> None:
         if _thread is not None:
             return
         libvirt.virEventRegisterDefaultImpl()
-        _thread = threading.Thread(target=_run, daemon=True, name="libvirt-events")
-        _thread.start()
+        _thread = start_thread(_run, name="libvirt-events")
 
 
 def _run() -> None:

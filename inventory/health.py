@@ -18,7 +18,7 @@ condition it also reports (bot/watch/model.py); `check` exits by them as a Nagio
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +42,8 @@ STALE_AFTER = timedelta(days=1)
 SEVERITY = {"unreachable": "critical", "stray": "critical", "maintenance": "info", "autostart": "info",
             "drift": "info"}
 
+VMS_NAMED = 20  # a silent host's message names at most this many of its VMs, then counts the rest
+
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
              stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None,
@@ -60,7 +62,7 @@ def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetim
         *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
         *(_local_storage(vms, hosts, shared_pools) if shared_pools is not None else ()),
         *_commitment(load),
-        *_hosts(hosts, now or datetime.now(UTC), stale_after),
+        *_hosts(inventory, hosts, now or datetime.now(UTC), stale_after),
         *_bonds(hosts),
         *_maintenance(load, inventory.maintenance()),
         *_pinned(inventory, pinned or {}),
@@ -130,17 +132,31 @@ def _commitment(load: FarmLoad) -> Iterable[Finding]:
                                          f"over its {cpus} ({room.cpus} cores × {limits.cpu_ratio:g})")
 
 
-def _hosts(hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta) -> Iterable[Finding]:
+def _hosts(inventory: Inventory, hosts: Iterable[HostRecord], now: datetime, stale_after: timedelta
+           ) -> Iterable[Finding]:
     for record in hosts:
         if record.last_seen is None or record.unreachable_since is not None:
-            down = record.unreachable_since
-            since = f" since {down:%Y-%m-%d %H:%M} UTC" if down else ""
+            vms = sorted((vm.name for vm in inventory.vms_on(record.name)), key=natural_key)
             yield Finding("unreachable", record.name,
-                          f"{record.name} is not answering{since}: {record.reason or 'never reached'}")
+                          unreachable_message(record.name, record.unreachable_since, record.reason, vms))
         elif now - record.last_seen > stale_after:
             hours = (now - record.last_seen).total_seconds() / 3600
             yield Finding("stale", record.name, f"{record.name} was last asked {hours:.0f} h ago; "
                                                 "run 'refresh' for current data")
+
+
+def unreachable_message(host: str, since: datetime | None, reason: str | None, vms: Sequence[str] = ()
+                        ) -> str:
+    """How `check` and the watcher say a host does not answer: since when, why, and the VMs it ran."""
+    when = f" since {since:%Y-%m-%d %H:%M} UTC" if since is not None else ""
+    held = f"; it ran {plural(len(vms), 'VM')}: {listed(vms, shown=VMS_NAMED)}" if vms else ""
+    return f"{host} is not answering{when}: {reason or 'never reached'}{held}"
+
+
+def drift_message(vm: str, paths: Sequence[str]) -> str:
+    """How `check` and the watcher say a VM differs from its baseline, in the fields' own words."""
+    return (f"{vm} differs from its baseline in {plural(len(paths), 'field')}: "
+            f"{listed([field_words(path) for path in paths])}")
 
 
 def _bonds(hosts: Iterable[HostRecord]) -> Iterable[Finding]:
@@ -201,6 +217,4 @@ def _drift(inventory: Inventory, vms: Iterable[VMRecord]) -> Iterable[Finding]:
         except NoBaseline:
             continue
         if fields:
-            yield Finding("drift", record.name, f"{record.name} differs from its baseline in "
-                                                f"{plural(len(fields), 'field')}: "
-                                                f"{listed([field_words(d.path) for d in fields])}")
+            yield Finding("drift", record.name, drift_message(record.name, [d.path for d in fields]))

@@ -140,9 +140,8 @@ class Journal:
                     count += 1
         return count
 
-    def involved(self, vm: str, *, now: datetime,
-                 within: timedelta = timedelta(minutes=5)) -> Operation | None:
-        """The operation `vm` is part of, running now or settled within `within` of `now`; else None.
+    def involved(self, vm: str, *, now: datetime, within: timedelta) -> Operation | None:
+        """The operation `vm` is part of that had begun by `now` and runs still or settled within `within`.
 
         For telling granja's own changes from outside events: a VM that changed host or state
         while an operation named it (or just after) was changed by granja.
@@ -153,6 +152,8 @@ class Journal:
             operation = _read(path)
             if operation is None or vm not in operation.vms:
                 continue
+            if operation.started > now:
+                continue  # begun after the change: it cannot have made it
             if operation.open or (operation.settled is not None and now - operation.settled <= within):
                 return operation
         return None

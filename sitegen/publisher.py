@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from hypervisor.threads import start_thread
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,7 @@ class Publisher:
         with self._cond:
             self._due = time.monotonic() + self.delay
             if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="site-publisher")
-                self._worker.start()
+                self._worker = start_thread(self._run, name="site-publisher", daemon=False)
             self._cond.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,10 @@ class Chat:
 
 
 @pytest.fixture
-def engine(state) -> Engine:
-    return open_engine(config=None, state=str(state))
+def engine(state) -> Iterator[Engine]:
+    engine = open_engine(config=None, state=str(state))
+    yield engine
+    engine.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,11 +58,15 @@ def from_a_bot(event: Mapping[str, Any], *, bot_user: str) -> bool:
 
 
 def event_from_message(event: Mapping[str, Any], *, team: str, bot_user: str, via: str,
-                       groups: Iterable[str] = (), event_id: str = "") -> tuple[ChatEvent, Where]:
-    """A mention or a direct message as a ChatEvent, and the thread its replies go to."""
+                       groups: Iterable[str] = (), event_id: str = "",
+                       kind_of: Callable[[str], str] | None = None) -> tuple[ChatEvent, Where]:
+    """A mention or a direct message as a ChatEvent, and the thread its replies go to.
+
+    `kind_of` says what kind a channel is when the event does not (an app_mention never does).
+    """
     user, channel = str(event.get("user", "")), str(event.get("channel", ""))
     thread = str(event.get("thread_ts") or event.get("ts") or "")
-    kind = str(event.get("channel_type") or "")
+    kind = str(event.get("channel_type") or "") or (kind_of(channel) if kind_of is not None else "")
     kind = "im" if kind == "im" or (not kind and channel.startswith("D")) else kind
     kind = "private" if kind in ("group", "mpim") or (not kind and channel.startswith("G")) else kind
     extra = _extra(user=user, channel=channel, thread=thread, team=team, via=via, groups=groups,
@@ -88,14 +92,19 @@ def event_from_command(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -
     return ChatEvent(user=user, text=text, channel=channel, extra=extra), where
 
 
-def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = ()) -> ChatEvent:
-    """Who clicked a button, and where, as a ChatEvent (the text says which button)."""
+def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = (),
+                     kind_of: Callable[[str], str] | None = None) -> ChatEvent:
+    """Who clicked a button, and where, as a ChatEvent (the text says which button).
+
+    `kind_of` says what kind the channel is (a click does not say).
+    """
     user = str(body.get("user", {}).get("id", ""))
     channel = str(body.get("channel", {}).get("id", ""))
     action = (body.get("actions") or [{}])[0]
+    kind = "im" if channel.startswith("D") else kind_of(channel) if kind_of is not None else ""
     extra = _extra(user=user, channel=channel, thread=str(body.get("message", {}).get("thread_ts", "")),
                    team=str(body.get("team", {}).get("id", "")), via="button", groups=groups,
-                   channel_type="im" if channel.startswith("D") else "")
+                   channel_type=kind if kind in ("im", "private") else "")
     return ChatEvent(user=user, text=f"[{action.get('action_id', '')}]", channel=channel, extra=extra)
 
 

@@ -101,14 +101,14 @@ class AlertClicks:
 
     def __init__(self, *, acknowledge: Callable[[str, str], Alert | None],
                  role_of: Callable[[ChatEvent], str | None], handle: Callable[[ChatEvent, Where], None],
-                 client: Any, groups: Callable[[str], list[str]]) -> None:
+                 client: Any, groups: Callable[[str], list[str]], kind_of: Callable[[str], str]) -> None:
         self._acknowledge, self._role_of, self._handle = acknowledge, role_of, handle
-        self.client, self._groups = client, groups
+        self.client, self._groups, self._kind_of = client, groups, kind_of
 
     def click(self, body: dict[str, Any]) -> None:
         """Acknowledge, or run the remedy through the ordinary preview and confirmation."""
         user = str(body.get("user", {}).get("id", ""))
-        clicker = event_from_click(body, groups=self._groups(user))
+        clicker = event_from_click(body, groups=self._groups(user), kind_of=self._kind_of)
         action = (body.get("actions") or [{}])[0]
         message = body.get("message", {})
         where = Where(clicker.channel, str(message.get("thread_ts") or message.get("ts") or ""))

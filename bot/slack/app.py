@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.engine import Engine
 from bot.slack.adapter import Where, event_from_command, event_from_message, from_a_bot
 from bot.slack.alerts import ACK, REMEDY, AlertClicks, SlackAlerts
+from bot.slack.channels import ChannelKinds
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
 from bot.slack.frontend import FrontEnd
@@ -44,13 +45,14 @@ def web_client(settings: SlackSettings) -> WebClient:
 
 
 def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float = 2.0,
-              watcher: Watcher | None = None) -> App:
+              watcher: Watcher | None = None, workers: ThreadPoolExecutor | None = None) -> App:
     """The Bolt app for granja, its listeners registered; `.front_end` holds the work it does.
 
     Given a watcher, its alerts go to the config's alert channel and their buttons are answered here.
+    `workers` runs the commands (a pool of WORKERS threads unless given).
     """
     client = web_client(settings)
-    workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
+    workers = workers or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack")
     # process_before_response=True: each listener runs in the request's own thread, acks, and hands
     # its work to the worker pool, so the answer to Slack never waits for the work (nor for Bolt's
     # 10 ms polling of an ack made in a worker, its default; nor for its deep copy of lazy requests).
@@ -59,7 +61,8 @@ def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float
     # Expired previews are swept at a tenth of the confirmation time (30 s for the default 5 min).
     sweeper = PreviewSweeper(engine, client, interval=min(30.0, engine.config.access.confirm_seconds / 10))
     front = FrontEnd(engine=engine, client=client, status_interval=status_interval, sweeper=sweeper,
-                     groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)))
+                     groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)),
+                     channels=ChannelKinds(client))
     sweeper.start()
     app.middleware(_once_per_event(SeenIds()))
     _listen(app, front, workers)
@@ -101,6 +104,7 @@ def _listen(app: App, front: FrontEnd, workers: Executor) -> None:
             user = str(event.get("user", ""))
             chat, where = event_from_message(event, team=str(body.get("team_id", "")), via=via,
                                              bot_user=context.bot_user_id or "", groups=front.groups.of(user),
+                                             kind_of=front.kind_of,
                                              event_id=str(body.get("event_id", "")))
             front.handle(chat, where)
         thread = str(event.get("thread_ts") or event.get("ts") or "")
@@ -156,7 +160,7 @@ def _listen_alerts(app: App, front: FrontEnd, watcher: Watcher, workers: Executo
                                          min_severity=Severity.named(alerts.min_severity)))
     clicks = AlertClicks(acknowledge=lambda alert, by: watcher.acknowledge(alert, by=by),
                          role_of=lambda event: front.engine.standing(event).role, handle=front.handle,
-                         client=front.client, groups=front.groups.of)
+                         client=front.client, groups=front.groups.of, kind_of=front.kind_of)
 
     def alert_button(ack: Ack, body: dict[str, Any]) -> None:
         ack()

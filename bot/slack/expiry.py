@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.engine import Engine
 from bot.slack.blocks import Block, context
+from hypervisor.threads import signals_left_to_main
 
 log = logging.getLogger("granja.slack")
 
@@ -26,7 +27,8 @@ class PreviewSweeper:
 
     def start(self) -> None:
         """Start sweeping in the background."""
-        self._thread.start()
+        with signals_left_to_main():
+            self._thread.start()
 
     def close(self) -> None:
         """Stop sweeping."""

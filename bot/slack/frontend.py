@@ -23,6 +23,7 @@ from bot.results import Reply
 from bot.slack import messages
 from bot.slack.adapter import Where, event_from_click
 from bot.slack.blocks import SLACK_USER, Block, context, reply_message
+from bot.slack.channels import ChannelKinds
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
 from bot.slack.permissions import GroupDirectory
@@ -46,7 +47,12 @@ class FrontEnd:
     # acks most of it in a burst. Confirmed changes (long, mostly waiting on hosts) are not counted.
     answering: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
     sweeper: PreviewSweeper | None = None
+    channels: ChannelKinds | None = None  # what kind a channel is, when an event does not say
     strangers: SeenIds = field(default_factory=lambda: SeenIds(ttl=STRANGER_WINDOW))  # who was told, lately
+
+    def kind_of(self, channel: str) -> str:
+        """The channel's kind ("im", "private" or "" for public), asked of Slack if need be."""
+        return self.channels.kind_of(channel) if self.channels is not None else ""
 
     def handle(self, event: ChatEvent, where: Where) -> None:
         """Answer a message or slash command; a change gets a preview with Confirm/Cancel."""
@@ -88,7 +94,7 @@ class FrontEnd:
     def click(self, body: dict[str, Any], *, confirming: bool) -> None:
         """A Confirm or Cancel click: check it, then run or drop the change, in the preview's thread."""
         user = str(body.get("user", {}).get("id", ""))
-        clicker = event_from_click(body, groups=self.groups.of(user))
+        clicker = event_from_click(body, groups=self.groups.of(user), kind_of=self.kind_of)
         message = body.get("message", {})
         where = Where(clicker.channel, str(message.get("thread_ts") or message.get("ts", "")))
         pending_id = str(body["actions"][0].get("value", ""))

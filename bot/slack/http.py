@@ -28,6 +28,8 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 
+from hypervisor.threads import signals_left_to_main, start_thread
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -94,7 +96,8 @@ class SlackServer:
             channel_timeout=limits.idle_seconds, cleanup_interval=1, max_request_body_size=limits.max_body,
             max_request_header_size=limits.max_header, asyncore_use_poll=True, asyncore_loop_timeout=0.2,
             ident="granja", expose_tracebacks=False, backlog=1024)
-        self._server = _Server(self._route, map={}, adj=adj)
+        with signals_left_to_main():  # waitress starts its worker threads here
+            self._server = _Server(self._route, map={}, adj=adj)
         self._server.request_seconds = limits.request_seconds
 
     @property
@@ -123,8 +126,7 @@ class SlackServer:
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a background thread; stop with `stop()`."""
-        self._thread = threading.Thread(target=self._server.run, name="slack-http", daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._server.run, name="slack-http")
         return self._thread
 
     def stop(self) -> None:

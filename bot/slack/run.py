@@ -20,6 +20,7 @@ from bot.slack.app import build_app
 from bot.slack.http import PATH, SlackServer
 from bot.slack.settings import SlackSettings
 from bot.watch.watcher import Watcher
+from hypervisor.threads import signals_left_to_main, start_thread, wait_in_slices
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -66,15 +67,16 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
     stop = threading.Event()
     _on_signals(engine, stop)
     if watcher is not None:  # its first poll of every host must not hold up answering Slack
-        threading.Thread(target=watcher.start, name="watch-start", daemon=True).start()
+        start_thread(watcher.start, name="watch-start")
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
             handler = SocketModeHandler(app, settings.app_token)
-            handler.connect()  # type: ignore[no-untyped-call]
-            stop.wait()
+            with signals_left_to_main():  # the handler starts its own threads
+                handler.connect()  # type: ignore[no-untyped-call]
+            wait_in_slices(stop)
             handler.close()  # type: ignore[no-untyped-call]
         else:
             server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
@@ -85,7 +87,7 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
             print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
                   flush=True)
             server.start_in_thread()
-            stop.wait()
+            wait_in_slices(stop)
             server.stop()  # stops taking requests; running changes wind down below
     except OSError as exc:
         print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)

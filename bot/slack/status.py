@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from bot.slack.safe import slack_escape
+from hypervisor.threads import signals_left_to_main
 
 log = logging.getLogger("granja.slack")
 
@@ -48,7 +49,8 @@ class StatusMessage:
         except Exception:  # progress is a courtesy: the change runs and its result is posted anyway
             log.exception("could not post the status message for %r", self.title)
             return
-        self._ticker.start()
+        with signals_left_to_main():
+            self._ticker.start()
 
     def progress(self, line: str) -> None:
         """Note what the operation is doing now; shown at the next tick."""

@@ -15,14 +15,21 @@ from datetime import UTC, datetime
 from bot.watch.model import KINDS, ClusterRule, Condition, Rules
 from bot.watch.picture import Change, HostSeen, Snapshot
 from hypervisor.model import VM, VMState
-from inventory.health import bond_message, spread_message, stray_message
+from hypervisor.words import listed
+from inventory.health import (
+    VMS_NAMED,
+    bond_message,
+    drift_message,
+    spread_message,
+    stray_message,
+    unreachable_message,
+)
 from inventory.natural import natural_key
 
 Ours = Callable[[Change], bool]
 """Whether a change was granja's own operation (not an alert)."""
 Drift = Callable[[VM], list[str]]
 """The fields in which a VM differs from its baseline (none without a baseline)."""
-LIST_VMS = 20  # a host's alert names at most this many of its VMs, then counts the rest
 
 
 def clock(at: float) -> str:
@@ -30,13 +37,9 @@ def clock(at: float) -> str:
     return f"{datetime.fromtimestamp(at, UTC):%H:%M} UTC"
 
 
-def names(items: Iterable[str], limit: int = LIST_VMS) -> str:
+def names(items: Iterable[str], limit: int = VMS_NAMED) -> str:
     """'a', 'a and b', 'a, b and c', with '… and N more' past `limit`."""
-    ordered = sorted(set(items), key=natural_key)
-    shown, rest = ordered[:limit], len(ordered) - limit
-    if rest > 0:
-        return f"{', '.join(shown)} and {rest} more"
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}" if shown else "none"
+    return listed(sorted(set(items), key=natural_key), shown=limit) or "none"
 
 
 def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Drift | None = None
@@ -59,11 +62,10 @@ def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
             continue
         since = seen.down_since
         vms = sorted(seen.vms, key=natural_key)
-        held = f"; it ran {len(vms)} VM{'s' * (len(vms) != 1)}: {names(vms)}" if vms else ""
-        what = f"stopped answering at {clock(since)}" if since is not None else "has never answered"
+        moment = datetime.fromtimestamp(since, UTC) if since is not None else None
         yield Condition(
             key=f"host_unreachable:{seen.name}", kind="host_unreachable", subject=seen.name,
-            message=f"{seen.name} {what} ({seen.reason or 'no answer'}){held}",
+            message=unreachable_message(seen.name, moment, seen.reason, vms),
             cleared=f"{seen.name} answers again", since=since if since is not None else now,
             remedy=f"recover {seen.name}",
             hosts=(seen.name,), vms=tuple(vms))
@@ -189,7 +191,7 @@ def _why_down(down: list[tuple[str, VM, HostSeen]]) -> str:
     for host, vms in sorted(lost.items()):
         since = next(s.down_since for _, _, s in down if s.name == host)
         verb = "was" if len(vms) == 1 else "were"
-        when = f"stopped answering at {clock(since)}" if since is not None else "has never answered"
+        when = f"is not answering since {clock(since)}" if since is not None else "has never answered"
         parts.append(f"{names(vms)} {verb} on {host}, which {when}")
     for (state, host), vms in sorted(stopped.items()):
         parts.append(f"{names(vms)} {'is' if len(vms) == 1 else 'are'} {state} on {host}")
@@ -238,9 +240,7 @@ def _drift(snap: Snapshot, drift: Drift, now: float) -> Iterator[Condition]:
         for vm in seen.vms.values():
             fields = drift(vm) if vm.uuid else []
             if fields:
-                paths = ", ".join(fields[:4]) + (" …" if len(fields) > 4 else "")
                 yield Condition(key=f"drift:{vm.name}", kind="drift", subject=vm.name,
-                                message=f"{vm.name} differs from its baseline in {len(fields)} field(s): "
-                                        f"{paths}",
+                                message=drift_message(vm.name, fields),
                                 cleared=f"{vm.name} matches its baseline again", since=now,
                                 hosts=(seen.name,), vms=(vm.name,))

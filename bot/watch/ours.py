@@ -3,25 +3,32 @@
 Every confirmed change granja runs is written to the operation journal
 (inventory/journal.py) before its first step, with the VMs it names, and
 settled when it ends. A change is granja's if the journal holds an operation
-on that VM that was running when the change happened, or settled shortly
-before or after it (`Journal.involved`).
+on that VM that had begun when the change was seen and was still running, or
+had settled no longer ago than the change can take to be seen: a few seconds
+for a libvirt event, a poll interval for a change only a poll found. Anything
+later was done by someone else, even minutes after granja touched the VM.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.watch.picture import Change
 from inventory.journal import Journal
+
+EVENT_SECONDS = 10.0  # at most this long from a libvirt event to the watcher, on a loaded host
 
 
 class OwnOperations:
     """Whether granja itself made a change, from its operation journal."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, *, poll_seconds: float) -> None:
         self._journal = journal
+        self._poll = timedelta(seconds=poll_seconds + EVENT_SECONDS)
+        self._event = timedelta(seconds=EVENT_SECONDS)
 
     def did(self, change: Change) -> bool:
         """True if granja's operation made this change (so it is no alert)."""
         at = datetime.fromtimestamp(change.at, UTC)
-        return self._journal.involved(change.vm, now=at) is not None
+        seen_late = self._poll if change.cause == "seen" else self._event  # "seen": found by a poll
+        return self._journal.involved(change.vm, now=at, within=seen_late) is not None

@@ -26,6 +26,7 @@ from hypervisor.event_hub import EventHub, Keepalive
 from hypervisor.farm import Farm
 from hypervisor.host_model import Host
 from hypervisor.model import VM, VMState
+from hypervisor.threads import start_thread
 
 log = logging.getLogger("granja.watch")
 DECIDE_SECONDS = 10.0  # after this, a change no operation of granja's claims is outside granja
@@ -106,7 +107,7 @@ class Watcher:
             if self._rereading:
                 return
             self._rereading = True
-        threading.Thread(target=self._reread_loop, daemon=True, name="watch-reread").start()
+        start_thread(self._reread_loop, name="watch-reread")
 
     def _reread_loop(self) -> None:
         while True:
@@ -210,9 +211,7 @@ class Watcher:
             self.hub.start()
         for target, name in ((self._evaluate_loop, "watch-evaluate"), (self._poll_loop, "watch-poll"),
                              (self._send_loop, "watch-send")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._threads.append(start_thread(target, name=name))
 
     def stop(self) -> None:
         """Stop watching; connections are closed."""

@@ -25,12 +25,14 @@ def test_a_running_operation_is_not_an_orphan_and_its_file_says_how_far_it_got(t
     assert doc["command"] == "evacuate host07"
     assert doc["steps"] == ["1/2: web1 → host09 (offline)"]
     assert doc["outcome"] == ""
-    assert other.involved("webmail3", now=AT + timedelta(hours=3)) is not None  # open: always involved
+    window = timedelta(minutes=1)
+    assert other.involved("webmail3", now=AT + timedelta(hours=3), within=window)  # open: involved
+    assert other.involved("webmail3", now=AT - timedelta(seconds=1), within=window) is None  # not begun
     journal.settle(running, outcome="ok", at=AT + timedelta(minutes=2))
     assert other.orphans() == []
-    assert other.involved("web1", now=AT + timedelta(minutes=4)).command == "evacuate host07"
-    assert other.involved("web1", now=AT + timedelta(minutes=30)) is None
-    assert other.involved("ldap3", now=AT + timedelta(minutes=3)) is None
+    assert other.involved("web1", now=AT + timedelta(minutes=3), within=window).command == "evacuate host07"
+    assert other.involved("web1", now=AT + timedelta(minutes=3, seconds=1), within=window) is None
+    assert other.involved("ldap3", now=AT + timedelta(minutes=2), within=window) is None
 
 
 def test_an_operation_whose_owner_is_gone_is_an_orphan_until_closed(tmp_path):

@@ -1,4 +1,4 @@
-"""kill -9 at every mutating step of migrate, evacuate, create, delete and recover, then look.
+"""kill -9 at every mutating step of migrate, evacuate, create, delete, recover and rolling runs, then look.
 
 For each command, a first run on a copy of the demo farm counts its steps (hypervisor/crashpoint.py:
 every change to a simulated host, before and after, and every journal write). Then, for every N,
@@ -60,6 +60,8 @@ def after_kill(state: Path, scratch: Path, words: tuple[str, ...], number: int) 
     "create ldap6",
     "delete ci",
     "recover host14",
+    "rolling reboot smtp",
+    "rolling migrate web off host09 host06",
 ])
 def test_kill_at_every_step_leaves_one_running_copy_a_journal_and_a_repairable_farm(state, tmp_path, command):
     if command.startswith("recover"):

@@ -1,4 +1,4 @@
-"""SIGINT at every step of a console evacuation and offline migration; SIGTERM to the bot mid-change.
+"""SIGINT at every step of an evacuation, a migration and rolling runs; SIGTERM to the bot mid-change.
 
 The signal is sent by the process to itself at its Nth mutating step (hypervisor/crashpoint.py),
 so the front end's real handler runs at a known point. After each: the process ends with the
@@ -53,7 +53,8 @@ def after_sigint(state: Path, scratch: Path, command: str, number: int) -> list[
     return problems
 
 
-@pytest.mark.parametrize("command", ["evacuate host12", "migrate web1 to host09"])
+@pytest.mark.parametrize("command", ["evacuate host12", "migrate web1 to host09", "rolling reboot smtp",
+                                     "rolling migrate web off host09 host06"])
 def test_sigint_at_every_step_stops_cleanly(state, tmp_path, command):
     steps = step_count(state, tmp_path, "ask", "--yes", command)
     with ThreadPoolExecutor(max_workers=3) as pool:

@@ -86,7 +86,7 @@ def test_a_stopped_libvirtd_is_host_unreachable_then_resolved_in_the_same_messag
     os.kill(pid, signal.SIGSTOP)
     try:
         # keepalive: 1 s × 2 unanswered, about 3 s; then the condition's 1 s `for`
-        posted = alert(standin, "chat.postMessage", "real2 stopped answering", timeout=10.0)
+        posted = alert(standin, "chat.postMessage", "real2 is not answering", timeout=10.0)
         assert posted.at - stopped < 3 + 1 + 2
         assert "keepalive timed out" in posted.text
     finally:

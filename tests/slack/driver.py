@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import Engine
-from bot.slack.app import build_app
+from bot.slack.app import WORKERS, build_app
 from bot.slack.http import PATH, ServerLimits, SlackServer
 from bot.slack.settings import SlackSettings
 from bot.watch.watcher import Watcher
@@ -52,7 +53,34 @@ role = "operator"
 role = "viewer"
 [channels.COPER]
 role = "operator"
+[channels.CSECRET]
+role = "operator"
 """
+
+
+class TrackedPool(ThreadPoolExecutor):
+    """The bot's worker pool, knowing when all the work handed to it so far has ended."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=WORKERS, thread_name_prefix="slack")
+        self._running: set[Future[object]] = set()
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._idle:
+            future = super().submit(fn, *args, **kwargs)
+            self._running.add(future)
+        future.add_done_callback(self._ended)
+        return future
+
+    def _ended(self, future: Future[object]) -> None:
+        with self._idle:
+            self._running.discard(future)
+            self._idle.notify_all()
+
+    def settled(self, timeout: float) -> None:
+        with self._idle:
+            assert self._idle.wait_for(lambda: not self._running, timeout), "the bot's work never ended"
 
 
 class SlowShutdownHost(LibvirtHost):
@@ -166,18 +194,31 @@ class SlackBot(Sender):
         api_url = api_url or self.slack.url  # another process's stand-in (the benchmark), or our own
         settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api_url)
         self.watcher = watcher(self.engine) if watcher is not None else None
-        self.app = build_app(self.engine, settings, status_interval=status_interval, watcher=self.watcher)
+        self.pool = TrackedPool()
+        self.app = build_app(self.engine, settings, status_interval=status_interval, watcher=self.watcher,
+                             workers=self.pool)
         self.server = SlackServer(self.app, signing_secret=SECRET, host="127.0.0.1", port=0,
                                   limits=limits)
         self.server.start_in_thread()
         super().__init__(self.server.port, response_base=api_url)
+
+    def settled(self, timeout: float = 30.0) -> None:
+        """Wait until every request answered so far has finished its work (each is handed to the
+        pool before its HTTP answer), so a check that nothing (more) happened can be made."""
+        self.pool.settled(timeout)
 
     def slow_shutdowns(self, seconds: float) -> None:
         for host in self.hosts.values():
             host.delay = seconds
 
     def hold_shutdowns(self) -> threading.Event:
-        """Shutdowns wait until the returned event is set."""
+        """Shutdowns wait until the returned event is set.
+
+        A real guest's shutdown call returns at once and the guest goes off later; here the call
+        itself waits, so the per-host deadline is lifted to the gate's own (60 s): a loaded machine
+        must not turn a held shutdown into an unreachable host.
+        """
+        self.engine.farm.timeout = 90.0
         gate = threading.Event()
         for host in self.hosts.values():
             host.gate = gate

@@ -58,6 +58,7 @@ class SlackStandIn(ThreadingHTTPServer):
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.usergroups: list[dict[str, Any]] = []
+        self.private_channels: set[str] = set()  # what conversations.info says is private (besides G…)
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
@@ -111,6 +112,10 @@ class SlackStandIn(ThreadingHTTPServer):
             ts = str(body.get("message_ts", "")).replace(".", "")
             return {"ok": True, "channel": channel,
                     "permalink": f"https://example.slack.com/archives/{channel}/p{ts}"}
+        if method == "conversations.info":
+            private = channel in self.private_channels or channel.startswith("G")
+            return {"ok": True, "channel": {"id": channel, "is_channel": not private, "is_private": private,
+                                            "is_im": channel.startswith("D"), "is_mpim": False}}
         if method == "usergroups.list":
             return {"ok": True, "usergroups": self.usergroups}
         return {"ok": True}

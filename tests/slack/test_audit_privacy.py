@@ -45,3 +45,25 @@ def test_private_channels_are_recorded_as_private():
         "channel_type"] == "private"
     public = {**private, "channel_name": "ops"}
     assert "channel_type" not in event_from_command(public)[0].extra
+
+
+def test_a_mention_in_a_private_channel_is_private_though_slack_does_not_say_so(bot):
+    # An app_mention carries no channel_type, and private channels' IDs start with C nowadays.
+    bot.slack.private_channels.add("CSECRET")
+    bot.mention("UOPER", "where is ldap3 in the secret incident room", channel="CSECRET")
+    bot.reply(lambda c: c.body.get("channel") == "CSECRET")
+    bot.settled()
+    entry = bot.engine.inventory.audit(limit=1)[0]
+    assert entry.extra.get("channel_type") == "private"
+    viewer = audit_reply(bot, "UVIEWER", GENERAL, count=1).blocks_text
+    assert "secret incident room" not in viewer
+    there = audit_reply(bot, "UOPER", "CSECRET", count=2).blocks_text
+    assert "secret incident room" in there
+
+
+def test_a_channel_slack_cannot_describe_counts_as_private(bot):
+    bot.slack.fail_once("conversations.info", 500, {})
+    bot.mention("UOPER", "where is ldap3", channel="CSECRET")  # public, but Slack could not say so
+    bot.reply(lambda c: c.body.get("channel") == "CSECRET")
+    bot.settled()
+    assert bot.engine.inventory.audit(limit=1)[0].extra.get("channel_type") == "private"

@@ -33,7 +33,7 @@ def test_a_migration_waits_for_the_button_and_then_runs_with_an_audit_trail(bot)
     confirm = next(e for b in preview.body["blocks"] if b["type"] == "actions" for e in b["elements"]
                    if e["action_id"] == CONFIRM)
     assert confirm["style"] == "primary"
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert where(bot, "imap2") == source  # nothing moves before the click
 
     assert bot.click("UOPER", preview, CONFIRM).status == 200
@@ -65,7 +65,7 @@ def test_someone_else_cannot_confirm_but_an_admin_can(bot):
     assert note.body["user"] == "UOPER2"
     assert note.text == (f"Only <@UOPER> (who asked) or an admin can confirm 'migrate web1 to {target}'; "
                          "nothing was done.")
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert where(bot, "web1") == source
     assert bot.engine.inventory.audit(limit=1)[0].user == "UOPER2"
 
@@ -88,7 +88,7 @@ def test_a_second_click_does_nothing(bot):
     bot.click("UOPER", preview, CONFIRM)
     note = bot.slack.wait_for("chat.postEphemeral")[0]
     assert note.text == "That request was already confirmed by <@UOPER>; nothing more was done."
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert len(bot.slack.of("chat.postMessage")) == 3  # preview, status, result: no second run
     assert len(bot.engine.inventory.audit(limit=100)) == entries
 
@@ -104,7 +104,7 @@ def test_cancel_runs_nothing(bot):
     assert bot.engine.inventory.audit(vm="db1", limit=1)[0].outcome == "cancelled"
     bot.click("UOPER", preview, CONFIRM)
     assert bot.slack.wait_for("chat.postEphemeral")[0].text.startswith("That request was already cancelled")
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert where(bot, "db1") == source
 
 
@@ -114,13 +114,13 @@ def test_an_expired_confirmation_runs_nothing(hasty):
     bot.mention("UOPER", f"migrate ftp1 to {target}")
     preview = bot.preview("ftp1")
     assert "Expires <!date^" in preview.blocks_text
-    time.sleep(0.7)
+    time.sleep(0.7)  # let the 0.5 s confirmation time run out (the time itself is under test)
     bot.click("UOPER", preview, CONFIRM)
     note = bot.slack.wait_for("chat.postEphemeral")[0]
     assert note.text == "That request expired after 0.5 s; nothing was done. Ask again."
     gone = bot.slack.wait_for("chat.update", lambda c: "expired" in c.blocks_text.lower())[0]
     assert not any(b["type"] == "actions" for b in gone.body["blocks"])
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert where(bot, "ftp1") == source
     entry = bot.engine.inventory.audit(vm="ftp1", limit=1)[0]
     assert entry.outcome == "cancelled"

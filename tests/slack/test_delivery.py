@@ -15,7 +15,7 @@ def test_a_bad_or_stale_signature_gets_401_and_runs_nothing(bot):
     assert (forged.status, stale.status) == (401, 401)
     slash = bot.command("UADMIN", "where is web2")
     assert slash.status == 200  # the same request, signed properly, is accepted
-    time.sleep(0.3)
+    bot.settled()  # every request answered so far has finished its work
     assert [c.method for c in bot.slack.calls if c.method.startswith("chat.")] == ["chat.postMessage"]
     assert [e.text for e in bot.engine.inventory.audit(limit=10) if e.user == "UADMIN"] == ["where is web2"]
 
@@ -30,7 +30,7 @@ def test_a_retried_event_runs_once(bot):
     bot.mention("UOPER", "where is imap3", event_id="EvREAD")
     bot.mention("UOPER", "where is imap3", event_id="EvREAD", headers=retry)
     bot.reply(lambda c: c.text.startswith("imap3 is on"))
-    time.sleep(0.5)
+    bot.settled()  # a retry that got through would have run by now
     assert len(bot.slack.of("chat.postMessage")) == 2  # one preview, one answer
     assert [e.text for e in bot.engine.inventory.audit(limit=50) if e.user == "UOPER"] == ["where is imap3"]
 
@@ -112,7 +112,7 @@ def test_a_body_bolt_cannot_parse_gets_400_and_no_traceback(bot):
     response = bot.post("payload=%7Bnot-json", "application/x-www-form-urlencoded")
     assert response.status in (400, 401, 404)
     assert "Traceback" not in response.body
-    time.sleep(0.2)
+    bot.settled()  # anything the bad body had started would have ended
     assert not [c for c in bot.slack.calls if c.method.startswith("chat.")]
 
 

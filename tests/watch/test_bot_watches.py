@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import http.client
-import os
 import signal
 
+from tests.signal_routing import send_off_main
 from tests.slack.driver import SECRET
 from tests.slack.standin import SlackStandIn
 from tests.slack.test_cli import free_port, granja_slack
@@ -33,9 +33,12 @@ def test_the_bot_posts_alerts_and_serves_metrics(state):
         conn.close()
         assert 'granja_alerts_firing{kind="cluster_degraded",severity="critical"} 1.0' in text
         assert 'granja_cluster_members_running{cluster="ftp"} 1.0' in text
+        where = send_off_main(process.pid, signal.SIGINT)  # Ctrl-C, as the kernel may route it
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, (where, out, err)
     finally:
-        os.kill(process.pid, signal.SIGINT)
-        process.communicate(timeout=30)
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
         slack.shutdown()
         slack.server_close()
-    assert process.returncode == 0

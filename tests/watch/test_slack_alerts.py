@@ -24,7 +24,7 @@ def test_a_host_going_down_is_one_message_updated_when_it_answers_again(alerting
     away = node + ".away"
     os.rename(node, away)
     step(alerting, 6)
-    message = posted(alerting, "host09 stopped answering")
+    message = posted(alerting, "host09 is not answering")
     assert "it ran 3 VMs: ci, imap3 and samba1" in message.blocks_text
     assert "*CRITICAL* host unreachable" in message.blocks_text
     buttons = [e["text"]["text"] for b in message.body["blocks"] if b["type"] == "actions"

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.signal_routing import send_off_main
+
 
 @contextmanager
 def granja_watch(state: Path) -> Iterator[subprocess.Popen[str]]:
@@ -51,8 +53,8 @@ def test_granja_watch_prints_one_line_per_alert_and_stops_on_ctrl_c(state):
         said = "cluster ftp: 1 of 2 running; ftp2 is shut off on host07"
         assert f" CRITICAL FIRED cluster_degraded ftp: {said}" in alert
         assert alert.rstrip().endswith("[remedy: start ftp2]")
-        watch.send_signal(signal.SIGINT)
-        assert watch.wait(timeout=20) == 0
+        where = send_off_main(watch.pid, signal.SIGINT)  # Ctrl-C, as the kernel may route it
+        assert watch.wait(timeout=20) == 0, where
 
 
 def test_ctrl_c_while_the_watcher_starts_still_stops_it(state):
