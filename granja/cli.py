@@ -173,7 +173,7 @@ def _slack(args: argparse.Namespace) -> int:
                          site_built=metrics.site_build_seconds.observe)
     for found in engine.found_journals():
         print(f"granja slack: {found}", flush=True)
-    watcher = build_watcher(engine)
+    watcher = build_watcher(engine, remember="slack")
     metrics.watch(watcher)
     engine.on_finish = metrics.command
     watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
