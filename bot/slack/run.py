@@ -67,6 +67,7 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
     stop = threading.Event()
     _on_signals(engine, stop)
     if watcher is not None:  # its first poll of every host must not hold up answering Slack
+        watcher.on_started = lambda found: print(f"granja slack: {found}", flush=True)
         start_thread(watcher.start, name="watch-start")
     try:
         if settings.socket_mode:
