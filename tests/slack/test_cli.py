@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import http.client
 import os
 import signal
 import socket
@@ -104,7 +105,18 @@ def test_a_token_slack_refuses_is_one_line(state):
     assert time.monotonic() - begun < 30
 
 
-def test_socket_mode_takes_events_and_slash_commands_over_a_websocket(state):
+def get(port: int, path: str) -> tuple[int, str, str]:
+    """GET a path of the bot's HTTP port: status, content type, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return answer.status, answer.getheader("Content-Type", ""), answer.read().decode()
+    finally:
+        conn.close()
+
+
+def test_socket_mode_takes_events_over_a_websocket_and_serves_metrics_on_its_port(state):
     slack, socket_mode = SlackStandIn(), SocketStandIn()
     original = slack.answer
     slack.answer = lambda method, body: ({"ok": True, "url": socket_mode.url}
@@ -113,10 +125,14 @@ def test_socket_mode_takes_events_and_slash_commands_over_a_websocket(state):
     config = state / "demo" / "farm.toml"
     config.write_text(config.read_text() + '\n[channels.C1]\nrole = "admin"\n')
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": slack.url}
-    process = granja_slack(state, env)
+    port = free_port()
+    process = granja_slack(state, env, "--host", "127.0.0.1", "--port", str(port))
     try:
-        assert process.stdout.readline().strip().endswith("Socket Mode")
+        line = process.stdout.readline()
+        assert ", Socket Mode; " in line
+        assert f"http://127.0.0.1:{port}/metrics" in line
         assert socket_mode.connected.wait(30)
+        assert get(port, "/healthz")[::2] == (200, "ok\n")
         event = {"type": "event_callback", "team_id": "T1", "event_id": "EvSOCKET", "event": {
             "type": "app_mention", "user": getpass.getuser(), "channel": "C1", "ts": "1.000001",
             "text": "<@UGRANJA> where is ldap3"}}
@@ -133,6 +149,12 @@ def test_socket_mode_takes_events_and_slash_commands_over_a_websocket(state):
         socket_mode.wait_ack("env-2")
         second = slack.wait_for("chat.postEphemeral", timeout=30)[0]
         assert "not enabled in direct messages" in second.text  # not listed: deny by default
+        # No HTTP endpoint for Slack, but the metrics and the health check for the monitoring
+        status, kind, text = get(port, "/metrics")
+        assert (status, kind.split(";")[0]) == (200, "text/plain")
+        assert 'granja_commands_total{command="where",outcome="ok"} 1.0' in text
+        assert "# TYPE granja_host_reachable gauge" in text
+        assert get(port, "/slack/events")[0] == 404  # events come over the WebSocket, not here
         where = send_off_main(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=30)
         assert process.returncode == 0, (where, out, err)
