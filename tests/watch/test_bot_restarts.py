@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -13,10 +12,9 @@ from pathlib import Path
 
 from bot.slack.alerts import ACK
 from granja.app import open_engine
-from tests.signal_routing import send_off_main
 from tests.slack.driver import SECRET, Sender
 from tests.slack.standin import Call, SlackStandIn
-from tests.slack.test_cli import free_port, granja_slack
+from tests.slack.test_cli import free_port, granja_slack, stopped_by_ctrl_c
 from tests.watch.conftest import ALERTS
 
 FTP = "cluster ftp: 1 of 2 running; ftp2 is shut off on host07"
@@ -49,16 +47,8 @@ def bot(state: Path, slack: SlackStandIn, port: int) -> Iterator[Lines]:
     """`granja slack` in HTTP mode until the block ends; then Ctrl-C, and a clean exit is asserted."""
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
            "GRANJA_CONFIG": str(state / "demo" / "farm.toml")}
-    process = granja_slack(state, env, "--host", "127.0.0.1", "--port", str(port))
-    try:
+    with stopped_by_ctrl_c(granja_slack(state, env, "--host", "127.0.0.1", "--port", str(port))) as process:
         yield Lines(process)
-        where = send_off_main(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-        assert process.returncode == 0, (where, out, err)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def posts(slack: SlackStandIn) -> list[Call]:
