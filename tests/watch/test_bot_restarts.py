@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from bot.slack.alerts import ACK
 from granja.app import open_engine
@@ -27,8 +28,14 @@ class Lines:
         self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.seen: list[str] = []
         assert process.stdout is not None
-        stdout = process.stdout
-        threading.Thread(target=lambda: [self._lines.put(line) for line in stdout], daemon=True).start()
+        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+
+    def _read(self, stdout: IO[str]) -> None:
+        try:
+            for line in stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):  # closed by communicate() at the end
+            pass
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
