@@ -184,3 +184,18 @@ def test_two_writers_at_once_never_leave_a_torn_file(tmp_path: Path):
     last = {a.id for a in AlertFile(path).load()}
     assert last in ({a.id for a in t.alerts()} for t in writers)  # one writer's last state, whole
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_a_host_still_silent_after_a_restart_keeps_its_alert_and_its_words(engine, restart):
+    clock = Clock()
+    node = Path(engine.config.hosts["host09"].uri.removeprefix("test://"))
+    node.rename(node.with_suffix(".away"))  # host09 stops answering
+    watcher = start(engine, clock, Seen())
+    watcher.evaluate()
+    clock.advance(3600)
+    (fired,) = [t.alert for t in watcher.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    clock.advance(600)  # restarted ten minutes later: "not answering since" must not move to now
+    again = start(restart(), clock, Seen())
+    (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert recalled.what == "recalled"
+    assert recalled.alert == fired
