@@ -48,9 +48,14 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--no-refresh", action="store_true",
                              help="publish the inventory as it is, without asking the hosts first")
     sub.add_parser("watch", help="watch the farm and print alerts, one line each, until interrupted")
-    slack = sub.add_parser("slack", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
-    slack.add_argument("--port", type=int, default=3000, help="HTTP mode: port for /slack/events")
-    slack.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
+    slack = sub.add_parser(
+        "slack", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
+        description="Run the Slack bot and its watcher. Socket Mode when SLACK_APP_TOKEN is set (events over "
+                    "a WebSocket), else HTTP with events at /slack/events. In both modes --host/--port serve "
+                    "/healthz and /metrics (Prometheus); in Socket Mode nothing else.")
+    slack.add_argument("--port", type=int, default=3000,
+                       help="port for /healthz and /metrics, and in HTTP mode /slack/events (default 3000)")
+    slack.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     return parser
 
 
@@ -202,7 +207,7 @@ def _slack(args: argparse.Namespace) -> int:
     _started()
     for found in engine.found_journals():
         print(f"granja slack: {found}", flush=True)
-    watcher = build_watcher(engine)
+    watcher = build_watcher(engine, remember="slack")
     metrics.watch(watcher)
     engine.on_finish = metrics.command
     watcher.on_poll = metrics.refresh_seconds.labels("poll").observe

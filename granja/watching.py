@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.engine import Engine
+from bot.watch.alert_file import AlertFile, alerts_path
 from bot.watch.inventory_view import rules_of
 from bot.watch.ours import OwnOperations
 from bot.watch.sinks import AuditSink, ConsoleSink
@@ -37,14 +38,20 @@ def drift_of(inventory: Inventory) -> Callable[[VM], list[str]]:
 
 
 def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: WatchSettings | None = None,
-                  clock: Callable[[], float] = time.time) -> Watcher:
-    """A watcher over the engine's farm; alerts are audited and handed to `sinks`."""
+                  clock: Callable[[], float] = time.time, remember: str = "") -> Watcher:
+    """A watcher over the engine's farm; alerts are audited and handed to `sinks`.
+
+    `remember` names the runner ("slack", "console") whose alerts are kept in the state directory
+    across restarts; empty, they are not kept.
+    """
     config, inventory = engine.config, engine.inventory
     settings = settings or watch_settings(config)
     ours = OwnOperations(engine.journal, poll_seconds=settings.facts_interval)
+    file = AlertFile(alerts_path(inventory.directory, remember)) if remember else None
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
                    rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
-                   sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock)
+                   sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock,
+                   file=file)
 
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
@@ -54,7 +61,9 @@ def run_watch(engine: Engine, *, out: Callable[[str], None] = print,
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda _signum, _frame: stop.set())
-    watcher = build_watcher(engine, sinks=[ConsoleSink(lambda line: out(line), time.time)])
+    console = ConsoleSink(lambda line: out(line), time.time)
+    watcher = build_watcher(engine, sinks=[console], remember="console")
+    watcher.on_started = lambda found: out(f"granja watch: {found}")
     hosts = len(engine.farm.host_names)
     out(f"granja watch: {engine.config.name}, {hosts} hosts; alerts follow, one per line")
     try:

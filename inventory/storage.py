@@ -33,6 +33,7 @@ from typing import Any
 from tinydb.storages import Storage
 
 from inventory.errors import InventoryCorrupt
+from inventory.state_file import fsync_dir
 
 Data = dict[str, dict[str, Any]]
 # (st_dev, st_ino, st_mtime_ns, st_size): changes whenever a writer replaces the file.
@@ -192,7 +193,7 @@ class AtomicJSONStorage(Storage):
             with suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def _rotate(self) -> None:
         """Keep the version about to be replaced as NAME.1, shifting older ones down (we hold the lock)."""
@@ -262,12 +263,3 @@ def _parse(raw: bytes) -> Data:
             if not isinstance(doc, dict):
                 raise InventoryCorrupt(f"table {name!r}, document {doc_id}: not an object")
     return data
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -11,11 +11,14 @@ alert's thread, so a viewer clicking it is refused as if they had typed it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from bot.engine import ChatEvent
@@ -25,6 +28,7 @@ from bot.slack.safe import slack_escape, slack_format
 from bot.watch.model import KINDS, Severity
 from bot.watch.tracker import Alert, Transition
 from bot.watch.words import acknowledged, headline, since
+from inventory.state_file import StateFile
 
 log = logging.getLogger("granja.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -32,6 +36,8 @@ ACK = "granja_alert_ack"
 REMEDY = "granja_alert_remedy"
 _ICON = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
          Severity.CRITICAL: ":rotating_light:"}
+MESSAGES = Path("slack") / "alert-messages.json"  # in the state directory
+KEEP_RESOLVED = 86_400.0  # seconds a resolved alert's message is remembered (past any flap window)
 
 
 def alert_message(alert: Alert, now: float) -> tuple[str, list[Block]]:
@@ -70,30 +76,59 @@ def _mentions(text: str) -> tuple[str, ...]:
     return (text,) if _MENTION.fullmatch(text) else ()
 
 
+@dataclass(frozen=True)
+class Posted:
+    """An alert's message: its ts, a digest of what it shows, and when its alert resolved (None: firing)."""
+
+    ts: str
+    shown: str
+    resolved_at: float | None = None
+
+
 class SlackAlerts:
-    """A watcher sink that posts each alert to the alert channel once and keeps its message current."""
+    """A watcher sink that posts each alert to the alert channel once and keeps its message current.
+
+    `remember` is the file (`MESSAGES` in the state directory) that keeps the alert -> message
+    map across restarts; None keeps it in memory only.
+    """
 
     def __init__(self, client: Any, *, channel: str, min_severity: Severity,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], remember: Path | None = None) -> None:
         self.client, self.channel, self.min_severity, self._clock = client, channel, min_severity, clock
-        self._posted: dict[str, str] = {}  # alert id -> ts of its message
+        self._file = StateFile(remember, dict[str, Posted], what="alert messages") if remember else None
+        self._posted: dict[str, Posted] = (self._file.load() if self._file else None) or {}  # by alert id
         self._lock = threading.Lock()
 
     def alert(self, transition: Transition) -> None:
-        """Post the alert's message on first firing, else update it in place."""
+        """Post the alert's message on first firing, else update it in place if it shows something else."""
         alert = transition.alert
         if alert.severity < self.min_severity:
             return
         text, blocks = alert_message(alert, self._clock())
+        shown = hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()[:16]
         with self._lock:  # one alert's post and updates in order
-            ts = self._posted.get(alert.id)
-            if ts is None:
+            posted = self._posted.get(alert.id)
+            if posted is None:
                 if not alert.firing:
                     return  # resolved before it was ever posted
                 answer = self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
-                self._posted[alert.id] = str(answer.get("ts", ""))
-                return
-            self.client.chat_update(channel=self.channel, ts=ts, text=text, blocks=blocks)
+                posted = Posted(str(answer.get("ts", "")), shown)
+            elif posted.shown == shown:
+                return  # it says that already (an alert recalled after a restart, unchanged)
+            else:
+                self.client.chat_update(channel=self.channel, ts=posted.ts, text=text, blocks=blocks)
+                posted = Posted(posted.ts, shown, alert.resolved_at)
+            self._posted[alert.id] = posted
+            self._save()
+
+    def _save(self) -> None:
+        """Forget messages of alerts resolved long ago, and write the rest (with the lock held)."""
+        cutoff = self._clock() - KEEP_RESOLVED
+        old = [i for i, posted in self._posted.items() if (posted.resolved_at or cutoff) < cutoff]
+        for alert_id in old:
+            del self._posted[alert_id]
+        if self._file is not None:
+            self._file.save(self._posted)
 
 
 class AlertClicks:

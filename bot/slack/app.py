@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.engine import Engine
 from bot.slack.adapter import Where, event_from_command, event_from_message, from_a_bot
-from bot.slack.alerts import ACK, REMEDY, AlertClicks, SlackAlerts
+from bot.slack.alerts import ACK, MESSAGES, REMEDY, AlertClicks, SlackAlerts
 from bot.slack.channels import ChannelKinds
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
@@ -157,7 +157,8 @@ def _listen_alerts(app: App, front: FrontEnd, watcher: Watcher, workers: Executo
     alerts = front.engine.config.alerts
     if alerts.channel:
         watcher.sinks.append(SlackAlerts(front.client, channel=alerts.channel, clock=watcher.clock,
-                                         min_severity=Severity.named(alerts.min_severity)))
+                                         min_severity=Severity.named(alerts.min_severity),
+                                         remember=front.engine.inventory.directory / MESSAGES))
     clicks = AlertClicks(acknowledge=lambda alert, by: watcher.acknowledge(alert, by=by),
                          role_of=lambda event: front.engine.standing(event).role, handle=front.handle,
                          client=front.client, groups=front.groups.of, kind_of=front.kind_of)

@@ -8,6 +8,9 @@ deadline for its headers and body. The signature is checked on the raw bytes
 before anything parses them: unsigned or stale requests get a 401, signed but
 malformed ones a 400, oversized ones a 413, none of them a traceback. `/healthz`
 answers the load balancer; `mount()` adds other paths (metrics).
+
+`WebServer` is that server without Slack's path: in Socket Mode, where events
+come over a WebSocket, it serves only `/healthz` and `/metrics`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("granja.slack")
 PATH = "/slack/events"
 HEALTH = "/healthz"
+METRICS = "/metrics"  # where `granja slack` mounts its Prometheus metrics, in either mode
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,13 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
                 channel.will_close = True
 
 
-class SlackServer:
-    """Serves the Bolt app at PATH, a health check at HEALTH and any mounted WSGI apps."""
+class WebServer:
+    """Serves a health check at HEALTH and any mounted WSGI apps, each at its exact path; 404 elsewhere."""
 
-    def __init__(self, app: App, *, signing_secret: str, host: str = "0.0.0.0", port: int = 3000,
+    def __init__(self, *, host: str = "0.0.0.0", port: int = 3000,
                  limits: ServerLimits | None = None) -> None:
         limits = limits or ServerLimits()
-        self._verifier = SignatureVerifier(signing_secret)
-        self._bolt = SlackRequestHandler(app, PATH)
-        self._routes: dict[str, WSGIApplication] = {PATH: self._slack, HEALTH: _health}
+        self._routes: dict[str, WSGIApplication] = {HEALTH: _health}
         self._stop_hooks: list[Callable[[], None]] = []
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -150,6 +152,17 @@ class SlackServer:
         if handler is None:
             return _plain(start_response, "404 Not Found", "not found")
         return handler(environ, start_response)
+
+
+class SlackServer(WebServer):
+    """Serves the Bolt app at PATH, besides the health check and any mounted WSGI apps."""
+
+    def __init__(self, app: App, *, signing_secret: str, host: str = "0.0.0.0", port: int = 3000,
+                 limits: ServerLimits | None = None) -> None:
+        super().__init__(host=host, port=port, limits=limits)
+        self._verifier = SignatureVerifier(signing_secret)
+        self._bolt = SlackRequestHandler(app, PATH)
+        self.mount(PATH, self._slack)
 
     def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":

@@ -4,6 +4,7 @@ SIGTERM (the service being stopped) or SIGINT stops taking messages, lets every 
 finish its current step (none starts another), reports each as interrupted, and exits with 4
 if a change was cut short, else 0. A second signal says what the bot is still waiting for.
 The watcher, if given, starts with the bot and stops in the wind-down; its metrics are at /metrics.
+The HTTP port serves /healthz and /metrics in both modes (in Socket Mode, nothing else).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from urllib.error import URLError
 
 from bot.engine import Engine
 from bot.slack.app import build_app
-from bot.slack.http import PATH, SlackServer
+from bot.slack.http import HEALTH, METRICS, PATH, ServerLimits, SlackServer, WebServer
 from bot.slack.settings import SlackSettings
 from bot.watch.watcher import Watcher
 from hypervisor.threads import signals_left_to_main, start_thread, wait_in_slices
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
+
+    from slack_bolt import App
 
 log = logging.getLogger("granja.slack")
 
@@ -66,36 +69,50 @@ def serve(engine: Engine, settings: SlackSettings, *, host: str, port: int,
         client_log.setLevel(level)
     stop = threading.Event()
     _on_signals(engine, stop)
+    try:
+        server = _web_server(engine, app, settings, host=host, port=port, metrics=metrics)
+    except OSError as exc:
+        print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror} (choose another --port or "
+              "--host)", file=sys.stderr)
+        return 2
     if watcher is not None:  # its first poll of every host must not hold up answering Slack
+        watcher.on_started = lambda found: print(f"granja slack: {found}", flush=True)
         start_thread(watcher.start, name="watch-start")
     try:
+        server.start_in_thread()
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            print(f"granja slack: {engine.config.name}, Socket Mode", flush=True)
             handler = SocketModeHandler(app, settings.app_token)
             with signals_left_to_main():  # the handler starts its own threads
                 handler.connect()  # type: ignore[no-untyped-call]
             wait_in_slices(stop)
             handler.close()  # type: ignore[no-untyped-call]
         else:
-            server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
-            # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
-            server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
-            if metrics is not None:
-                server.mount("/metrics", metrics)
-            print(f"granja slack: {engine.config.name}, listening on http://{host}:{server.port}{PATH}",
-                  flush=True)
-            server.start_in_thread()
             wait_in_slices(stop)
-            server.stop()  # stops taking requests; running changes wind down below
-    except OSError as exc:
-        print(f"granja slack: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 2
     finally:
+        server.stop()  # stops taking requests; running changes wind down below
         if watcher is not None:
             watcher.stop()
     return _wind_down(engine)
+
+
+def _web_server(engine: Engine, app: App, settings: SlackSettings, *, host: str, port: int,
+                metrics: WSGIApplication | None) -> WebServer:
+    """The bot's HTTP port: Slack's endpoint, or in Socket Mode only the health check; metrics in both."""
+    if settings.socket_mode:  # events come over the WebSocket: this port is for monitoring only
+        server = WebServer(host=host, port=port, limits=ServerLimits(threads=2))
+    else:
+        server = SlackServer(app, signing_secret=settings.signing_secret, host=host, port=port)
+    # Runs once the server has stopped taking requests (Ctrl-C, or stop()); add wind-down hooks here.
+    server.on_stop(app.front_end.sweeper.close)  # type: ignore[attr-defined]
+    if metrics is not None:
+        server.mount(METRICS, metrics)
+    paths = [METRICS] * (metrics is not None) + [HEALTH]
+    urls = ", ".join(f"http://{host}:{server.port}{path}" for path in paths)
+    where = f"Socket Mode; {urls}" if settings.socket_mode else f"listening on http://{host}:{server.port}{PATH}"
+    print(f"granja slack: {engine.config.name}, {where}", flush=True)
+    return server
 
 
 def _on_signals(engine: Engine, stop: threading.Event) -> None:

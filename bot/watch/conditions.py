@@ -112,7 +112,7 @@ def _change_condition(kind: str, change: Change) -> Condition:
                           f"{vm} is no longer running on {host}", ""),
     }[kind]
     return Condition(key=f"{kind}:{vm}", kind=kind, subject=vm, message=text[0], cleared=text[1],
-                     since=change.at, remedy=text[2], hosts=(host,), vms=(vm,))
+                     since=change.at, remedy=text[2], hosts=(host,), vms=(vm,), change=change)
 
 
 def _twice(snap: Snapshot, now: float) -> Iterator[Condition]:

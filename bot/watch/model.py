@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.fleet import Pattern
+from bot.watch.picture import Change
 
 
 class Severity(enum.IntEnum):
@@ -63,7 +64,9 @@ class Condition:
     `message` says what, where and what it affects; `cleared` is what its
     resolution will say ("host07 answers again"); `remedy` is the chat
     command that is the obvious fix ("" when there is none); `since` is
-    when it began, as far as the watcher knows (seconds since the epoch).
+    when it began, as far as the watcher knows (seconds since the epoch);
+    `change` is the VM's state change it was made of, if any (a restarted
+    watcher needs it to tell whether the condition still holds).
     """
 
     key: str
@@ -75,6 +78,7 @@ class Condition:
     remedy: str = ""
     hosts: tuple[str, ...] = ()
     vms: tuple[str, ...] = ()
+    change: Change | None = None
 
     @property
     def severity(self) -> Severity:

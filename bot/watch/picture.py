@@ -135,6 +135,31 @@ class Picture:
             seen.vms = {vm.name: vm for vm in vms}
             self.version += 1
 
+    def recall(self, changes: Iterable[Change], down: dict[str, float]) -> None:
+        """What a first look cannot see, from alerts remembered across a restart.
+
+        A state change is kept if its VM still stands as the change left it (a first look sees
+        a stopped VM, not that it was stopped outside granja; a crashed one reads as shut off).
+        A host still down keeps the time it stopped answering (`down`: host -> since).
+        """
+        with self._lock:
+            for change in changes:
+                seen = self._hosts.get(change.host)
+                vm = seen.vms.get(change.vm) if seen is not None else None
+                known = (change.vm, change.host) in self._changes  # a newer change, seen since
+                if seen is None or vm is None or change.after is None or known:
+                    continue
+                if vm.state is not change.after:
+                    if change.after is not VMState.CRASHED or vm.state is not VMState.SHUTOFF:
+                        continue  # it changed again while nobody watched: the condition is over
+                    seen.vms[change.vm] = vm.with_state(VMState.CRASHED)
+                self._note(change)
+            for host, since in down.items():
+                seen = self._hosts.get(host)
+                if seen is not None and not seen.up and since < (seen.down_since or since):
+                    seen.down_since = since
+                    self.version += 1
+
     def _note(self, change: Change) -> None:
         # Kept per host: a live migration's events interleave (the target starts, the source pauses,
         # then stops), and the arrival must not be hidden by the departure.

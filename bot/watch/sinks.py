@@ -22,7 +22,9 @@ class ConsoleSink:
         self._lock = threading.Lock()
 
     def alert(self, transition: Transition) -> None:
-        """Print the transition's line."""
+        """Print the transition's line (not for an alert recalled after a restart that had ended before)."""
+        if transition.what == "recalled" and not transition.alert.firing:
+            return
         with self._lock:
             self._out(console_line(transition, self._clock()))
 

@@ -5,6 +5,13 @@ As in Prometheus' alerting rules, a condition must hold for its kind's
 nobody. A condition that comes back within `flap_seconds` of resolving
 reopens its old alert (same message, a flap count) instead of firing again:
 a flapping host fires once. The clock is injected; nothing here sleeps.
+
+Given a file (`alert_file.AlertFile`), the tracker starts from the alerts it
+remembers and writes them back, under its lock, whenever they change: after a
+restart a condition that still holds keeps its alert, one that ended meanwhile
+resolves at the first step, and an acknowledgement stays. That first step also
+hands every remembered alert out once as "recalled", so that a sink can make
+what it shows match (a message lost to a crash is posted then).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bot.watch.model import Condition, Rules, Severity
 
@@ -43,20 +51,40 @@ class Alert:
 
 @dataclass(frozen=True)
 class Transition:
-    """What happened to an alert in one step: fired, changed, resolved, reopened or acknowledged."""
+    """What happened to an alert in one step: fired, changed, resolved, reopened or acknowledged.
+
+    "recalled" is no change: a remembered alert handed out once after a restart.
+    """
 
     what: str
     alert: Alert
 
 
+class AlertStore(Protocol):
+    """Where the alerts are kept across restarts."""
+
+    def load(self) -> list[Alert]:
+        """The alerts remembered (none on a first start)."""
+        ...
+
+    def save(self, alerts: Iterable[Alert]) -> None:
+        """Replace the alerts remembered."""
+        ...
+
+
 class Tracker:
     """Pending conditions and alerts by key; `step` is called with each evaluation's conditions."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, file: AlertStore | None = None) -> None:
         self.rules = rules
+        self._file = file
         self._pending: dict[str, float] = {}  # key -> when first seen
-        self._alerts: dict[str, Alert] = {}  # key -> its alert (firing or recently resolved)
-        self._by_id: dict[str, str] = {}
+        # key -> its alert (firing or recently resolved)
+        self._alerts: dict[str, Alert] = {a.condition.key: a for a in (file.load() if file else ())}
+        self._by_id: dict[str, str] = {alert.id: key for key, alert in self._alerts.items()}
+        self._recall = set(self._alerts)  # remembered: handed out once, at the first step
+        self.remembered = frozenset(self._by_id)
+        """The ids of the alerts remembered from before a restart."""
         self._lock = threading.Lock()
 
     def step(self, conditions: Iterable[Condition], now: float) -> list[Transition]:
@@ -68,6 +96,7 @@ class Tracker:
                 del self._pending[key]
             for key, condition in current.items():
                 out += self._holds(key, condition, now)
+            forgot = False
             for key, alert in list(self._alerts.items()):
                 if alert.firing and key not in current:
                     self._alerts[key] = replace(alert, resolved_at=now)
@@ -75,6 +104,15 @@ class Tracker:
                 elif not alert.firing and now - (alert.resolved_at or now) > self.rules.flap_seconds:
                     del self._alerts[key]
                     self._by_id.pop(alert.id, None)
+                    forgot = True
+            if out or forgot:
+                self._save()
+            if self._recall:
+                moved = {t.alert.condition.key for t in out}
+                kept = sorted((self._alerts[k] for k in self._recall if k in self._alerts and k not in moved),
+                              key=lambda alert: (-alert.severity, alert.condition.key))  # worst first
+                out += [Transition("recalled", alert) for alert in kept]
+                self._recall.clear()
         return out
 
     def _holds(self, key: str, condition: Condition, now: float) -> list[Transition]:
@@ -103,7 +141,13 @@ class Tracker:
             if key is None:
                 return None
             alert = self._alerts[key] = replace(self._alerts[key], acked_by=by, acked_at=now)
+            self._save()
             return alert
+
+    def _save(self) -> None:
+        """Write the alerts to the file, if any (called with the lock held: one writer at a time)."""
+        if self._file is not None:
+            self._file.save(self._alerts.values())
 
     def alerts(self) -> list[Alert]:
         """Every alert still known, firing or recently resolved."""

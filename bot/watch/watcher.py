@@ -5,6 +5,8 @@ clock); `start` runs them in two threads of its own: one evaluates whenever
 the picture changes or a pending condition falls due, one polls every host
 every `facts_interval`. Together with the event hub's threads that is a
 fixed number of threads for any farm size (README, "Watching the farm").
+Given an alert file, the tracker remembers its alerts across restarts, and
+the first poll recalls what they knew that a first look cannot see.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Protocol
 from bot.watch.conditions import Drift, Ours, evaluate
 from bot.watch.model import Condition, Rules
 from bot.watch.picture import Change, Picture
-from bot.watch.tracker import Alert, Tracker, Transition
+from bot.watch.tracker import Alert, AlertStore, Tracker, Transition
+from bot.watch.words import first_look
 from hypervisor.deadline import call_all
 from hypervisor.event_hub import EventHub, Keepalive
 from hypervisor.farm import Farm
@@ -58,11 +61,12 @@ class Watcher:
 
     def __init__(self, *, farm: Farm, uris: Mapping[str, str], rules: Rules, ours: Ours,
                  drift: Drift | None = None, sinks: Sequence[Sink] = (),
-                 settings: WatchSettings = WatchSettings(), clock: Callable[[], float] = time.time) -> None:
+                 settings: WatchSettings = WatchSettings(), clock: Callable[[], float] = time.time,
+                 file: AlertStore | None = None) -> None:
         self.farm, self.rules, self.settings = farm, rules, settings
         self.clock = clock
         self.picture = Picture(uris)
-        self.tracker = Tracker(rules)
+        self.tracker = Tracker(rules, file)
         self.sinks = list(sinks)
         self._ours = _Decided(ours, clock)
         self._drift = _CachedDrift(drift) if drift is not None else None
@@ -77,9 +81,12 @@ class Watcher:
                             timeout=farm.timeout, open_workers=settings.open_workers,
                             backoff=settings.backoff) if settings.events else None
         self.conditions: list[Condition] = []
-        self._outbox: queue.SimpleQueue[Transition] | None = None  # set once started
+        # Transitions for the sinks, and calls to make once those before them are delivered; set once started.
+        self._outbox: queue.SimpleQueue[Transition | Callable[[], None]] | None = None
         self.on_poll: Callable[[float], None] | None = None
         """Called with each full poll's duration in seconds (the metrics)."""
+        self.on_started: Callable[[str], None] | None = None
+        """Called, once started, with what the first evaluation found (after its alerts reached the sinks)."""
 
     # -- what the hosts say ------------------------------------------------------
 
@@ -140,9 +147,17 @@ class Watcher:
                 self.picture.host_polled(name, described, vms, now)
             if name not in self._hub_down:
                 self.picture.host_up(name)
+        if first:
+            self._recall()
         self._poke()
         if hosts is None and self.on_poll is not None:
             self.on_poll(time.monotonic() - begun)
+
+    def _recall(self) -> None:
+        """Tell the picture what remembered alerts knew: the changes behind them, when hosts went down."""
+        firing = [alert.condition for alert in self.tracker.alerts() if alert.firing]
+        self.picture.recall([c.change for c in firing if c.change is not None],
+                            down={c.subject: c.since for c in firing if c.kind == "host_unreachable"})
 
     # -- conditions into alerts ----------------------------------------------------
 
@@ -171,6 +186,13 @@ class Watcher:
         else:
             self._deliver([transition])
 
+    def _when_delivered(self, call: Callable[[], None]) -> None:
+        """Make `call` once every transition handed out so far has reached the sinks."""
+        if self._outbox is not None:
+            self._outbox.put(call)
+        else:
+            call()
+
     def _deliver(self, batch: list[Transition]) -> None:
         """Every transition to every sink (a sink with `alerts` takes the batch); failures are logged."""
         for sink in self.sinks:
@@ -189,15 +211,25 @@ class Watcher:
         assert self._outbox is not None
         while not self._stopping.is_set() or not self._outbox.empty():
             try:
-                batch = [self._outbox.get(timeout=0.5)]
+                taken = [self._outbox.get(timeout=0.5)]
             except queue.Empty:
                 continue
-            while len(batch) < 500:
+            while len(taken) < 500:
                 try:
-                    batch.append(self._outbox.get_nowait())
+                    taken.append(self._outbox.get_nowait())
                 except queue.Empty:
                     break
-            self._deliver(batch)
+            batch: list[Transition] = []
+            for item in taken:
+                if isinstance(item, Transition):
+                    batch.append(item)
+                    continue
+                if batch:
+                    self._deliver(batch)
+                    batch = []
+                item()
+            if batch:
+                self._deliver(batch)
 
     # -- running ---------------------------------------------------------------------
 
@@ -228,7 +260,9 @@ class Watcher:
 
     def _evaluate_loop(self) -> None:
         """Evaluate when the picture changed or a pending condition falls due; else every REEVALUATE s."""
-        seen = -1
+        seen = self.picture.version
+        first = self._evaluate_safely()
+        self._when_delivered(lambda: self._started(first))
         while not self._stopping.is_set():
             with self._changed:
                 now = self.clock()
@@ -237,10 +271,20 @@ class Watcher:
                 if self.picture.version == seen and wait > 0:
                     self._changed.wait(timeout=wait)
             seen = self.picture.version
-            try:
-                self.evaluate()
-            except Exception:
-                log.exception("evaluating the farm's conditions failed")
+            self._evaluate_safely()
+
+    def _evaluate_safely(self) -> list[Transition]:
+        try:
+            return self.evaluate()
+        except Exception:
+            log.exception("evaluating the farm's conditions failed")
+            return []
+
+    def _started(self, transitions: list[Transition]) -> None:
+        """Say what the first evaluation found (`on_started`)."""
+        if self.on_started is not None:
+            self.on_started(first_look(len(self.farm.host_names), self.tracker.alerts(),
+                                       self.tracker.remembered, transitions))
 
     def _poll_loop(self) -> None:
         while not self._stopping.wait(self.settings.facts_interval):

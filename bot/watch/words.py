@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from bot.watch.conditions import clock
 from bot.watch.tracker import Alert, Transition
+from hypervisor.words import plural
 
 
 def duration(seconds: float) -> str:
@@ -48,3 +50,18 @@ def console_line(transition: Transition, now: float) -> str:
     remedy = f" [remedy: {alert.condition.remedy}]" if alert.firing and alert.condition.remedy else ""
     return (f"{stamp} {alert.severity.word.upper()} {what} {alert.condition.kind} {alert.condition.subject}: "
             f"{headline(alert, now)} ({since(alert)}){remedy}")
+
+
+def first_look(hosts: int, alerts: list[Alert], remembered: Collection[str],
+               transitions: list[Transition]) -> str:
+    """What a starting watcher found: the alerts firing.
+
+    After a restart, also how many of them it remembered and how many ended while it was not watching.
+    """
+    firing = [alert for alert in alerts if alert.firing]
+    said = f"watching {plural(hosts, 'host')}: {plural(len(firing), 'alert')} firing"
+    if not remembered:
+        return said
+    kept = sum(alert.id in remembered for alert in firing)
+    ended = sum(t.what == "resolved" and t.alert.id in remembered for t in transitions)
+    return f"{said} ({kept} from before the restart); {ended} resolved while granja was stopped"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
-import signal
-
-from tests.signal_routing import send_off_main
 from tests.slack.driver import SECRET
 from tests.slack.standin import SlackStandIn
-from tests.slack.test_cli import free_port, granja_slack
+from tests.slack.test_cli import free_port, get, granja_slack, stopped_by_ctrl_c
 
 
 def test_the_bot_posts_alerts_and_serves_metrics(state):
@@ -22,23 +18,15 @@ def test_the_bot_posts_alerts_and_serves_metrics(state):
            "GRANJA_CONFIG": str(config)}
     process = granja_slack(state, env, "--host", "127.0.0.1", "--port", str(port))
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline().startswith("granja slack: ")
-        (alert,) = slack.wait_for("chat.postMessage", lambda c: c.body.get("channel") == "CALERTS",
-                                  timeout=60)
-        assert alert.text == "critical: cluster ftp: 1 of 2 running; ftp2 is shut off on host07"
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-        conn.close()
-        assert 'granja_alerts_firing{kind="cluster_degraded",severity="critical"} 1.0' in text
-        assert 'granja_cluster_members_running{cluster="ftp"} 1.0' in text
-        where = send_off_main(process.pid, signal.SIGINT)  # Ctrl-C, as the kernel may route it
-        out, err = process.communicate(timeout=30)
-        assert process.returncode == 0, (where, out, err)
+        with stopped_by_ctrl_c(process):
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("granja slack: ")
+            (alert,) = slack.wait_for("chat.postMessage", lambda c: c.body.get("channel") == "CALERTS",
+                                      timeout=60)
+            assert alert.text == "critical: cluster ftp: 1 of 2 running; ftp2 is shut off on host07"
+            text = get(port, "/metrics")[2]
+            assert 'granja_alerts_firing{kind="cluster_degraded",severity="critical"} 1.0' in text
+            assert 'granja_cluster_members_running{cluster="ftp"} 1.0' in text
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
         slack.shutdown()
         slack.server_close()

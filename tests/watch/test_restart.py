@@ -1,0 +1,201 @@
+"""Alerts survive a restart of the watcher: on the demo farm, with the state directory kept between two runs.
+
+A "restart" here is what a new process does: a new engine over the same state directory and a new
+watcher that reads what the last one remembered. Conditions that still hold keep their alert (no
+second firing), those that ended meanwhile resolve on the first evaluation, acknowledgements stay,
+and an old alert can still be acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.watch.alert_file import AlertFile, alerts_path
+from bot.watch.model import Condition, Rules
+from bot.watch.tracker import Tracker
+from bot.watch.watcher import Watcher, WatchSettings
+from granja.app import open_engine
+from granja.watching import build_watcher
+from tests.watch.conftest import Clock, Seen
+
+KEYS = {"stopped_outside:db1", "cluster_degraded:db", "cluster_degraded:ftp"}
+
+
+def start(engine: Engine, clock: Clock, seen: Seen) -> Watcher:
+    """A watcher as `granja slack` builds it, after its first look at every host."""
+    watcher = build_watcher(engine, sinks=[seen], settings=WatchSettings(events=False), clock=clock,
+                            remember="slack")
+    watcher.poll(first=True)
+    return watcher
+
+
+@pytest.fixture
+def restart(state) -> Iterator[Callable[[], Engine]]:
+    """Opens the state directory again, as a new process would; closed at the end."""
+    opened: list[Engine] = []
+
+    def again() -> Engine:
+        opened.append(open_engine(config=None, state=str(state)))
+        return opened[-1]
+
+    yield again
+    for engine in opened:
+        engine.close()
+
+
+def fire(engine: Engine, clock: Clock) -> dict:
+    """db1 stopped outside granja, which leaves cluster db short; ftp is short from the start."""
+    watcher = start(engine, clock, Seen())
+    engine.farm.driver("host02").lifecycle("db1", "destroy")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)  # past every kind's `for`
+    watcher.evaluate()
+    alerts = {a.condition.key: a for a in watcher.tracker.alerts()}
+    assert KEYS <= alerts.keys()
+    acked = watcher.acknowledge(alerts["cluster_degraded:db"].id, by="<@UOPER>")
+    assert acked is not None
+    return {**alerts, acked.condition.key: acked}
+
+
+def test_an_alert_that_still_holds_after_a_restart_keeps_its_alert_and_fires_nothing(engine, restart):
+    clock = Clock()
+    before = fire(engine, clock)
+    clock.advance(120)  # the bot is down for two minutes
+    seen = Seen()
+    watcher = start(restart(), clock, seen)
+    transitions = watcher.evaluate()
+    assert [t for t in transitions if t.what != "recalled"] == []  # nothing fired, changed or resolved
+    after = {a.condition.key: a for a in watcher.tracker.alerts()}
+    for key in KEYS:  # the same alert: id, first seen, fired at, who acknowledged it
+        assert after[key] == before[key]
+    assert after["cluster_degraded:db"].acked_by == "<@UOPER>"
+    # Every remembered alert is handed to the sinks once as "recalled" (a message lost in a crash is
+    # posted then), and the next evaluations say nothing.
+    assert {t.alert.id for t in seen.of("recalled")} == {a.id for a in before.values()}
+    clock.advance(30)
+    assert watcher.evaluate() == []
+
+
+def test_a_condition_that_ended_while_stopped_resolves_its_old_alert_on_the_first_evaluation(engine, restart):
+    clock = Clock()
+    before = fire(engine, clock)
+    clock.advance(120)
+    engine_again = restart()
+    engine_again.farm.driver("host02").lifecycle("db1", "start")  # while granja was not watching
+    engine_again.farm.driver("host07").lifecycle("ftp2", "start")
+    watcher = start(engine_again, clock, Seen())
+    resolved = {t.alert.condition.key: t.alert for t in watcher.evaluate() if t.what == "resolved"}
+    assert resolved.keys() == KEYS
+    for key in KEYS:
+        assert resolved[key].id == before[key].id
+        assert resolved[key].resolved_at == clock.now
+    assert resolved["cluster_degraded:ftp"].condition.cleared == "cluster ftp: enough members running"
+
+
+def test_an_old_alert_can_be_acknowledged_after_a_restart(engine, restart):
+    clock = Clock()
+    before = fire(engine, clock)
+    watcher = start(restart(), clock, Seen())
+    watcher.evaluate()
+    acked = watcher.acknowledge(before["stopped_outside:db1"].id, by="<@UVIEWER>")
+    assert acked is not None
+    assert acked.acked_by == "<@UVIEWER>"
+    # ... and that acknowledgement survives the next restart too
+    again = start(restart(), clock, Seen())
+    assert {a.id: a.acked_by for a in again.tracker.alerts()}[acked.id] == "<@UVIEWER>"
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"", b'{"version": 1, "alerts": [{"id": 7}]}',
+                                     b'["an", "array"]'])
+def test_a_damaged_alert_file_starts_clean_with_one_log_line(engine, caplog, content):
+    path = alerts_path(engine.inventory.directory, "slack")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    clock, seen = Clock(), Seen()
+    with caplog.at_level(logging.WARNING):
+        watcher = start(engine, clock, seen)
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert str(path) in record.getMessage()
+    assert "starting without" in record.getMessage()
+    assert path.with_name(path.name + ".bad").read_bytes() == content  # kept aside to look at
+    watcher.evaluate()
+    clock.advance(3600)
+    watcher.evaluate()
+    assert seen.of("fired", "cluster_degraded")  # it watches as on a first start
+    assert AlertFile(path).load()  # ... and remembers again
+
+
+def test_a_missing_alert_file_is_a_first_start(engine, caplog):
+    with caplog.at_level(logging.WARNING):
+        watcher = start(engine, Clock(), Seen())
+    assert watcher.tracker.alerts() == []
+    assert caplog.records == []
+
+
+def condition(n: int) -> Condition:
+    return Condition(key=f"drift:vm{n}", kind="drift", subject=f"vm{n}", message=f"vm{n} drifted",
+                     cleared=f"vm{n} is back", since=0.0, vms=(f"vm{n}",))
+
+
+def test_two_writers_at_once_never_leave_a_torn_file(tmp_path: Path):
+    """Two trackers over one file (two threads, as two processes would) and a reader checking every copy."""
+    path = tmp_path / "alerts.json"
+    rules = Rules(flap_seconds=0.0)
+    writers = [Tracker(rules, file=AlertFile(path)) for _ in range(2)]
+    done = threading.Event()
+    torn: list[str] = []
+
+    def write(tracker: Tracker, offset: int) -> None:
+        for n in range(60):  # each step fires or resolves alerts: a save each time
+            now = float(n + 1)
+            held = [condition(offset + i) for i in range(n % 7)]
+            for transition in tracker.step(held, now):
+                tracker.acknowledge(transition.alert.id, by="<@U1>", now=now)
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            try:
+                json.loads(raw)
+            except ValueError as exc:
+                torn.append(f"{exc}: {raw[:80]!r}")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    threads = [threading.Thread(target=write, args=(t, 100 * i)) for i, t in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    done.set()
+    reader.join(timeout=60)
+    assert torn == []
+    last = {a.id for a in AlertFile(path).load()}
+    assert last in ({a.id for a in t.alerts()} for t in writers)  # one writer's last state, whole
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_a_host_still_silent_after_a_restart_keeps_its_alert_and_its_words(engine, restart):
+    clock = Clock()
+    node = Path(engine.config.hosts["host09"].uri.removeprefix("test://"))
+    node.rename(node.with_suffix(".away"))  # host09 stops answering
+    watcher = start(engine, clock, Seen())
+    watcher.evaluate()
+    clock.advance(3600)
+    (fired,) = [t.alert for t in watcher.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    clock.advance(600)  # restarted ten minutes later: "not answering since" must not move to now
+    again = start(restart(), clock, Seen())
+    (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert recalled.what == "recalled"
+    assert recalled.alert == fired
