@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from inventory.storage import fsync_dir
+
 log = logging.getLogger("granja.state")
 T = TypeVar("T")
 _TMP = ".tmp"
@@ -92,11 +94,3 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
     fsync_dir(path.parent)
 
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

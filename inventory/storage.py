@@ -33,7 +33,6 @@ from typing import Any
 from tinydb.storages import Storage
 
 from inventory.errors import InventoryCorrupt
-from inventory.state_file import fsync_dir
 
 Data = dict[str, dict[str, Any]]
 # (st_dev, st_ino, st_mtime_ns, st_size): changes whenever a writer replaces the file.
@@ -263,3 +262,12 @@ def _parse(raw: bytes) -> Data:
             if not isinstance(doc, dict):
                 raise InventoryCorrupt(f"table {name!r}, document {doc_id}: not an object")
     return data
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
