@@ -127,7 +127,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
     """
     from bot.audit_query import is_change
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
-    from hypervisor.resilience import assess
+    from hypervisor.resilience import assess_again
     from inventory.health import findings
     from inventory.load import restart_simulator
     from sitegen.build import build_site
@@ -142,6 +142,6 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
                       shared_pools=placement.shared_pools,
                       findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
                                         shared_pools=placement.shared_pools),
-                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
+                      resilience=farm_figure(assess_again(sim, pair_seconds=SITE_PAIR_SECONDS)),
                       networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
                       limits=placement.limits, full=full, audit_keep=is_change)
