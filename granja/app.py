@@ -133,15 +133,16 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
     from sitegen.build import build_site
     from sitegen.topology import NetworkName
 
-    placement = config.placement
+    placement, pinned = config.placement, config.pinned
     sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
-                            pinned_host=config.pinned_host)
+                            pinned_host=lambda vm: pinned.get(vm, ""))
+    figure = assess_again(sim, pair_seconds=SITE_PAIR_SECONDS)  # the last one, if nothing it reads changed
 
     return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                       work=inventory.directory / "site-src", secrets=config.site.secrets,
                       shared_pools=placement.shared_pools,
-                      findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
-                                        shared_pools=placement.shared_pools),
-                      resilience=farm_figure(assess_again(sim, pair_seconds=SITE_PAIR_SECONDS)),
+                      findings=findings(inventory, limits=placement.limits, pinned=pinned,
+                                        shared_pools=placement.shared_pools, losses=figure.singles),
+                      resilience=farm_figure(figure),
                       networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
                       limits=placement.limits, full=full, audit_keep=is_change)
