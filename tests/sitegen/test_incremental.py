@@ -59,7 +59,11 @@ def test_a_rebuild_exports_each_vm_as_it_is_now_also_when_only_its_use_changed(t
             replace(vm, usage=Usage(memory_used_mib=512)) if vm.name == "imap1" else vm for vm in FARM_NOW]
     refresh(site.inv, farm, minutes=10, unreachable=("host3",))
     assert site.build().incremental
-    vms = {vm["name"]: vm for vm in json.loads((site.out / "inventory.json").read_text())["vms"]}
+    text = (site.out / "inventory.json").read_text()
+    document = json.loads(text)
+    # One JSON document, keys sorted throughout, as json.dumps writes the whole of it.
+    assert text == json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    vms = {vm["name"]: vm for vm in document["vms"]}
     assert vms["ldap2"]["vcpus"] == 8
     assert vms["imap1"]["usage"]["memory_used_mib"] == 512
     rows = {row[0]: row for row in csv.reader(io.StringIO((site.out / "vms.csv").read_text()))}
