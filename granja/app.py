@@ -128,21 +128,22 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
     """
     from bot.audit_query import is_change
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
-    from hypervisor.resilience import assess
+    from hypervisor.resilience import assess_again
     from inventory.health import findings
     from inventory.load import restart_simulator
-    from sitegen.build import build_site
+    from sitegen.build import build_site, one_collection
     from sitegen.topology import NetworkName
 
-    placement = config.placement
-    sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
-                            pinned_host=config.pinned_host)
-
-    return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
-                      work=inventory.directory / "site-src", secrets=config.site.secrets,
-                      shared_pools=placement.shared_pools,
-                      findings=findings(inventory, limits=placement.limits, pinned=config.pinned,
-                                        shared_pools=placement.shared_pools),
-                      resilience=farm_figure(assess(sim, pair_seconds=SITE_PAIR_SECONDS)),
-                      networks=[NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()],
-                      limits=placement.limits, full=full, audit_keep=is_change)
+    placement, pinned = config.placement, config.pinned
+    networks = [NetworkName(n.vlan, n.name, n.description) for n in config.networks.values()]
+    with one_collection():
+        sim = restart_simulator(inventory, limits=placement.limits, shared_pools=placement.shared_pools,
+                                pinned_host=lambda vm: pinned.get(vm, ""))
+        figure = assess_again(sim, pair_seconds=SITE_PAIR_SECONDS)  # the last, if nothing it reads changed
+        return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
+                          work=inventory.directory / "site-src", secrets=config.site.secrets,
+                          shared_pools=placement.shared_pools,
+                          findings=findings(inventory, limits=placement.limits, pinned=pinned,
+                                            shared_pools=placement.shared_pools, losses=figure.singles),
+                          resilience=farm_figure(figure), networks=networks,
+                          limits=placement.limits, full=full, audit_keep=is_change)

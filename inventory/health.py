@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from hypervisor.host_model import Bond
 from hypervisor.model import gib
 from hypervisor.placement import FarmLoad, Limits
-from hypervisor.resilience import single_losses
+from hypervisor.resilience import HostLoss, single_losses
 from hypervisor.shared_storage import local_disks, shared_pool_names
 from hypervisor.words import listed, plural
 from inventory.drift import field_words
@@ -47,19 +47,23 @@ VMS_NAMED = 20  # a silent host's message names at most this many of its VMs, th
 
 def findings(inventory: Inventory, *, limits: Limits | None = None, now: datetime | None = None,
              stale_after: timedelta = STALE_AFTER, pinned: Mapping[str, str] | None = None,
-             shared_pools: Collection[str] | None = None) -> list[Finding]:
+             shared_pools: Collection[str] | None = None,
+             losses: Sequence[HostLoss] | None = None) -> list[Finding]:
     """Everything the inventory shows to need attention, worst kinds first; `pinned`: VM -> its host.
 
     `shared_pools` (pools the fleet config names shared, besides those shared by their type) is
     the restart rule the host failure simulation and the local-storage check need besides
-    `pinned`; without it neither is looked at.
+    `pinned`; without it neither is looked at. `losses` are every host's loss, if the caller
+    has simulated them already with the same rules (the site's host failure figure has).
     """
     vms = inventory.vms()
     hosts = inventory.hosts()
     load = farm_load(inventory, limits=limits)
+    if shared_pools is not None and losses is None:
+        losses = _single_losses(inventory, limits, shared_pools, pinned or {})
     found = [
         *_spread(load),
-        *(_resilience(inventory, limits, shared_pools, pinned or {}) if shared_pools is not None else ()),
+        *(_resilience(losses) if losses is not None and shared_pools is not None else ()),
         *(_local_storage(vms, hosts, shared_pools) if shared_pools is not None else ()),
         *_commitment(load),
         *_hosts(inventory, hosts, now or datetime.now(UTC), stale_after),
@@ -87,11 +91,14 @@ def spread_message(cluster: str, members: Iterable[str], host: str) -> str:
             f"one host failure stops {len(together)} of them")
 
 
-def _resilience(inventory: Inventory, limits: Limits | None, shared_pools: Collection[str],
-                pinned: Mapping[str, str]) -> Iterable[Finding]:
-    sim = restart_simulator(inventory, limits=limits, shared_pools=shared_pools,
-                            pinned_host=lambda vm: pinned.get(vm, ""))
-    for loss in single_losses(sim):
+def _single_losses(inventory: Inventory, limits: Limits | None, shared_pools: Collection[str],
+                   pinned: Mapping[str, str]) -> tuple[HostLoss, ...]:
+    return single_losses(restart_simulator(inventory, limits=limits, shared_pools=shared_pools,
+                                           pinned_host=lambda vm: pinned.get(vm, "")))
+
+
+def _resilience(losses: Iterable[HostLoss]) -> Iterable[Finding]:
+    for loss in losses:
         stranded = loss.members_stranded
         if stranded:
             host, first = loss.hosts[0], stranded[0]

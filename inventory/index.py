@@ -53,13 +53,17 @@ class Snapshot:
         entry = self.host_entries.get(name)
         return None if entry is None else self.decode("hosts", entry, codec.host_record)
 
-    def baseline(self, name: str) -> Baseline | None:
-        """The VM's baseline, with a private copy of its config."""
+    def baseline(self, name: str, *, private: bool = True) -> Baseline | None:
+        """The VM's baseline, with a private copy of its config; with `private` False, for reading only.
+
+        Copying every config took half of the health check's drift pass over 5,000 VMs.
+        """
         entry = self.baseline_entries.get(name)
         if entry is None:
             return None
-        doc = {**entry[1], "config": copy.deepcopy(entry[1].get("config"))}
-        return self.decode("baselines", (entry[0], doc), codec.baseline_record)
+        if private:
+            entry = (entry[0], {**entry[1], "config": copy.deepcopy(entry[1].get("config"))})
+        return self.decode("baselines", entry, codec.baseline_record)
 
     def changes(self, vm: str | None, limit: int) -> list[Change]:
         """Newest changes first, of one VM or of all."""

@@ -7,6 +7,7 @@ when a file changes; each write method is one locked read-modify-write and one a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,12 @@ class Inventory:
         """The VM's baseline (kept after the VM is removed), or None."""
         return self._current().baseline(name)
 
+    def baselines(self) -> dict[str, Baseline]:
+        """Every baseline by VM name, for reading only: their configs are the inventory's own, not copies."""
+        snap = self._current()
+        return {name: baseline for name in snap.baseline_entries
+                if (baseline := snap.baseline(name, private=False)) is not None}
+
     def changes(self, vm: str | None = None, limit: int = 50) -> list[Change]:
         """Logged changes, newest first, of one VM or of all."""
         return self._current().changes(vm, max(limit, 0))
@@ -102,12 +109,13 @@ class Inventory:
     def drift(self, name: str) -> list[FieldDiff]:
         """How the VM's current config differs from its baseline; UnknownVM if not known."""
         snap = self._current()
-        record, baseline = snap.vm(name), snap.baseline(name)
+        record, baseline = snap.vm(name), snap.baseline(name, private=False)
         if record is None:
             raise UnknownVM(name)
         if baseline is None:
             raise NoBaseline(name)
-        return diff_configs(baseline.config, record.vm.config())
+        # Compared in place; the few values that differ are copied out of the inventory's own.
+        return copy.deepcopy(diff_configs(baseline.config, record.vm.config()))
 
     def audit(self, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
         """Audit entries, newest first, of one VM or of all."""

@@ -119,8 +119,13 @@ def shown(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja environment of the page templates, with escaping and the filters above."""
+    """The Jinja environment of the page templates, with escaping and the filters above.
+
+    One per process: it keeps the compiled templates (compiling them took a third of a second,
+    on every republish), and its loader compiles a template again if its file changed.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=False,  # HTML autoescape alone is not enough for Markdown: finalize does it

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from sitegen.render import NAV
 
 BASE_CONFIG = Path(__file__).parent / "mkdocs-base.yml"
+HOOKS = Path(__file__).parent / "mkdocs_hooks.py"  # raw-HTML blocks around Markdown (see there)
 # In the site folder, written after a build finished: what it was built with. A dot file,
 # so MkDocs' own cleaning leaves it; removed while a build runs, so an interrupted build
 # leaves none and the next build is a full one.
@@ -44,6 +45,7 @@ def write_config(*, title: str, work: Path, out: Path) -> Path:
         "site_name": html.escape(title),
         "docs_dir": str(work),
         "site_dir": str(out),
+        "hooks": [str(HOOKS)],  # absolute, as INHERIT
         # The overview pages only (see mkdocs-base.yml), titled here (see sitegen.render.NAV).
         "nav": [{html.escape(name or title): page} for page, name in NAV.items()],
     }
@@ -67,10 +69,10 @@ def _holds_other_files(out: Path) -> bool:
 
 
 def _stamp(config: Path) -> str:
-    """What a site was built with: the effective and base configs and the MkDocs and Material versions."""
+    """What a site was built with: effective and base configs, our hooks, MkDocs' and Material's versions."""
     digest = hashlib.sha256()
-    for part in (config.read_bytes(), BASE_CONFIG.read_bytes(), version("mkdocs").encode(),
-                 version("mkdocs-material").encode()):
+    for part in (config.read_bytes(), BASE_CONFIG.read_bytes(), HOOKS.read_bytes(),
+                 version("mkdocs").encode(), version("mkdocs-material").encode()):
         digest.update(part + b"\0")
     return digest.hexdigest()
 

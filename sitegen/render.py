@@ -171,8 +171,10 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         baseline = view.baselines.get(name)
         changes = view.changes.get(name, ())
         # Everything the VM's page shows is drawn from these: an unchanged key, an unchanged page.
+        # (What the VM uses is named apart: it is no part of a record's equality.)
         host_shared = shared.get(record.vm.host, frozenset(shared_pools))
-        key = _page_key(record, baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
+        key = _page_key(record, record.vm.usage,
+                        baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
                         title, named, frozenset(host_shared))
         page = _VM_PAGES.get(key) if key is not None and reuse else None

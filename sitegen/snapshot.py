@@ -35,8 +35,8 @@ class InventoryReader(Protocol):
         """Logged changes, newest first."""
         ...
 
-    def baseline(self, name: str) -> Baseline | None:
-        """The VM's baseline, or None."""
+    def baselines(self) -> dict[str, Baseline]:
+        """Every baseline by VM name (kept after a VM is removed), for reading only."""
         ...
 
     def audit(self, vm: str | None = None, limit: int = 20) -> list[AuditEntry]:
@@ -89,7 +89,7 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
     # The full definitions are for `recover` only: no page or export holds them.
     vms = tuple(replace(r, vm=replace(r.vm, definition="")) if r.vm.definition else r
                 for r in inventory.vms())
-    baselines = {record.vm.name: inventory.baseline(record.vm.name) for record in vms}
+    every_baseline = inventory.baselines()
     return FarmView(
         vms=vms,
         hosts=tuple(inventory.hosts()),
@@ -98,7 +98,8 @@ def gather(inventory: InventoryReader, *, changes_per_vm: int = CHANGES_PER_VM,
             record.vm.name: tuple(inventory.changes(vm=record.vm.name, limit=changes_per_vm))
             for record in vms
         },
-        baselines={name: baseline for name, baseline in baselines.items() if baseline is not None},
+        baselines={record.vm.name: every_baseline[record.vm.name] for record in vms
+                   if record.vm.name in every_baseline},
         # Never the site: entries from direct messages and private channels; secrets masked always.
         audit=tuple(redact_entry(entry) for entry in (
             inventory.audit(limit=audit_entries * 4) if audit_keep is None

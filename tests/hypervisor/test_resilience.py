@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,7 @@ from hypervisor.host_model import Host, Pool
 from hypervisor.model import GranjaMeta
 from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.recovery import plan_recovery
-from hypervisor.resilience import Proposal, Simulator, assess, newly_stranding, single_losses
+from hypervisor.resilience import Proposal, Simulator, assess, assess_again, newly_stranding, single_losses
 from tests.inventory.builders import make_vm
 
 SHARED = ("nfs",)
@@ -106,3 +107,35 @@ def test_a_proposal_that_fills_the_last_escape_is_named_before_it_is_made():
     assert newly_stranding(before, after) == [("h1", ("db1",))]
     # Proposals play on the copy they are given: the simulator's own load is untouched.
     assert single_losses(sim) == before
+
+
+
+def test_the_figure_is_worked_out_again_whenever_anything_the_simulation_reads_changed():
+    """The site's figure after a change: the last one while the inputs are the same, else the new farm's."""
+    farm = [host("h1"), host("h2"), host("h3")]
+    guests = [guest("db1", "h1", 8, cluster="db"), guest("db2", "h2", 8, cluster="db"),
+              guest("web1", "h3", 8)]
+
+    def sim(farm: list[Host] = farm, guests: list[Guest] = guests, blocked: dict[str, str] | None = None,
+            maintenance: Collection[str] = (), unreachable: Collection[str] = ()) -> Simulator:
+        reasons = blocked or {}
+        load = FarmLoad.build(farm, guests, maintenance=maintenance, unreachable=unreachable)
+        return Simulator(load, guests, lambda g: reasons.get(g.name, ""))
+
+    first = assess_again(sim(), pair_seconds=5.0)
+    # A suspend, say: the same placement, read afresh from the inventory.
+    assert assess_again(sim(guests=[replace(g) for g in guests]), pair_seconds=5.0) is first
+    changes = {
+        "a member's disk became local": sim(blocked={"db1": "its disk xvda is in pool local"}),
+        "a host went into maintenance": sim(maintenance={"h3"}),
+        "a host is not answering": sim(unreachable={"h1"}),
+        "a host has less memory": sim([*farm[:2], host("h3", memory_gib=4)]),
+        "a VM grew": sim(guests=[*guests[:2], guest("web1", "h3", 60)]),
+        "a VM was stopped": sim(guests=[*guests[:2], replace(guests[2], active=False)]),
+        "a member left its cluster": sim(guests=[guests[0], replace(guests[1], cluster="mail"), guests[2]]),
+    }
+    for why, changed in changes.items():
+        before = assess_again(sim(), pair_seconds=5.0)
+        after = assess_again(changed, pair_seconds=5.0)
+        assert after == assess(changed, pair_seconds=5.0), why  # the changed farm's own figure
+        assert after != before, why  # not the one remembered

@@ -215,6 +215,18 @@ def test_baseline_config_handed_out_is_a_copy(inv):
     assert inv.baseline("a").config["memory_mib"] == 1024
 
 
+def test_drift_values_handed_out_are_copies(inv):
+    trunk = make_vm("a")
+    trunk = replace(trunk, nics=(replace(trunk.nics[0], vlans=(10, 20), trunk=True),))
+    refresh(inv, [trunk])
+    refresh(inv, [replace(trunk, nics=(replace(trunk.nics[0], vlans=(10,)),))], minutes=1)
+    (vlans,) = inv.drift("a")
+    assert (vlans.old, vlans.new) == ([10, 20], [10])
+    vlans.old.append(30)
+    assert inv.baseline("a").config["nics"][0]["vlans"] == [10, 20]
+    assert inv.drift("a")[0].old == [10, 20]
+
+
 def test_drift_and_set_baseline_of_unknown_vm_raise(inv):
     with pytest.raises(UnknownVM):
         inv.drift("ghost")

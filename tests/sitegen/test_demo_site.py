@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +72,47 @@ def test_after_a_migrate_the_rebuilt_site_shows_the_new_host_and_the_change(chat
     health = [row for row in tables(page(out, "index.html")).rows if row[:2] == ["spread", "imap"]]
     assert health
     assert target in health[0][2]
+
+
+def test_after_a_shutdown_the_republished_site_shows_it_wherever_a_person_looks(chat, tmp_path):
+    """The bot's republish (incremental: only what changed is built again) leaves nothing stale."""
+    out = tmp_path / "site"
+    assert not build_inventory_site(chat.engine.config, chat.engine.inventory, out=str(out)).incremental
+    host = chat.engine.inventory.vm("imap2").vm.host
+    counts = {row[0]: int(row[1]) for row in tables(page(out, "index.html")).rows if row[0] in STATES}
+    assert row_of(page(out, "vms.html"), "imap2")[2] == "running"
+
+    assert chat.send("shutdown imap2").outcome is Outcome.OK, chat.transcript
+    assert build_inventory_site(chat.engine.config, chat.engine.inventory, out=str(out)).incremental
+
+    assert "State shut off Host" in words(page(out, "vms/imap2.html"))  # its own page's card
+    assert row_of(page(out, "vms.html"), "imap2")[2] == "shut off"  # All VMs
+    assert row_of(page(out, f"hosts/{host}.html"), "imap2")[1] == "shut off"  # its host's page
+    assert row_of(page(out, "clusters/imap.html"), "imap2")[2] == "shut off"  # its cluster's page
+    box = '<li class="g-state g-shut-off" title="shut off"><a href="vms/imap2.html"'
+    assert box in page(out, "farm.html")  # the farm map
+    after = {row[0]: int(row[1]) for row in tables(page(out, "index.html")).rows if row[0] in STATES}
+    assert after == {**counts, "running": counts["running"] - 1, "shut off": counts.get("shut off", 0) + 1}
+    # Search: its result says shut off, and no entry of its page still says it runs.
+    entries = json.loads(page(out, "search/search_index.json"))["docs"]
+    own = {e["location"]: " ".join(e["text"].split()) for e in entries
+           if e["location"].startswith("vms/imap2.")}
+    assert "State shut off" in own["vms/imap2.html"]
+    assert not [location for location, text in own.items() if "State running" in text]
+    assert page(out, "search/search_index.js") == "var __index = " + page(out, "search/search_index.json")
+    # The exports scripts read.
+    vm = next(vm for vm in json.loads(page(out, "inventory.json"))["vms"] if vm["name"] == "imap2")
+    assert vm["state"] == "shut off"
+    assert next(r for r in csv.DictReader(io.StringIO(page(out, "vms.csv"))) if r["name"] == "imap2")[
+        "state"] == "shut off"
+
+
+STATES = ("running", "paused", "shut off", "crashed")
+
+
+def words(html_text: str) -> str:
+    """The page's text as a person reads it: tags gone, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
 
 
 def test_the_export_parses_and_matches_the_inventory(chat, tmp_path):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
+from hypervisor.model import Usage
+from sitegen.export import CSV_COLUMNS
 from sitegen.render import vm_page
 from tests.sitegen.test_site import FARM_NOW, new_site, refresh, row_of
 
@@ -45,6 +49,25 @@ def test_a_rebuild_after_one_change_renders_only_what_changed_and_keeps_search_w
     assert index["vms/web1.html"] == full_index["vms/web1.html"]
     assert any("8 vCPUs" in text for text in index["vms/ldap2.html"])
     assert not any("8 vCPUs" in text for text in full_index["vms/ldap2.html"])
+
+
+def test_a_rebuild_exports_each_vm_as_it_is_now_also_when_only_its_use_changed(tmp_path: Path) -> None:
+    site = new_site(tmp_path)
+    # Seen at the same time as before (so the records differ only where said): ldap2 has grown,
+    # imap1 only uses memory it did not (use is no part of a record's equality).
+    farm = [replace(vm, vcpus=8) if vm.name == "ldap2" else
+            replace(vm, usage=Usage(memory_used_mib=512)) if vm.name == "imap1" else vm for vm in FARM_NOW]
+    refresh(site.inv, farm, minutes=10, unreachable=("host3",))
+    assert site.build().incremental
+    text = (site.out / "inventory.json").read_text()
+    document = json.loads(text)
+    # One JSON document, keys sorted throughout, as json.dumps writes the whole of it.
+    assert text == json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    vms = {vm["name"]: vm for vm in document["vms"]}
+    assert vms["ldap2"]["vcpus"] == 8
+    assert vms["imap1"]["usage"]["memory_used_mib"] == 512
+    rows = {row[0]: row for row in csv.reader(io.StringIO((site.out / "vms.csv").read_text()))}
+    assert rows["ldap2"][CSV_COLUMNS.index("vcpus")] == "8"
 
 
 def test_a_rebuild_after_a_vm_is_gone_drops_its_page_and_its_search_entries(tmp_path: Path) -> None:

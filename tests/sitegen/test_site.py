@@ -269,6 +269,10 @@ def test_search_index_holds_every_vm(site: Site) -> None:
     index = json.loads(site.html("search/search_index.json"))
     titles = {doc["title"] for doc in index["docs"]}
     assert {"ldap1", "imap1", "web1"} <= titles
+    # The pages listing every VM stay out: a search for a VM finds its page, not every list naming it.
+    pages = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert {"index.html", "networks.html"} <= pages
+    assert not {"vms.html", "farm.html", "audit.html"} & pages
     assert (site.out / "search" / "search_index.js").is_file()  # the offline plugin's copy
 
 
