@@ -27,6 +27,7 @@ from bot.results import (
 )
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, Usage, VMState
+from hypervisor.shared_storage import shared_pool_names
 from hypervisor.words import plural
 from inventory.journal import Journal
 
@@ -142,7 +143,10 @@ def host(ctx: Context, cmd: Command) -> Reply:
     if load is None:
         message = f"{name} has not answered any refresh yet; try 'refresh'."
         return Reply(Outcome.FAILED, Text(message), message, hosts=(name,))
-    card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)))
+    named_shared = ctx.config.placement.shared_pools
+    card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)),
+                    networks={str(n.vlan): n.name for n in ctx.config.networks.values()},
+                    shared_pools=tuple(sorted(shared_pool_names(load.host.pools, named_shared))))
     return ok(card, f"host {name}", hosts=(name,))
 
 

@@ -121,6 +121,15 @@ def _(body: HostTable) -> str:
     return table(["HOST", "RUNNING/VMS", "vCPU USED", "MEMORY USED", "IN USE NOW", "DRIVER", "STATUS"], rows)
 
 
+def _reach(kind: str, shared: bool) -> str:
+    """A pool's type and who reaches it: "dir, this host only", "rbd, shared: every host reaches it"."""
+    return f"{kind or 'type unknown'}, " + ("shared: every host reaches it" if shared else "this host only")
+
+
+def _named(network: str | None) -> str:
+    return f", {network}," if network else ""
+
+
 @_body.register
 def _(body: HostCard) -> str:
     load, host = body.load, body.load.host
@@ -133,12 +142,13 @@ def _(body: HostCard) -> str:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
     if load.maintenance:
         lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
-    lines += [f"  pool {p.name}: {size_text(p.available_bytes)} free of {size_text(p.capacity_bytes)}"
-              for p in host.pools]
+    lines += [f"  pool {p.name} ({_reach(p.kind, p.name in body.shared_pools)}): "
+              f"{size_text(p.available_bytes)} free of {size_text(p.capacity_bytes)}" for p in host.pools]
     if host.facts:
         lines += [f"  bond {b.name} ({b.mode}): {', '.join(b.slaves)}{_degraded(b)}"
                   for b in host.facts.bonds]
-        lines += [f"  vlan {v.name} (VLAN {v.vlan} on {v.parent})" for v in host.facts.vlans]
+        lines += [f"  vlan {v.name} (VLAN {v.vlan}{_named(body.networks.get(str(v.vlan)))} on {v.parent})"
+                  for v in host.facts.vlans]
         lines += [f"  bridge {b.name}: {', '.join(b.ports) or '-'}" for b in host.facts.bridges]
         lines += [f"  disk {d.path}: {size_text(d.free_bytes)} free of {size_text(d.size_bytes)}"
                   for d in host.facts.storage]

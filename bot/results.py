@@ -6,7 +6,7 @@ that a quick question does not create the classes of every card and table below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, ok, refused
@@ -77,6 +77,8 @@ class HostCard:
 
     load: HostLoad
     vms: tuple[VM, ...]
+    networks: dict[str, str] = field(default_factory=dict)  # VLAN id (text: JSON keys) -> network name
+    shared_pools: tuple[str, ...] = ()  # its pools other hosts reach too (by type or named in the config)
 
 
 @dataclass(frozen=True)

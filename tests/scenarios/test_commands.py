@@ -73,8 +73,8 @@ def test_hosts_and_host(chat):
     chat.send("host host01")
     text = chat.transcript
     assert "bond bond0 (802.3ad): eth0, eth1" in text
-    assert "VLAN 120 on bond0" in text
-    assert "pool local:" in text
+    assert "vlan bond0.120 (VLAN 120, mail, on bond0)" in text  # the network's name, as `show` says it
+    assert "pool local (dir, shared: every host reaches it):" in text  # the demo names it shared
     assert "VMs on host01" in text
 
 
