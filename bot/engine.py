@@ -212,8 +212,12 @@ class Engine:
         return f"<@{user}>" if asker.who == f"<@{asker.user}>" else user
 
     def confirm(self, pending: Pending, *, by: str, progress: Progress | None = None,
-                extra: dict[str, str] | None = None) -> Reply:
-        """Carry out a confirmed change and record it, with who confirmed it; one operation per VM."""
+                extra: dict[str, str] | None = None, on_held: Callable[[], None] | None = None) -> Reply:
+        """Carry out a confirmed change and record it, with who confirmed it; one operation per VM.
+
+        `on_held` is called once its VMs and hosts are held, before the change starts: a front end
+        says "starting" then, so whoever reads that and asks for the same VM finds it busy.
+        """
         begun = time.monotonic()
         extra = {**(extra or {}), **({"confirmed_by": by} if by != pending.event.user else {})}
         held = pending.plan.held
@@ -228,6 +232,8 @@ class Engine:
             reply = self._busy(pending.command, pending.plan, *taken)
             return self._finish(pending.event, pending.command, pending.role, begun, reply, extra)
         try:  # from here on, whatever happens, the locks are given back
+            if on_held is not None:
+                on_held()
             confirmer = self._name(pending.event, by)
             self.waiting.settle(pending.id,
                                 f"That request was already confirmed by {confirmer}; nothing more was done.")

@@ -130,9 +130,9 @@ class FrontEnd:
     def _run(self, pending: Pending, *, by: str, where: Where, extra: dict[str, str]) -> Reply:
         status = StatusMessage(self.client, channel=where.channel, thread_ts=where.thread_ts,
                                title=pending.plan.preview, interval=self.status_interval)
-        status.start()
         try:
-            reply = self.engine.confirm(pending, by=by, progress=status.progress, extra=extra)
+            reply = self.engine.confirm(pending, by=by, progress=status.progress, extra=extra,
+                                        on_held=status.start)
         except BaseException:
             status.finish("stopped by an internal error")
             raise

@@ -96,6 +96,25 @@ def test_a_new_request_on_a_busy_vm_is_refused_naming_who_holds_it(bot):
     assert final(bot, "imap6").text.startswith("OK:")
 
 
+def test_when_the_channel_sees_a_change_start_its_vm_is_already_held(bot):
+    # Anyone reading ":hourglass_flowing_sand: … starting" may ask for the VM next: it must be busy by then.
+    held_when_posted: list[object] = []
+    original = bot.slack.answer
+
+    def answer(method, body):
+        if method == "chat.postMessage" and str(body.get("text", "")).startswith(":hourglass_flowing_sand:"):
+            held_when_posted.append(bot.engine.busy.holder("imap5"))
+        return original(method, body)
+
+    bot.slack.answer = answer
+    target = other_host(bot, "imap5")
+    bot.mention("UOPER", f"migrate imap5 to {target}")
+    bot.click("UOPER", bot.preview("imap5"), CONFIRM)
+    assert final(bot, "imap5").text.startswith("OK:")
+    assert len(held_when_posted) == 1
+    assert held_when_posted[0] is not None, "the status was posted before the VM's lock was taken"
+
+
 def test_a_429_from_slack_is_waited_out_and_retried(bot):
     bot.slack.fail_once("chat.postMessage", 429, {"Retry-After": "1"})
     begun = time.monotonic()
