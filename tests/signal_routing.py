@@ -9,37 +9,46 @@ signal landing on a worker. These helpers make that case deterministic for a tes
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _blocked(pid: int, tid: int) -> int:
-    """The thread's blocked-signal mask, from /proc."""
-    with open(f"/proc/{pid}/task/{tid}/status") as status:
-        for line in status:
-            if line.startswith("SigBlk:"):
-                return int(line.split()[1], 16)
+def _blocked(pid: int, tid: int) -> int | None:
+    """The thread's blocked-signal mask, from /proc; None if the thread has ended meanwhile."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/status") as status:
+            for line in status:
+                if line.startswith("SigBlk:"):
+                    return int(line.split()[1], 16)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
     raise AssertionError(f"no SigBlk in /proc/{pid}/task/{tid}/status")
 
 
 def takers(pid: int, number: signal.Signals) -> list[int]:
     """The process's threads other than the main one that would take `number` (do not block it)."""
     bit = 1 << (number - 1)
-    return [tid for tid in map(int, os.listdir(f"/proc/{pid}/task"))
-            if tid != pid and not _blocked(pid, tid) & bit]
+    found = []
+    for tid in map(int, os.listdir(f"/proc/{pid}/task")):
+        blocked = _blocked(pid, tid) if tid != pid else None
+        if blocked is not None and not blocked & bit:
+            found.append(tid)
+    return found
 
 
 def send_off_main(pid: int, number: signal.Signals) -> str:
     """Deliver `number` to a worker thread if one takes it, else to the process (the main thread).
 
-    Returns where it went, for the assertion messages.
+    Returns where it went, for the assertion messages. A worker that ends just before the signal
+    (threads come and go) is passed over for the next.
     """
-    candidates = takers(pid, number)
-    if not candidates:
-        os.kill(pid, number)
-        return "the process (no other thread takes it)"
-    if _libc.tgkill(pid, candidates[0], int(number)) != 0:  # glibc 2.30+: a signal to one thread
-        raise OSError(ctypes.get_errno(), f"tgkill({pid}, {candidates[0]}, {number.name})")
-    return f"thread {candidates[0]} of {pid}"
+    for tid in takers(pid, number):
+        if _libc.tgkill(pid, tid, int(number)) == 0:  # glibc 2.30+: a signal to one thread
+            return f"thread {tid} of {pid}"
+        if ctypes.get_errno() != errno.ESRCH:
+            raise OSError(ctypes.get_errno(), f"tgkill({pid}, {tid}, {number.name})")
+    os.kill(pid, number)
+    return "the process (no other thread takes it)"
