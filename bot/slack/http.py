@@ -96,7 +96,10 @@ class WebServer:
         adj = Adjustments(
             host=host, port=port, threads=limits.threads, connection_limit=limits.connections,
             channel_timeout=limits.idle_seconds, cleanup_interval=1, max_request_body_size=limits.max_body,
-            max_request_header_size=limits.max_header, asyncore_use_poll=True, asyncore_loop_timeout=0.2,
+            max_request_header_size=limits.max_header, asyncore_use_poll=True,
+            # Whole seconds (waitress reads it with int(): 0.2 was 0, a busy loop): how long an idle
+            # loop sleeps, so also how late stop() and the request deadlines are seen, at most.
+            asyncore_loop_timeout=1,
             ident="granja", expose_tracebacks=False, backlog=1024)
         with signals_left_to_main():  # waitress starts its worker threads here
             self._server = _Server(self._route, map={}, adj=adj)

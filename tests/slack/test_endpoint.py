@@ -16,7 +16,7 @@ import time
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.http import HEALTH, PATH, ServerLimits
+from bot.slack.http import HEALTH, PATH, ServerLimits, WebServer
 from tests.slack.driver import SECRET, SlackBot
 
 MB = 1024 * 1024
@@ -151,3 +151,18 @@ def test_stopping_the_server_runs_its_stop_hooks(state):
     running.server.on_stop(stopped.set)
     running.close()
     assert stopped.is_set()
+
+
+def test_an_idle_server_sleeps_in_poll_instead_of_spinning():
+    # waitress reads asyncore_loop_timeout as whole seconds: 0.2 became 0, and an idle bot spun a core.
+    server = WebServer(host="127.0.0.1", port=0)
+    thread = server.start_in_thread()
+    try:
+        sleeping = 0
+        for _ in range(40):  # the loop thread, looked at 40 times: where the kernel has it
+            with open(f"/proc/self/task/{thread.native_id}/wchan") as wchan:
+                sleeping += wchan.read().startswith(("poll_schedule_timeout", "do_poll"))
+            threading.Event().wait(0.01)  # sample spacing (not a synchronization)
+        assert sleeping >= 20, f"the HTTP loop was asleep in poll() in {sleeping} of 40 looks"
+    finally:
+        server.stop()
