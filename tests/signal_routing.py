@@ -13,19 +13,9 @@ import errno
 import os
 import signal
 
+from tests.proc_threads import blocked_signals
+
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _blocked(pid: int, tid: int) -> int | None:
-    """The thread's blocked-signal mask, from /proc; None if the thread has ended meanwhile."""
-    try:
-        with open(f"/proc/{pid}/task/{tid}/status") as status:
-            for line in status:
-                if line.startswith("SigBlk:"):
-                    return int(line.split()[1], 16)
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    raise AssertionError(f"no SigBlk in /proc/{pid}/task/{tid}/status")
 
 
 def takers(pid: int, number: signal.Signals) -> list[int]:
@@ -33,7 +23,7 @@ def takers(pid: int, number: signal.Signals) -> list[int]:
     bit = 1 << (number - 1)
     found = []
     for tid in map(int, os.listdir(f"/proc/{pid}/task")):
-        blocked = _blocked(pid, tid) if tid != pid else None
+        blocked = blocked_signals(pid, tid) if tid != pid else None
         if blocked is not None and not blocked & bit:
             found.append(tid)
     return found

@@ -12,6 +12,7 @@ import sys
 import termios
 import time
 
+from tests.proc_threads import sleeps_in_poll
 from tests.signal_routing import send_off_main
 
 
@@ -38,8 +39,9 @@ class Terminal:
         while text not in self.seen[after:]:
             left = deadline - time.monotonic()
             assert left > 0, f"{text!r} never showed {why}; the terminal shows:\n{self.seen}"
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
+            waiting = select.poll()  # not select(): it fails on descriptors past 1023
+            waiting.register(self.master, select.POLLIN)
+            if waiting.poll(left * 1000):
                 try:
                     self.seen += os.read(self.master, 4096).decode(errors="replace")
                 except OSError:  # the process closed the terminal
@@ -55,13 +57,9 @@ class Terminal:
         """
         pid = self.process.pid
         deadline = time.monotonic() + timeout
-        while True:
-            with open(f"/proc/{pid}/task/{pid}/wchan") as wchan:
-                waiting = wchan.read()
-            if waiting.startswith(("poll_schedule_timeout", "do_select")):
-                return
-            assert time.monotonic() < deadline, f"the chat never waited for a key (it waits in {waiting!r})"
-            select.select([], [], [], 0.01)  # look again shortly (the condition above has the deadline)
+        while not sleeps_in_poll(pid, pid):
+            assert time.monotonic() < deadline, "the chat never waited for a key"
+            select.poll().poll(10)  # look again in 10 ms (the condition above has the deadline)
 
     def type(self, text: str) -> None:
         os.write(self.master, text.encode())

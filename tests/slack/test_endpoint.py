@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.http import HEALTH, PATH, ServerLimits, WebServer
+from tests.proc_threads import sleeps_in_poll
 from tests.slack.driver import SECRET, SlackBot
 
 MB = 1024 * 1024
@@ -160,8 +162,7 @@ def test_an_idle_server_sleeps_in_poll_instead_of_spinning():
     try:
         sleeping = 0
         for _ in range(40):  # the loop thread, looked at 40 times: where the kernel has it
-            with open(f"/proc/self/task/{thread.native_id}/wchan") as wchan:
-                sleeping += wchan.read().startswith(("poll_schedule_timeout", "do_poll"))
+            sleeping += sleeps_in_poll(os.getpid(), thread.native_id)
             threading.Event().wait(0.01)  # sample spacing (not a synchronization)
         assert sleeping >= 20, f"the HTTP loop was asleep in poll() in {sleeping} of 40 looks"
     finally:
