@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import paramiko
@@ -24,6 +25,14 @@ def split_target(target: str) -> tuple[str, str, int]:
     user, _, rest = target.rpartition("@")
     address, _, port = rest.partition(":")
     return user or "root", address, int(port) if port else 22
+
+
+def _read_all(receive: Callable[[int], bytes]) -> bytes:
+    """Everything a channel stream gives until its end (each call waits at most the channel's timeout)."""
+    chunks: list[bytes] = []
+    while chunk := receive(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class SSHFacts:
@@ -52,16 +61,32 @@ class SSHFacts:
         with self._lock:
             client = self._connected()
             try:
-                _stdin, stdout, stderr = client.exec_command(command, timeout=self.timeout)
-                output: str = stdout.read().decode("utf-8", "replace")
-                status = stdout.channel.recv_exit_status()
-                errors = stderr.read().decode("utf-8", "replace").strip()
+                output, errors, status = self._exec(client.get_transport(), command)
             except (paramiko.SSHException, OSError) as exc:
                 self._drop()
                 raise HostUnreachable(self.host, f"SSH to {self.address} failed: {exc}") from exc
         if status != 0:
             raise OperationFailed(self.host, f"run '{command[:40]}'", errors or f"exit status {status}")
         return output
+
+    def _exec(self, transport: Any, command: str) -> tuple[str, str, int]:
+        """Standard output, standard error and exit status of one command, on a channel of its own.
+
+        The channel is used directly, not through `SSHClient.exec_command`'s file objects: the
+        stdin file's finalizer takes the channel's lock, and when an exception cycle kept it alive
+        the cyclic collector ran that finalizer inside paramiko's transport thread while it held
+        the same lock (CI hung on it). A channel has no such finalizer hazard, and is closed here.
+        """
+        channel = transport.open_session(timeout=self.timeout)
+        try:
+            channel.settimeout(self.timeout)
+            channel.exec_command(command)
+            channel.shutdown_write()
+            output = _read_all(channel.recv).decode("utf-8", "replace")
+            errors = _read_all(channel.recv_stderr).decode("utf-8", "replace").strip()
+            return output, errors, channel.recv_exit_status()
+        finally:
+            channel.close()
 
     def close(self) -> None:
         """Close the SSH connection; the next call opens a new one."""

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 
+import paramiko
 import pytest
 
 from bot.results import Outcome
-from hypervisor.errors import HostKeyMismatch
+from hypervisor.errors import HostKeyMismatch, HostUnreachable
 from hypervisor.ssh_facts import SSHFacts
 from tests.real.daemons import SSH_PORT
 
 
-def ssh_facts(host, keys, known_hosts=None) -> SSHFacts:
+def ssh_facts(host, keys, known_hosts=None, timeout=5.0) -> SSHFacts:
     return SSHFacts(host.name, f"root@{host.address}:{SSH_PORT}", key_file=str(keys / "id_ed25519"),
-                    known_hosts=str(known_hosts or keys / "known_hosts"), timeout=5.0)
+                    known_hosts=str(known_hosts or keys / "known_hosts"), timeout=timeout)
 
 
 def test_facts_come_from_the_hosts_own_os_over_one_reused_connection(real_farm):
@@ -79,3 +81,25 @@ def test_refresh_stores_ssh_facts_and_reports_a_changed_key(hosts, real_chat, tm
         known.write_text(original)
     assert reply.outcome is Outcome.OK
     assert "Not answering: real3 (its SSH host key has CHANGED" in real_chat.transcript
+
+
+def test_a_failed_command_leaves_no_channel_file_for_the_collector(real_farm):
+    """CI once hung in teardown: a timed-out command's stdin file, kept alive by an exception cycle
+    (the host-call pool stores the exception, its traceback holds the frame), was finalized by the
+    cyclic collector inside paramiko's transport thread while that thread held the channel's lock;
+    the finalizer takes the same lock, so the transport and every later call on the host waited
+    forever. A command must leave no paramiko file object behind, even when it fails."""
+    source = ssh_facts(real_farm.hosts[0], real_farm.keys, timeout=0.5)
+    gc.disable()
+    try:
+        with pytest.raises(HostUnreachable, match="SSH to .* failed") as caught:
+            source.run("sleep 5")
+        kept: list[object] = [caught.value]
+        kept.append(kept)  # held in a cycle, as a thread pool's outcome holds it
+        del caught
+        left = [o for o in gc.get_objects() if isinstance(o, paramiko.ChannelFile)]
+    finally:
+        gc.enable()
+        source.close()
+    assert left == []
+    del kept
