@@ -8,7 +8,7 @@ from bot import lookup, resilience, strays
 from bot.context import Context, Plan, Progress
 from bot.locate import live_vm, remember
 from bot.parser import Command
-from bot.results import Done, Outcome, Reply, Text, refused
+from bot.results import Done, Outcome, Reply, Text, interrupted, refused
 from bot.vmlocks import host_key
 from hypervisor import lifecycle as rules
 from hypervisor.errors import HypervisorError, Interrupted, MigrationFailed
@@ -91,8 +91,7 @@ def migrate(ctx: Context, cmd: Command, vm: VM, target: str, *, why: tuple[str, 
         try:
             moved = carry_out(ctx.farm, plan, progress, should_stop=ctx.should_stop)
         except Interrupted as exc:
-            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm.name,
-                         hosts=(plan.source, target))
+            return interrupted(str(exc), vm=vm.name, hosts=(plan.source, target))
         except MigrationFailed as exc:
             message = f"{exc} {state_after_failure(ctx, vm, exc)}"
             return Reply(Outcome.FAILED, Text(message), message, vm=vm.name, hosts=(plan.source, target))

@@ -17,6 +17,7 @@ from bot.engine import ChatEvent, Engine, Pending
 from bot.grammar import BY_NAME
 from bot.render_text import render
 from bot.reply import FindingList, Outcome, Reply
+from hypervisor import crashpoint
 
 if TYPE_CHECKING:
     from bot.completion import Names
@@ -93,9 +94,10 @@ def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: in
         if not engine.stopping.is_set():
             engine.stopping.set()
             out("  … stopping: the step in progress finishes (or is undone); no further step starts.")
-            return
-        doing = "; ".join(engine.waiting_for()) or "the change to wind down"
-        out(f"  … still stopping, waiting for: {doing}")
+        else:
+            doing = "; ".join(engine.waiting_for()) or "the change to wind down"
+            out(f"  … still stopping, waiting for: {doing}")
+        crashpoint.handled()
 
     previous = {number: signal.signal(number, handle) for number in signals}
     try:

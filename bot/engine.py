@@ -24,7 +24,7 @@ from bot.fleet import FleetConfig
 from bot.grammar import role_allows
 from bot.parser import Command, ParseError, parse
 from bot.pending import Waiting
-from bot.reply import Outcome, Reply, Text, failed, refused
+from bot.reply import Outcome, Reply, Text, failed, interrupted, refused
 from bot.vmlocks import Busy, Holder, LockFailed, is_host_key
 from hypervisor.errors import (
     HostUnreachable,
@@ -254,7 +254,7 @@ class Engine:
         if self.stopping.is_set():
             message = f"granja is stopping; nothing was done. Ask again: {command}"
             self.interrupted = True
-            return Reply(Outcome.INTERRUPTED, Text(message), message, vm=plan.vm, hosts=plan.hosts)
+            return interrupted(message, vm=plan.vm, hosts=plan.hosts)
         try:
             running = self.journal.begin(command=command, user=pending.event.user, plan=plan.preview,
                                          vms=tuple(n for n in plan.held if not is_host_key(n)),
@@ -344,7 +344,7 @@ class Engine:
             message = f"{exc} Nothing was changed."
             return Reply(Outcome.FAILED, Text(message), message, vm=vm, hosts=(exc.host,))
         except Interrupted as exc:
-            return Reply(Outcome.INTERRUPTED, Text(str(exc)), str(exc), vm=vm)
+            return interrupted(str(exc), vm=vm)
         except HypervisorError as exc:
             return Reply(Outcome.FAILED, Text(str(exc)), str(exc), vm=vm)
         except Exception:

@@ -12,11 +12,11 @@ from bot.checks import Refused, refusing
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.rechecks import FORCEABLE, load_of
-from bot.results import Done, Outcome, Reply, failed, refused
+from bot.results import Done, Outcome, Reply, failed, interrupted, refused
 from bot.vmlocks import host_key
 from hypervisor import provision
 from hypervisor.domain_build import domain_type
-from hypervisor.errors import HypervisorError, WrongState
+from hypervisor.errors import HypervisorError, Interrupted, WrongState
 from hypervisor.model import VM, Disk, VMState, gib
 from hypervisor.placement import Guest, choose_host
 from hypervisor.resilience import Proposal
@@ -60,8 +60,10 @@ def create(ctx: Context, cmd: Command) -> Plan:
         progress(f"creating {name} on {host} from template {template.name}")
         try:
             vm = ctx.farm.call(host, lambda d: provision.create_vm(
-                d, name, template, cluster=cluster_name, bridges=bridges, macs=macs, kind=kind),
-                seconds=CREATE_SECONDS)
+                d, name, template, cluster=cluster_name, bridges=bridges, macs=macs, kind=kind,
+                should_stop=ctx.should_stop), seconds=CREATE_SECONDS)
+        except Interrupted as exc:
+            return interrupted(str(exc), vm=name, hosts=(host,))
         except HypervisorError as exc:
             return failed(str(exc), vm=name, hosts=(host,))
         ctx.inventory.record_vm(vm, at=ctx.now(), command=cmd.canonical(), user=ctx.user,
@@ -187,6 +189,9 @@ def delete(ctx: Context, cmd: Command) -> Plan:
             return refused(f"{vm.name} is no longer on {vm.host}; nothing was deleted. "
                            f"'where is {vm.name}' finds it.", vm=vm.name, hosts=(vm.host,))
         _check_shut_off(now)
+        if ctx.should_stop():  # undefining commits the deletion; before it, nothing is touched
+            message = f"Deletion of {vm.name} interrupted before it began: it stays shut off on {vm.host}."
+            return interrupted(message, vm=vm.name, hosts=(vm.host,))
         try:
             ctx.farm.call(vm.host, lambda d: d.undefine(vm.name))
         except HypervisorError as exc:

@@ -91,3 +91,8 @@ def refused(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply
 def failed(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
     """A failure: it was tried and did not work."""
     return Reply(Outcome.FAILED, Text(message), message, vm=vm, hosts=hosts)
+
+
+def interrupted(message: str, *, vm: str = "", hosts: tuple[str, ...] = ()) -> Reply:
+    """Stopped when asked to: the message says where things are."""
+    return Reply(Outcome.INTERRUPTED, Text(message), message, vm=vm, hosts=hosts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, ok, refused
+from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, interrupted, ok, refused
 from hypervisor.host_model import Host
 from hypervisor.model import VM
 from hypervisor.template import Template
@@ -17,7 +17,8 @@ from inventory import Change, FieldDiff
 
 __all__ = ["AuditRow", "AuditTable", "Body", "DiffView", "Done", "FindingList", "HelpTable", "HistoryView",
            "HostCard", "HostEmptied", "HostLoad", "HostTable", "Located", "NicView", "Outcome", "Reply",
-           "RollingRun", "TemplateList", "Text", "VMCard", "VMTable", "failed", "ok", "refused"]
+           "RollingRun", "TemplateList", "Text", "VMCard", "VMTable", "failed", "interrupted", "ok",
+           "refused"]
 
 
 @dataclass(frozen=True)

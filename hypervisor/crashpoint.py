@@ -4,7 +4,9 @@ Every change to a simulated host (before it and after it is written) and every
 journal write is a step. With GRANJA_CRASH_AT=N the process ends at its Nth step
 at once, as `kill -9` would (os._exit: no cleanup, nothing flushed); with
 GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it sends itself that
-signal there instead, so the front end's real handler runs. GRANJA_CRASH_LOG=FILE appends one line per step
+signal there instead, so the front end's real handler runs; sent from a worker thread, the step waits
+until that handler has acted (it calls `handled()`), as a person's Ctrl-C would be seen before the
+next step. GRANJA_CRASH_LOG=FILE appends one line per step
 ("N what"), which tells a test how many steps an operation has. Unset, as outside
 tests, a step costs one dictionary lookup.
 """
@@ -17,6 +19,8 @@ import threading
 
 _lock = threading.Lock()
 _count = 0
+_handled = threading.Event()
+HANDLER_DEADLINE = 10.0  # seconds a step waits for the front end's handler before going on
 
 
 def reached(what: str) -> None:
@@ -37,4 +41,15 @@ def reached(what: str) -> None:
     for one in filter(None, send.split(",")):
         at, _, name = one.partition(":")
         if int(at) == number:
-            os.kill(os.getpid(), getattr(signal, f"SIG{name or 'INT'}"))
+            _handled.clear()
+            main = threading.main_thread()
+            # To the main thread, where the kernel routes it (granja's other threads block it), so
+            # that a wait of the main thread is interrupted at once and its handler runs.
+            signal.pthread_kill(main.ident or 0, getattr(signal, f"SIG{name or 'INT'}"))
+            if threading.current_thread() is not main:
+                _handled.wait(HANDLER_DEADLINE)
+
+
+def handled() -> None:
+    """Called by a front end's signal handler once it has acted; a step that sent the signal goes on."""
+    _handled.set()

@@ -1,8 +1,9 @@
 """New VMs from templates: the VM a template describes, MACs unique in the farm, and creating it on a host.
 
 Creating is a sequence (volumes, definition, autostart, start); if any step
-fails, what was made is undone, so a failed `create` leaves nothing behind,
-and the error says so (or names what could not be undone).
+fails, or the operator asks granja to stop before the new VM starts, what was
+made is undone, so a failed or interrupted `create` leaves nothing behind, and
+the error says so (or names what could not be undone).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from hypervisor.domain_build import DEFAULT_CMDLINE, PYGRUB, build_domain, device_xml
-from hypervisor.errors import HypervisorError, OperationFailed
+from hypervisor.errors import HypervisorError, Interrupted, OperationFailed
 from hypervisor.interface import Applied, HostDriver
+from hypervisor.migration import ShouldStop, never
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 from hypervisor.template import Template
 
@@ -77,21 +79,36 @@ def vm_from_template(
 
 def create_vm(
     driver: HostDriver, name: str, template: Template, *, cluster: str, bridges: Sequence[str],
-    macs: Sequence[str], kind: str,
+    macs: Sequence[str], kind: str, should_stop: ShouldStop = never,
 ) -> VM:
-    """Make a template's volumes on the host, define the VM, set autostart and start it; undo on failure."""
+    """Make a template's volumes on the host, define the VM, set autostart and start it.
+
+    On failure, or when `should_stop` says so before the start, what was made is undone (Interrupted
+    is raised for a stop); once the VM is started, the creation is finished.
+    """
     made: list[str] = []
     defined = False
+
+    def stop_here() -> None:
+        if should_stop():
+            raise Interrupted(f"Creation of {name} interrupted before it started. "
+                              + _undo(driver, name, made, defined))
+
     try:
         for spec in volumes_for(name, template):
+            stop_here()
             made.append(driver.create_volume(template.pool, spec.name, spec.size_bytes,
                                              clone_of=spec.clone_of))
         vm = vm_from_template(name, template, host=driver.name, cluster=cluster, bridges=bridges,
                               macs=macs, disk_paths=made)
+        stop_here()
         driver.define(build_domain(vm, domain_type=kind))
         defined = True
         driver.set_autostart(name, template.autostart)
+        stop_here()
         return driver.lifecycle(name, "start")
+    except Interrupted:
+        raise
     except HypervisorError as exc:
         raise OperationFailed(driver.name, f"create {name}", f"{exc} {_undo(driver, name, made, defined)}")\
             from exc

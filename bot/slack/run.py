@@ -21,6 +21,7 @@ from bot.slack.app import build_app
 from bot.slack.http import HEALTH, METRICS, PATH, ServerLimits, SlackServer, WebServer
 from bot.slack.settings import SlackSettings
 from bot.watch.watcher import Watcher
+from hypervisor import crashpoint
 from hypervisor.threads import signals_left_to_main, start_thread, wait_in_slices
 
 if TYPE_CHECKING:
@@ -123,9 +124,10 @@ def _on_signals(engine: Engine, stop: threading.Event) -> None:
             engine.stopping.set()
             print(f"granja slack: {signal.Signals(signum).name}: stopping; running changes finish their "
                   "current step.", flush=True)
-            return
-        doing = "; ".join(engine.waiting_for()) or "nothing"
-        print(f"granja slack: still stopping, waiting for: {doing}", flush=True)
+        else:
+            doing = "; ".join(engine.waiting_for()) or "nothing"
+            print(f"granja slack: still stopping, waiting for: {doing}", flush=True)
+        crashpoint.handled()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)

@@ -70,3 +70,19 @@ def invariant_problems(state: Path) -> list[str]:
 def defined_twice(state: Path) -> dict[str, list[tuple[str, str]]]:
     """VMs defined on more than one host."""
     return {name: where for name, where in copies(state).items() if len(where) > 1}
+
+
+def volumes(state: Path) -> set[tuple[str, str]]:
+    """Every (host, volume path) in the simulated hosts' active pools, asked live."""
+    farm = build_farm(load_config(state / "demo" / "farm.toml"))
+    found: set[tuple[str, str]] = set()
+    for host in farm.host_names:
+        try:
+            connection = farm.driver(host).connection()  # type: ignore[attr-defined]
+        except HostUnreachable:
+            continue
+        for pool in connection.listAllStoragePools():
+            if pool.isActive():
+                pool.refresh()
+                found.update((host, volume.path()) for volume in pool.listAllVolumes())
+    return found

@@ -21,7 +21,15 @@ import pytest
 from bot.slack.messages import CONFIRM
 from inventory import Inventory
 from inventory.journal import Journal
-from tests.interrupt.harness import copies, copy_state, defined_twice, granja, invariant_problems, step_count
+from tests.interrupt.harness import (
+    copies,
+    copy_state,
+    defined_twice,
+    granja,
+    invariant_problems,
+    step_count,
+    volumes,
+)
 from tests.slack.driver import SECRET, Sender
 from tests.slack.standin import SlackStandIn
 from tests.slack.test_cli import free_port
@@ -61,6 +69,38 @@ def test_sigint_at_every_step_stops_cleanly(state, tmp_path, command):
         found = pool.map(lambda n: after_sigint(state, tmp_path, command, n), range(1, len(steps) + 1))
         problems = [problem for problems in found for problem in problems]
     assert problems == []
+
+
+@pytest.mark.parametrize(("command", "commit"), [("create ldap6", "before start ldap6"),
+                                                  ("delete ci", "before undefine ci")])
+def test_sigint_before_create_or_delete_commits_leaves_nothing_after_it_finishes(state, tmp_path, command,
+                                                                                 commit):
+    """Ctrl-C while a VM is being made (volumes cloned, defined, not yet started) undoes it all; from
+    the step that commits the change (starting the new VM, undefining the old) it is finished."""
+    steps = step_count(state, tmp_path, "ask", "--yes", command)
+    point = next(n for n, what in enumerate(steps, 1) if what.endswith(commit))
+
+    def after(number: int) -> list[str]:
+        copy = copy_state(state, tmp_path / f"n{number}")
+        vms, disks = copies(copy), volumes(copy)
+        run = granja(copy, "ask", "--yes", command, env={"GRANJA_SIGNAL_AT": f"{number}:INT"})
+        entry = Inventory(copy).audit(limit=1)[0]
+        where = f"SIGINT at step {number} ({steps[number - 1]})"
+        problems = [f"{where}: {run.stderr}"] if "Traceback" in run.stderr else []
+        if Journal(copy / "journal").orphans():
+            problems.append(f"{where}: the journal was left open")
+        if number < point:
+            if (run.returncode, entry.outcome) != (4, "interrupted") or "interrupted" not in run.stdout:
+                problems.append(f"{where}: exit {run.returncode}, audit {entry.outcome}: {run.stdout}")
+            if copies(copy) != vms or volumes(copy) != disks:
+                problems.append(f"{where}: something was left: {run.stdout}")
+        elif (run.returncode, entry.outcome) != (0, "ok") or copies(copy) == vms or volumes(copy) == disks:
+            problems.append(f"{where}: not finished: exit {run.returncode}: {run.stdout}")
+        return problems
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = pool.map(after, range(1, len(steps) + 1))
+        assert [problem for problems in found for problem in problems] == []
 
 
 def test_sigterm_to_the_bot_mid_evacuation_finishes_the_step_and_exits_4(state):
