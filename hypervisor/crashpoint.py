@@ -6,7 +6,9 @@ at once, as `kill -9` would (os._exit: no cleanup, nothing flushed); with
 GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it sends itself that
 signal there instead, so the front end's real handler runs. GRANJA_CRASH_LOG=FILE appends one line per step
 ("N what"), which tells a test how many steps an operation has. Unset, as outside
-tests, a step costs one dictionary lookup.
+tests, a step costs one dictionary lookup. A step given `only_with` (the appends of the
+audit trail, inventory/append_log.py) counts only while that variable is set as well, so that
+the farm commands' step counts stay theirs.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ _lock = threading.Lock()
 _count = 0
 
 
-def reached(what: str) -> None:
+def reached(what: str, *, only_with: str = "") -> None:
     """Count one mutating step; crash, signal or log here when the environment says so."""
     global _count
+    if only_with and not os.environ.get(only_with):
+        return
     crash, send, log = (os.environ.get(k, "") for k in
                         ("GRANJA_CRASH_AT", "GRANJA_SIGNAL_AT", "GRANJA_CRASH_LOG"))
     if not (crash or send or log):
