@@ -169,7 +169,7 @@ class _Month:
         key = (view.generation, generation)
         if self._index is None or self._index.key != key:
             lines = [(f"{self.log.path}: line {number}", doc) for number, doc in view.lines]
-            self._index = _AuditIndex([*legacy, *lines], key)
+            self._index = _AuditIndex([*legacy, *lines], key, self._index)
         return self._index
 
     def _legacy_docs(self) -> tuple[int, list[tuple[str, Doc]]]:
@@ -191,11 +191,17 @@ class _Month:
 class _AuditIndex:
     """Entries of one version of a month's files, sorted newest first and grouped by VM."""
 
-    def __init__(self, docs: list[tuple[str, Doc]], key: tuple[int, int]) -> None:
+    def __init__(self, docs: list[tuple[str, Doc]], key: tuple[int, int], before: _AuditIndex | None) -> None:
         self.key = key
         self._docs = [doc for _, doc in docs]  # in the order they were written
         self._where = {id(doc): where for where, doc in docs}  # "FILE: line N", for what is wrong
         self.undecodable: list[str] = []
+        # Entries the index before had decoded, for the documents still here (after an append: all).
+        # Each is kept with its document, so an id() is never that of another document.
+        here = {id(doc): doc for doc in self._docs}
+        kept = before._decoded if before is not None else {}
+        self._decoded: dict[int, tuple[Doc, AuditEntry]] = {
+            number: pair for number, pair in kept.items() if here.get(number) is pair[0]}
 
     @cached_property
     def newest_first(self) -> list[Doc]:
@@ -209,18 +215,24 @@ class _AuditIndex:
         out: dict[str, list[Doc]] = {}
         for doc in self.newest_first:
             extra = doc.get("extra")
-            names = {str(doc.get("vm") or ""), *str((extra or {}).get("vms", "")).split(",")} - {""}
+            moved = str(extra.get("vms", "")) if isinstance(extra, dict) else ""
+            names = {str(doc.get("vm") or ""), *moved.split(",")} - {""}
             for name in sorted(names):
                 out.setdefault(name, []).append(doc)
         return out
 
     def decode(self, doc: Doc) -> AuditEntry | None:
         """AuditEntry from a document; None (and a sentence in `undecodable`) if it is not one."""
+        known = self._decoded.get(id(doc))
+        if known is not None:
+            return known[1]
         missing = [name for name in _REQUIRED if name not in doc]
         try:
             if missing:
                 raise ValueError(f"no {' or '.join(missing)}")
-            return codec.audit_record(doc)
+            entry = codec.audit_record(doc)
+            self._decoded[id(doc)] = (doc, entry)
+            return entry
         except (TypeError, ValueError) as exc:
             problem = f"{self._where[id(doc)]} is not an audit entry ({exc}); skipped"
             if problem not in self.undecodable:

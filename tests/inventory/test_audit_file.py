@@ -110,7 +110,9 @@ def test_a_line_cut_short_at_any_byte_costs_that_line_only_and_says_so(tmp_path)
     (b'{"at": "2025-03-01T12:05:00+00:00", "user": "ana"}', "not an audit entry (no text or outcome)"),
     (b'{"at": "today", "user": "ana", "text": "x", "outcome": "ok"}', "(Invalid isoformat"),
     (b"\xff\xfe garbage", "not valid JSON"),
-], ids=["zeros", "list", "missing-fields", "bad-time", "not-utf8"])
+    (b'{"at": "2025-03-01T12:05:00+00:00", "user": "ana", "text": "x", "outcome": "ok", "extra": [1]}',
+     "not an audit entry ("),
+], ids=["zeros", "list", "missing-fields", "bad-time", "not-utf8", "extra-not-object"])
 def test_a_damaged_line_in_the_middle_is_skipped_and_named(tmp_path, bad, problem):
     state = tmp_path / "state"
     inv = seeded(state, 2)
@@ -119,6 +121,7 @@ def test_a_damaged_line_in_the_middle_is_skipped_and_named(tmp_path, bad, proble
     inv.record_audit(entry(30, "after"))
     fresh = Inventory(state)
     assert texts(fresh) == ["after", "old 1", "old 0"]
+    assert fresh.audit(vm="ldap3") == []  # the index by VM takes the damaged line in its stride too
     [said] = fresh.audit_damage()
     assert said.startswith(f"{month_file(state)}: line 3 is not a"), said
     assert problem in said, said
