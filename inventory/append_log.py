@@ -198,7 +198,7 @@ def _parsed(raw: bytes) -> tuple[str, Doc | None]:
     except UnicodeDecodeError as exc:
         return f"not UTF-8 text: {exc.reason} at byte {exc.start}", None
     except json.JSONDecodeError as exc:
-        return f"not valid JSON: {exc.msg} at column {exc.colno}", None
+        return f"not valid JSON: {exc.msg} (column {exc.colno})", None
     if not isinstance(doc, dict):
         return f"a JSON {type(doc).__name__}, not an object", None
     return "", doc
