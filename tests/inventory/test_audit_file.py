@@ -22,8 +22,8 @@ from inventory.storage import KEEP
 from inventory.store import Inventory
 from tests.conftest import Chat
 from tests.inventory.builders import at
+from tests.inventory.test_processes import REPO, STARTER, python
 
-REPO = Path(__file__).resolve().parents[2]
 MONTH = "2025-03"  # the month of tests.inventory.builders.T0
 
 
@@ -193,26 +193,11 @@ def test_a_damaged_old_file_names_its_good_copy_and_the_new_entries_still_show(t
     assert KEEP >= 1
 
 
-WRITER = """
-import os, sys, time
-from pathlib import Path
-from inventory.records import AuditEntry
-from inventory.store import Inventory
-from tests.inventory.builders import at
-state, tag, go, count = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-inv = Inventory(state)
-while not go.exists():
-    time.sleep(0.001)
+WRITER = STARTER + """
 for i in range(count):
     inv.record_audit(AuditEntry(at=at(i / 1000), user=tag, text=f"{tag} {i} " + "x" * (i % 300),
                                 outcome="ok"))
 """
-
-
-def python(code: str, *args: object, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GRANJA_")}
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], cwd=REPO,
-                            env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
 
 
 def test_two_processes_appending_at_once_lose_and_mix_nothing_while_a_reader_reads(tmp_path):
