@@ -20,7 +20,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,10 @@ class AppendLog:
     def __init__(self, path: Path, *, lock_path: Path) -> None:
         self.path, self.lock_path = path, lock_path
         self._lock_fd: int | None = None
+        # flock belongs to the open file, not the thread: threads sharing this object take turns
+        # here first, or one thread's shared lock would turn another's exclusive one into it.
+        self._threads = threading.Lock()
+        self._reading = threading.Lock()  # one thread at a time brings the view up to date
         self._view = LogView()
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we read
         self._offset = 0  # bytes read, up to the end of the last whole line
@@ -61,8 +67,7 @@ class AppendLog:
         data = b"".join(_encode(doc).encode() + b"\n" for doc in docs)
         if not data:
             return
-        self._lock(fcntl.LOCK_EX)
-        try:
+        with self._locked(fcntl.LOCK_EX):
             fd, created = _open_for_append(self.path)
             try:
                 size = os.fstat(fd).st_size
@@ -81,11 +86,16 @@ class AppendLog:
                 crashpoint.reached(f"append {self.path.name}: synced", only_with=CRASH_SWITCH)
             finally:
                 os.close(fd)
-        finally:
-            self._unlock()
 
     def read(self) -> LogView:
-        """The records as the file holds them now; only bytes added since the last read are parsed."""
+        """The records as the file holds them now; only bytes added since the last read are parsed.
+
+        The view returned is this object's own, brought up to date in place by later reads.
+        """
+        with self._reading:
+            return self._read()
+
+    def _read(self) -> LogView:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -98,19 +108,22 @@ class AppendLog:
             return self._view
         chunk = self._tail()
         if not chunk.endswith(b"\n"):  # being written now, or cut short: ask once the writers are done
-            self._lock(fcntl.LOCK_SH)
-            try:
+            with self._locked(fcntl.LOCK_SH, waiting=False):
                 chunk = self._tail()
-            finally:
-                self._unlock()
         self._take(chunk)
+        return self._view
+
+    @property
+    def last_read(self) -> LogView:
+        """The view as of the last `read`, not read again."""
         return self._view
 
     def close(self) -> None:
         """Release the lock file's descriptor."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        with self._threads:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def _tail(self) -> bytes:
         try:
@@ -151,15 +164,29 @@ class AppendLog:
         self._view = LogView(generation=self._view.generation + 1)
         self._identity, self._offset, self._count = identity, 0, 0
 
-    def _lock(self, how: int) -> None:
-        if self._lock_fd is None:
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        fcntl.flock(self._lock_fd, how)
+    @contextmanager
+    def _locked(self, how: int, *, waiting: bool = True) -> Iterator[None]:
+        """Hold the writers' lock (`how`: exclusive to write, shared to read a stable end).
 
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        With `waiting` False, a lock file this process may not open (a reader without write access
+        to the folder) means reading without it: an unfinished last line is then reported as cut
+        short even if a writer was still adding to it.
+        """
+        with self._threads:
+            if self._lock_fd is None:
+                try:
+                    self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+                    self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+                except OSError:
+                    if waiting:
+                        raise
+                    yield
+                    return
+            fcntl.flock(self._lock_fd, how)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
 
 def _open_for_append(path: Path) -> tuple[int, bool]:

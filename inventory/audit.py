@@ -15,6 +15,7 @@ named in `damage()`, with its file and line; the rest of the month is read as us
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -112,6 +113,7 @@ class _Month:
         self.legacy = AtomicJSONStorage(directory / f"{month}{LEGACY}", lock_path=lock)
         self._index: _AuditIndex | None = None
         self._legacy_problem = ""
+        self._indexing = threading.Lock()  # the bot's threads may ask at once
 
     def record(self, entry: AuditEntry, *more: AuditEntry) -> AuditEntry:
         """Append entries in one write, each with a fresh short id if it has none; return the first.
@@ -150,13 +152,12 @@ class _Month:
 
     def damage(self) -> list[str]:
         """Lines skipped and an old file that could not be read, as of the last read."""
-        view = self.log.read() if self._index is not None else None
+        with self._indexing:
+            index, view = self._index, self.log.last_read
+        if index is None:
+            return []
         problems = [self._legacy_problem] if self._legacy_problem else []
-        if view is not None:
-            problems += [*view.damaged, *([view.torn] if view.torn else [])]
-        if self._index is not None:
-            problems += self._index.undecodable
-        return problems
+        return [*problems, *view.damaged, *([view.torn] if view.torn else []), *index.undecodable]
 
     def close(self) -> None:
         """Release the files' descriptors."""
@@ -164,13 +165,14 @@ class _Month:
         self.legacy.close()
 
     def _current(self) -> _AuditIndex:
-        view = self.log.read()
-        generation, legacy = self._legacy_docs()
-        key = (view.generation, generation)
-        if self._index is None or self._index.key != key:
-            lines = [(f"{self.log.path}: line {number}", doc) for number, doc in view.lines]
-            self._index = _AuditIndex([*legacy, *lines], key, self._index)
-        return self._index
+        with self._indexing:
+            view = self.log.read()
+            generation, legacy = self._legacy_docs()
+            key = (view.generation, generation)
+            if self._index is None or self._index.key != key:
+                lines = [(f"{self.log.path}: line {number}", doc) for number, doc in view.lines]
+                self._index = _AuditIndex([*legacy, *lines], key, self._index)
+            return self._index
 
     def _legacy_docs(self) -> tuple[int, list[tuple[str, Doc]]]:
         """The old TinyDB file's entries in the order they were inserted; none if there is no such file."""

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,41 @@ def test_two_processes_appending_at_once_lose_and_mix_nothing_while_a_reader_rea
         mine = [d["text"].split()[1] for d in docs if d["user"] == tag]
         assert mine == [str(i) for i in range(count)]  # each process's entries, in its order
     assert len(Inventory(state).audit(limit=10**6)) == 1 + 2 * count
+
+
+def test_threads_sharing_one_inventory_write_and_read_at_once_with_another_process(tmp_path):
+    """The bot's threads: commands and the watcher's alerts append, `audit` and the site read."""
+    state, go, count = tmp_path / "state", tmp_path / "go", 300
+    inv = seeded(state, 1)
+    other = python(WRITER, state, "p", go, count)
+    problems: list[str] = []
+
+    def write(tag: str) -> None:
+        for i in range(count):
+            inv.record_audit(AuditEntry(at=at(i / 1000), user=tag, text=f"{tag} {i}", outcome="ok"))
+
+    def read() -> None:
+        while other.poll() is None or any(t.is_alive() for t in writers):
+            shown = inv.audit(limit=10**6)
+            if len(shown) != len({e.id for e in shown}):
+                problems.append(f"{len(shown)} entries shown, {len({e.id for e in shown})} of them distinct")
+            if inv.audit_damage():
+                problems.append(str(inv.audit_damage()))
+
+    writers = [threading.Thread(target=write, args=(tag,)) for tag in ("t1", "t2")]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    go.touch()
+    for thread in writers + readers:
+        thread.start()
+    assert other.wait(timeout=120) == 0
+    for thread in writers + readers:
+        thread.join(timeout=120)
+    assert problems == []
+    docs = [json.loads(line) for line in month_file(state).read_bytes().splitlines()]
+    assert len(docs) == 1 + 3 * count
+    for tag in ("p", "t1", "t2"):
+        assert [d["text"].split()[1] for d in docs if d["user"] == tag] == [str(i) for i in range(count)]
+    assert len(inv.audit(limit=10**6)) == 1 + 3 * count
 
 
 KILLED = """
