@@ -191,7 +191,8 @@ def audit(ctx: Context, cmd: Command) -> Reply:
                  for e in (redact_entry(entry, secrets) for entry in entries))
     vm = query.name if ctx.inventory.vm(query.name) is not None else ""
     summary = f"{len(rows)} audit {'entry' if len(rows) == 1 else 'entries'}"
-    return Reply(Outcome.OK, AuditTable(title=title, rows=rows), summary, vm=vm)
+    body = AuditTable(title=title, rows=rows, skipped=tuple(ctx.inventory.audit_damage()))
+    return Reply(Outcome.OK, body, summary, vm=vm)
 
 
 def _known(ctx: Context, name: str) -> bool:

@@ -173,11 +173,12 @@ def _degraded(bond: Bond) -> str:
 
 @_body.register
 def _(body: AuditTable) -> str:
+    notes = "".join(f"\nNot shown: {problem}." for problem in body.skipped)
     if not body.rows:
-        return f"{body.title}: none yet."
+        return f"{body.title}: none yet." + notes
     rows = [[f"{r.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}", r.user, r.text, r.outcome, r.detail[:80]]
             for r in body.rows]
-    return f"{body.title}:\n" + table(["WHEN (UTC)", "WHO", "COMMAND", "OUTCOME", "DETAIL"], rows)
+    return f"{body.title}:\n" + table(["WHEN (UTC)", "WHO", "COMMAND", "OUTCOME", "DETAIL"], rows) + notes
 
 
 @_body.register

@@ -100,6 +100,7 @@ class AuditTable:
 
     title: str
     rows: tuple[AuditRow, ...]
+    skipped: tuple[str, ...] = ()  # audit lines or files that could not be read, one sentence each
 
 
 @dataclass(frozen=True)

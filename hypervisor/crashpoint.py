@@ -8,7 +8,9 @@ signal there instead, so the front end's real handler runs; sent from a worker t
 until that handler has acted (it calls `handled()`), as a person's Ctrl-C would be seen before the
 next step. GRANJA_CRASH_LOG=FILE appends one line per step
 ("N what"), which tells a test how many steps an operation has. Unset, as outside
-tests, a step costs one dictionary lookup.
+tests, a step costs one dictionary lookup. A step given `only_with` (the appends of the
+audit trail, inventory/append_log.py) counts only while that variable is set as well, so that
+the farm commands' step counts stay theirs.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ _handled = threading.Event()
 HANDLER_DEADLINE = 10.0  # seconds a step waits for the front end's handler before going on
 
 
-def reached(what: str) -> None:
+def reached(what: str, *, only_with: str = "") -> None:
     """Count one mutating step; crash, signal or log here when the environment says so."""
     global _count
+    if only_with and not os.environ.get(only_with):
+        return
     crash, send, log = (os.environ.get(k, "") for k in
                         ("GRANJA_CRASH_AT", "GRANJA_SIGNAL_AT", "GRANJA_CRASH_LOG"))
     if not (crash or send or log):

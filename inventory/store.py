@@ -1,8 +1,9 @@
 """The Inventory: granja's memory of the farm, in a state directory.
 
-Files: inventory.json (TinyDB tables hosts, vms, baselines, changes, meta), audit/YYYY-MM.json
-(table audit, one file a month), and a lock file for each. Reads go through in-memory indexes rebuilt only
-when a file changes; each write method is one locked read-modify-write and one atomic write.
+Files: inventory.json (TinyDB tables hosts, vms, baselines, changes, meta), audit/YYYY-MM.jsonl
+(one JSON line per entry, only appended to, a file a month; see inventory.audit), and a lock
+file for each. Reads of inventory.json go through in-memory indexes rebuilt only when the file
+changes; each write method is one locked read-modify-write and one atomic write.
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ class Inventory:
                        since: datetime | None = None) -> list[AuditEntry]:
         """Audit entries, newest first, that `keep` accepts and none older than `since`."""
         return self._audit.matching(keep, limit=limit, since=since)
+
+    def audit_damage(self) -> list[str]:
+        """What the audit reads so far had to skip (a line cut short, a damaged file), one sentence each."""
+        return self._audit.damage()
 
     def usage(self) -> dict[str, HostUsage]:
         """Per host: memory and vCPUs of its active VMs, and the clusters with a member there."""

@@ -160,14 +160,15 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
 
 @_blocks.register
 def _(body: AuditTable, reply: Reply) -> list[Block]:
+    notes = [context(escape(f"Not shown: {problem}."[:SECTION_CHARS])) for problem in body.skipped[:2]]
     if not body.rows:
-        return [section(f"{escape(body.title)}: none yet.")]
+        return [section(f"{escape(body.title)}: none yet."), *notes]
     lines = [f"*{escape(body.title)}*"]
     for row in body.rows:
         who = f"<@{row.user}>" if SLACK_USER.match(row.user) else escape(row.user)
         lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} {slack_code(row.text)} "
                      f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
-    return [section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS]
+    return [*[section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS], *notes]
 
 
 def person(user: str) -> str:

@@ -14,7 +14,7 @@ def test_secrets_are_masked_in_storage_and_when_shown(state):
     config.write_text(config.read_text() + '\n[site]\nsecrets = ["sekrit-[0-9]+"]\n')
     chat = Chat(open_engine(config=str(config), state=str(state)))
     chat.send("where is sekrit-43 passwd=swordfish", user="carol")
-    stored = "\n".join(p.read_text() for p in (state / "audit").glob("*.json"))
+    stored = "\n".join(p.read_text() for p in (state / "audit").glob("*.jsonl"))
     assert "where is REDACTED" in stored
     assert "sekrit-43" not in stored
     assert "swordfish" not in stored

@@ -42,7 +42,7 @@ def test_entry_round_trips_with_a_generated_id(inv, tmp_path):
     assert len(stored.id) == 12
     assert inv.audit() == [stored]
     assert Inventory(tmp_path / "state").audit() == [stored]
-    assert (tmp_path / "state" / "audit" / "2025-03.json").exists()
+    assert (tmp_path / "state" / "audit" / "2025-03.jsonl").exists()
 
 
 def test_ids_are_unique_and_given_ids_kept(inv):
@@ -67,8 +67,8 @@ def test_months_are_separate_files_read_newest_first(inv):
     old = inv.record_audit(entry(0, vm="web1"))
     newer = inv.record_audit(replace(entry(1, vm="web1"), at=old.at + timedelta(days=40)))
     newest = inv.record_audit(replace(entry(2, vm="db1"), at=old.at + timedelta(days=41)))
-    files = sorted(p.name for p in (inv.directory / "audit").glob("*.json"))
-    assert files == ["2025-03.json", "2025-04.json"]
+    files = sorted(p.name for p in (inv.directory / "audit").glob("*.jsonl"))
+    assert files == ["2025-03.jsonl", "2025-04.jsonl"]
     assert [e.id for e in inv.audit()] == [newest.id, newer.id, old.id]
     assert [e.id for e in inv.audit(vm="web1")] == [newer.id, old.id]
     assert [e.id for e in inv.audit(limit=2)] == [newest.id, newer.id]

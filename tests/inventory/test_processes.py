@@ -22,9 +22,11 @@ from tests.inventory.builders import T0, at, make_host, make_vm
 REPO = Path(__file__).resolve().parents[2]
 
 
-def python(code: str, *args: object) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], cwd=REPO, env=env)
+def python(code: str, *args: object, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Run `code` in a new Python process, granja importable, the test's GRANJA_ variables left out."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GRANJA_")}
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], cwd=REPO,
+                            env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
 
 
 def test_two_inventories_see_each_others_writes_and_lose_nothing(tmp_path):
@@ -72,19 +74,19 @@ def test_readers_in_other_threads_see_the_last_write_not_a_half_done_one(tmp_pat
     storage.close()
 
 
-WRITER = """
+# A writer process: STATE TAG GO COUNT; it opens the inventory, then waits for the file GO to start.
+STARTER = """
 import sys, time
 from pathlib import Path
-from tinydb.table import Table
-
 from inventory.records import AuditEntry
-from inventory.storage import AtomicJSONStorage
 from inventory.store import Inventory
 from tests.inventory.builders import at, make_vm
 state, tag, go, count = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 inv = Inventory(state)
 while not go.exists():
     time.sleep(0.001)
+"""
+WRITER = STARTER + """
 for i in range(count):
     inv.record_vm(make_vm(f"{tag}{i % 5}", memory_mib=1000 + i), at=at(i), command="c", user=tag)
     inv.record_audit(AuditEntry(at=at(i), user=tag, text=f"{tag} {i}", outcome="ok"))

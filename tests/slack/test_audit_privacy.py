@@ -32,7 +32,8 @@ def test_private_entries_are_shown_only_to_admins_or_where_they_were_written(bot
     everything = "\n".join(c.text + c.blocks_text for c in bot.slack.calls)
     assert "hunter2" not in everything
     assert "998877" not in everything
-    stored = "\n".join(p.read_text() for p in (bot.engine.inventory.directory / "audit").glob("*.json"))
+    stored = "\n".join(p.read_text() for p in (bot.engine.inventory.directory / "audit").glob("*.jsonl"))
+    assert "where is ldap3 password=REDACTED" in stored  # the entries are there, masked
     assert "hunter2" not in stored
     assert "998877" not in stored
 

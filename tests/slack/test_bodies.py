@@ -1,10 +1,10 @@
-"""Evacuation, check and history answers in Block Kit: an icon when it failed, mentions, whole lines."""
+"""Evacuation, check, history and audit answers in Block Kit: an icon on failure, mentions, whole lines."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.results import FindingList, HistoryView, HostEmptied, Outcome, Reply
+from bot.results import AuditRow, AuditTable, FindingList, HistoryView, HostEmptied, Outcome, Reply
 from bot.slack.blocks import MAX_BLOCKS, reply_message
 from inventory import Change
 from inventory.finding import Finding
@@ -68,3 +68,18 @@ def test_a_vm_card_shows_its_addresses_and_what_it_uses():
     fields = [f["text"] for b in blocks for f in b.get("fields", ())]
     assert "*Addresses*\n10.0.130.12" in fields
     assert "*In use*\nCPU 12.5%, memory 1.5 GiB of 4 GiB" in fields
+
+
+def test_an_audit_with_lines_it_could_not_read_says_so_under_the_rows_within_slacks_limits():
+    rows = tuple(AuditRow(at=AT, user="U0CAROL", text=f"where is web{i}", outcome="ok", detail="",
+                          duration_ms=1) for i in range(400))
+    skipped = ("/srv/granja/audit/2026-11.jsonl: its last line (line 401) was cut short, as a writer killed "
+               "mid-write leaves it; skipped (the lines before it are whole)", "<!channel> " + "x" * 5000)
+    for shown_rows in (rows, ()):
+        body = AuditTable(title="Commands", rows=shown_rows, skipped=skipped)
+        _text, blocks = reply_message(Reply(Outcome.OK, body, "audit"))
+        shown = texts(blocks)
+        assert len(blocks) <= 50
+        assert shown[-2] == f"Not shown: {skipped[0]}."
+        assert shown[-1].startswith("Not shown: &lt;!channel&gt; xxx")  # escaped, cut to fit a block
+        assert len(shown[-1]) <= 3000
