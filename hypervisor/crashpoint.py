@@ -1,16 +1,14 @@
 """A deterministic kill harness for tests: stop this process at its Nth mutating step.
 
-Every change to a simulated host (before it and after it is written) and every
-journal write is a step. With GRANJA_CRASH_AT=N the process ends at its Nth step
-at once, as `kill -9` would (os._exit: no cleanup, nothing flushed); with
-GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it sends itself that
-signal there instead, so the front end's real handler runs; sent from a worker thread, the step waits
-until that handler has acted (it calls `handled()`), as a person's Ctrl-C would be seen before the
-next step. GRANJA_CRASH_LOG=FILE appends one line per step
-("N what"), which tells a test how many steps an operation has. Unset, as outside
-tests, a step costs one dictionary lookup. A step given `only_with` (the appends of the
-audit trail, inventory/append_log.py) counts only while that variable is set as well, so that
-the farm commands' step counts stay theirs.
+Every change to a simulated host (before it and after it is written) and every journal write is a
+step. With GRANJA_CRASH_AT=N the process ends at its Nth step at once, as `kill -9` would (os._exit:
+no cleanup, nothing flushed); with GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it
+sends itself that signal there instead, so the front end's real handler runs; sent from a worker
+thread, the step waits until that handler has acted (it calls `handled()`), as a person's Ctrl-C is
+seen before the next step. GRANJA_CRASH_LOG=FILE appends one line per step ("N what"), which tells
+a test how many steps an operation has. Unset, as outside tests, a step costs one dictionary lookup.
+A step given `only_with` (the appends of the audit trail, inventory/append_log.py) counts only while
+that variable is set as well, so that the farm commands' step counts stay theirs.
 """
 
 from __future__ import annotations
