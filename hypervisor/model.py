@@ -274,6 +274,11 @@ def disk_kind(disk: Disk) -> str:
     return "file"
 
 
+def disk_from_dict(data: dict[str, Any]) -> Disk:
+    """Rebuild a disk from `to_dict` output (a stored VM's `disks` entry)."""
+    return Disk(**{**data, "hosts": tuple(data.get("hosts", ()))})
+
+
 def vm_from_dict(data: dict[str, Any]) -> VM:
     """Rebuild a VM from `to_dict` output, as the inventory stores it."""
     return VM(
@@ -281,7 +286,7 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             **data,
             "state": VMState(data["state"]),
             "virt": Virt(data["virt"]),
-            "disks": tuple(Disk(**{**d, "hosts": tuple(d.get("hosts", ()))}) for d in data.get("disks", ())),
+            "disks": tuple(map(disk_from_dict, data.get("disks", ()))),
             "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
             "usage": usage_from_dict(data.get("usage")),

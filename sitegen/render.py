@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from hypervisor.placement import Limits
-from hypervisor.shared_storage import shared_pool_names
+from hypervisor.shared_storage import reach_text, shared_pool_names
 from inventory.finding import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
@@ -182,7 +182,8 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
             page = vm_template.render(
                 common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
                 changes=changes, nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
-                addresses=topology.guest_addresses(record), shared=host_shared,
+                addresses=topology.guest_addresses(record),
+                reach=[reach_text(disk, record.vm.host, host_shared) for disk in record.vm.disks],
             )
         if key is not None:
             reused[key] = page

@@ -135,8 +135,10 @@ def test_recover_refuses_a_guest_whose_disk_only_its_host_reaches(crashing, real
     assert reply.outcome is Outcome.REFUSED, real_chat.transcript
     assert real_chat.transcript == (
         "No VM of real1 can be started elsewhere:\n"
-        "  stays tiny: its disk vda (/var/lib/libvirt/images/tiny.img) is in no storage pool, which is "
-        "not shared: only real1 reaches it")
+        "  stays tiny: its disk vda (/var/lib/libvirt/images/tiny.img) is in no storage pool, so no other "
+        "host is known to reach it; if /var/lib/libvirt/images is the same storage on every host, define "
+        "it as a storage pool on each (virsh pool-define-as NAME dir --target /var/lib/libvirt/images) "
+        "and name that pool in farm.shared_pools")
     for other in hosts.hosts[1:]:
         assert domain_state(other.tcp_uri, "tiny") is None
 
