@@ -342,7 +342,9 @@ def usage_from_dict(data: dict[str, Any] | None) -> Usage | None:
 
 
 def uptime_text(seconds: int) -> str:
-    """An uptime as people say it: 3 d 4 h, 5 h 12 min, 7 min."""
+    """An uptime as people say it: 12 days 3 h, 1 day 0 h, 5 h 12 min, 7 min, 40 s."""
     days, rest = divmod(seconds, 86400)
     hours, minutes = rest // 3600, rest % 3600 // 60
-    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min" if minutes else f"{seconds} s"
