@@ -142,3 +142,27 @@ def test_recover_refuses_a_guest_whose_disk_only_its_host_reaches(crashing, real
     for other in hosts.hosts[1:]:
         assert domain_state(other.tcp_uri, "tiny") is None
 
+
+
+def test_migrate_refuses_a_running_guest_whose_disk_is_in_no_pool(hosts, real_chat):
+    """The same path on another host may hold another file: libvirt would start the guest on it."""
+    real1, real2, _ = hosts.hosts
+    for host in (real1, real2):
+        image = host.dir("lib") / "images" / "tiny.img"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        with image.open("wb") as backing:
+            backing.truncate(16 * MIB)
+    define_guest(real1, disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                             "<source file='/var/lib/libvirt/images/tiny.img'/>"
+                             "<target dev='vda' bus='virtio'/></disk>")
+    real_chat.send("refresh")
+    assert real_chat.engine.inventory.vm("tiny").vm.disks[0].pool == ""
+    reply = real_chat.send("migrate tiny to real2")
+    assert reply.outcome is Outcome.REFUSED, real_chat.transcript
+    assert real_chat.transcript == (
+        "Not moving tiny: its disk vda (/var/lib/libvirt/images/tiny.img) is in no storage pool, so no other "
+        "host is known to reach it. If /var/lib/libvirt/images is the same storage on every host, define it "
+        "as a storage pool on each (virsh pool-define-as NAME dir --target /var/lib/libvirt/images) and "
+        "name that pool in farm.shared_pools.")
+    assert domain_state(real1.tcp_uri, "tiny") == libvirt.VIR_DOMAIN_RUNNING
+    assert domain_state(real2.tcp_uri, "tiny") is None
