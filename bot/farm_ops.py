@@ -8,7 +8,7 @@ from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
-from bot.rechecks import FORCEABLE, load_of
+from bot.rechecks import FORCEABLE, load_of, shared_on
 from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
@@ -20,7 +20,6 @@ from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
-from hypervisor.shared_storage import local_disks, only_here, shared_pool_names
 from hypervisor.words import plural
 from inventory.finding import Finding
 from inventory.health import findings
@@ -33,14 +32,9 @@ def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
     again at confirmation (`rechecks`).
     """
     vm = current_vm(ctx, cmd)
-    # Neither a live nor an offline move copies disks. A disk in no pool may be on storage libvirt
-    # does not know as shared (an NFS mount): libvirt then says whether the target reaches it.
-    shared = shared_on(ctx, vm.host)
-    stuck = only_here(vm, vm.host, shared, unpooled=False)
+    stuck, how = rechecks.disk_only_here(ctx, vm)  # 'force' does not move a disk: no override
     if stuck:
-        pool = local_disks(vm, shared, unpooled=False)[0].pool
-        return refused(f"Not moving {vm.name}: {stuck}. If pool {pool} is the same storage on every "
-                       "host, name it in farm.shared_pools.", vm=vm.name)
+        return refused(f"Not moving {vm.name}: {stuck}. {how}".rstrip(), vm=vm.name)
     target = lookup.host_name(ctx, cmd.args["host"]) if "host" in cmd.args else ""
     force = "force" in cmd.args
     pin = ctx.config.pinned_host(vm.name)
@@ -78,6 +72,9 @@ def _migration_changed(ctx: Context, cmd: Command, vm: VM, target: str, forced: 
     what = rechecks.vm_moved_or_changed(ctx, vm)
     if what:
         return rechecks.changed(what, f"Say '{cmd.canonical()}' again for a new preview.")
+    stuck, how = rechecks.disk_now_only_here(ctx, vm)
+    if stuck:
+        return rechecks.changed([stuck], f"{how} Say '{cmd.canonical()}' again for a new preview.".lstrip())
     return rechecks.placement_changed(ctx, Guest.of(vm), target, forced=forced, choose=f"migrate {vm.name}",
                                       again="host" not in cmd.args, verb="move",
                                       force=f"migrate {vm.name} to {target} force")
@@ -130,7 +127,7 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
     plan = plan_evacuation(host, vms, load_of(ctx), pinned=() if force else pinned,
                            strays=strays_among(ctx, vms), shared_pools=shared_on(ctx, host))
     notes = {name: (f"FORCED although pinned to {host}" if force else f"'evacuate {host} force' moves it too")
-             for name in pinned}
+             for name in pinned} | _share_notes(ctx, plan)
     if not plan.moves:
         return refused(f"Nothing can move off {host}:\n" + _plan_lines(plan, "move", notes), hosts=(host,))
 
@@ -152,11 +149,15 @@ def evacuate(ctx: Context, cmd: Command) -> Plan | Reply:
 def _evacuation_changed(ctx: Context, plan: Evacuation, vms: list[VM]) -> list[str]:
     """What changed since an evacuation's preview: VMs gone from the host or new there, targets full."""
     try:
-        now = {vm.name for vm in ctx.farm.call(plan.host, lambda d: d.list_vms())}
+        current = {vm.name: vm for vm in ctx.farm.call(plan.host, lambda d: d.list_vms())}
     except HostUnreachable as exc:
         return [f"{plan.host} stopped answering ({exc.reason})"]
+    now = set(current)
     what = [f"{m.vm.name} is no longer on {plan.host}" for m in plan.moves if m.vm.name not in now]
     what += [f"{name} is new on {plan.host}" for name in sorted(now - {vm.name for vm in vms})]
+    what += [f"{name}: {stuck}" for name, stuck in
+             ((m.vm.name, rechecks.disk_only_here(ctx, current[m.vm.name])[0])
+              for m in plan.moves if m.vm.name in current) if stuck]
     return what + rechecks.moves_changed(ctx, plan)
 
 
@@ -182,8 +183,9 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         return ok(Text(text), text, hosts=(host,))
     pinned = {vm.name for vm in running if ctx.config.pinned_host(vm.name) == host}
     plan = plan_recovery(host, running, load_of(ctx), shared_pools=shared_on(ctx, host), pinned=pinned)
+    notes = _share_notes(ctx, plan)
     if not plan.moves:
-        return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start"),
+        return refused(f"No VM of {host} can be started elsewhere:\n" + _plan_lines(plan, "start", notes),
                        hosts=(host,))
 
     def run(progress: Progress) -> Reply:
@@ -207,14 +209,18 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
 
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
-               f"disks.\n" + "\n".join([_plan_lines(plan, "start"), *already]))
+               f"disks.\n" + "\n".join([_plan_lines(plan, "start", notes), *already]))
     return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 
-def shared_on(ctx: Context, host: str) -> frozenset[str]:
-    """The pools of `host` (as last recorded) that other hosts reach: by type, or named in the config."""
-    record = ctx.inventory.host(host)
-    return shared_pool_names(record.host.pools if record else (), ctx.config.placement.shared_pools)
+def _share_notes(ctx: Context, plan: Evacuation) -> dict[str, str]:
+    """For each VM that stays for a disk only its host is known to reach, what would let it move."""
+    notes = {}
+    for stuck in plan.stuck:
+        why, how = rechecks.disk_only_here(ctx, stuck.vm)
+        if why and why == stuck.reason and how:
+            notes[stuck.vm.name] = how[0].lower() + how[1:].removesuffix(".")
+    return notes
 
 
 def _answers(ctx: Context, host: str) -> bool:

@@ -28,6 +28,7 @@ from bot.results import (
 from hypervisor.errors import HypervisorError
 from hypervisor.model import VM, Usage, VMState
 from hypervisor.shared_storage import shared_pool_names
+from hypervisor.uptime import Uptime, host_uptime, vm_uptime
 from hypervisor.words import plural
 from inventory.journal import Journal
 
@@ -72,12 +73,19 @@ def show(ctx: Context, cmd: Command) -> Reply:
     vm, error = live_vm(ctx, record)
     if vm is None or error is not None:
         card = VMCard(vm=record.vm, nics=nic_views(ctx, record.vm), last_seen=record.last_seen,
-                      stale_since=record.stale_since or (ctx.now() if error is not None else None))
+                      stale_since=record.stale_since or (ctx.now() if error is not None else None),
+                      uptime=_uptime(ctx, record.vm))
         return ok(card, f"configuration of {record.vm.name} (last known)", vm=record.vm.name)
     remember(ctx, vm, cmd)
     card = VMCard(vm=replace(vm, usage=_usage_now(ctx, vm, record.vm.usage)), nics=nic_views(ctx, vm),
-                  last_seen=ctx.now())
+                  last_seen=ctx.now(), uptime=_uptime(ctx, vm))
     return ok(card, f"configuration of {vm.name}", vm=vm.name, hosts=(vm.host,))
+
+
+def _uptime(ctx: Context, vm: VM) -> Uptime | None:
+    """The VM's uptime from its host's facts at the last refresh (libvirt reports none)."""
+    record = ctx.inventory.host(vm.host)
+    return vm_uptime(vm, record.host if record else None, ctx.now())
 
 
 def _usage_now(ctx: Context, vm: VM, last: Usage | None) -> Usage | None:
@@ -146,7 +154,8 @@ def host(ctx: Context, cmd: Command) -> Reply:
     named_shared = ctx.config.placement.shared_pools
     card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)),
                     networks={str(n.vlan): n.name for n in ctx.config.networks.values()},
-                    shared_pools=tuple(sorted(shared_pool_names(load.host.pools, named_shared))))
+                    shared_pools=tuple(sorted(shared_pool_names(load.host.pools, named_shared))),
+                    uptime=host_uptime(load.host, ctx.now()))
     return ok(card, f"host {name}", hosts=(name,))
 
 

@@ -18,6 +18,7 @@ from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Evacuation
 from hypervisor.model import VM
 from hypervisor.placement import FarmLoad, Guest, choose_host
+from hypervisor.shared_storage import first_local, how_to_share, shared_pool_names, why_local
 from inventory.load import farm_load
 
 # Placement rules an operator may overrule with 'force'; an unreachable host is not one of them.
@@ -27,6 +28,31 @@ FORCEABLE = ("spread", "maintenance", "memory", "vcpus")
 def load_of(ctx: Context) -> FarmLoad:
     """The farm's load from the inventory, with the config's commitment limits."""
     return farm_load(ctx.inventory, limits=ctx.config.placement.limits)
+
+
+def shared_on(ctx: Context, host: str) -> frozenset[str]:
+    """The pools of `host` (as last recorded) that other hosts reach: by type, or named in the config."""
+    record = ctx.inventory.host(host)
+    return shared_pool_names(record.host.pools if record else (), ctx.config.placement.shared_pools)
+
+
+def disk_only_here(ctx: Context, vm: VM) -> tuple[str, str]:
+    """Why `vm` cannot move (a disk only its host is known to reach) and what to do; ("", "") if it can.
+
+    Neither a live nor an offline move copies disks: libvirt would start the guest on whatever
+    the target has at that path, or fail there, and an offline move would leave the disk behind.
+    """
+    disk = first_local(vm, shared_on(ctx, vm.host))
+    return (why_local(disk, vm.host), how_to_share(disk)) if disk else ("", "")
+
+
+def disk_now_only_here(ctx: Context, vm: VM) -> tuple[str, str]:
+    """`disk_only_here` for the VM as its host defines it now (its disks may have changed since a preview)."""
+    try:
+        now = ctx.farm.call(vm.host, lambda d: d.find_vm(vm.name))
+    except HypervisorError:
+        return "", ""  # vm_moved_or_changed says the host stopped answering
+    return disk_only_here(ctx, now) if now is not None else ("", "")
 
 
 def changed(what: Sequence[str], instead: str) -> str:

@@ -59,6 +59,7 @@ def _(body: VMCard) -> str:
                                                   if vm.max_memory_mib > vm.memory_mib else ""),
         *([f"  addresses  {', '.join(vm.usage.addresses)}"] if vm.usage and vm.usage.addresses else []),
         *([f"  in use     {used}"] if (used := usage_text(vm.usage, vm.memory_mib)) else []),
+        *([f"  uptime     {body.uptime.words}"] if body.uptime else []),
         f"  virt       {vm.virt.value.upper()} ({vm.os_type}){', ' + boot if boot else ''}",
         f"  autostart  {'on' if vm.autostart else 'off'}   on_crash {vm.on_crash}   "
         f"on_poweroff {vm.on_poweroff}   on_reboot {vm.on_reboot}",
@@ -138,6 +139,8 @@ def _(body: HostCard) -> str:
              f"  allocated to running VMs: {load.vcpus_used} vCPUs, {gib(load.memory_used_mib)}"]
     if used := usage_text(host.usage, host.memory_mib):
         lines.append(f"  in use now: {used}")
+    if body.uptime:
+        lines.append(f"  {body.uptime.text}")
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
     if load.maintenance:
@@ -157,7 +160,8 @@ def _(body: HostCard) -> str:
             free = f", {gib(node.free_memory_mib)} free" if node.free_memory_mib is not None else ""
             lines.append(f"  {node.source}: {node.cpus} CPUs, {gib(node.memory_mib)}{free}"
                          + (f", {node.version}" if node.version else ""))
-        lines += [f"  {n.section} unknown: {n.text}" for n in host.facts.unknown]
+        lines += [f"  {n.section} unknown: {n.text}" for n in host.facts.unknown
+                  if n.section != "uptime" or not body.uptime]  # the uptime line says it
         lines += [f"  {n.section} {n.text}" for n in host.facts.fallback]
     lines.append(_body(VMTable(title=f"VMs on {host.name}", vms=body.vms)))
     return "\n".join(lines)

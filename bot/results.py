@@ -13,6 +13,7 @@ from bot.reply import FindingList, Located, Outcome, Reply, Text, failed, interr
 from hypervisor.host_model import Host
 from hypervisor.model import VM
 from hypervisor.template import Template
+from hypervisor.uptime import Uptime
 from inventory import Change, FieldDiff
 
 __all__ = ["AuditRow", "AuditTable", "Body", "DiffView", "Done", "FindingList", "HelpTable", "HistoryView",
@@ -41,6 +42,7 @@ class VMCard:
     nics: tuple[NicView, ...]
     last_seen: datetime | None
     stale_since: datetime | None = None
+    uptime: Uptime | None = None  # None: not running
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class HostCard:
     vms: tuple[VM, ...]
     networks: dict[str, str] = field(default_factory=dict)  # VLAN id (text: JSON keys) -> network name
     shared_pools: tuple[str, ...] = ()  # its pools other hosts reach too (by type or named in the config)
+    uptime: Uptime | None = None
 
 
 @dataclass(frozen=True)

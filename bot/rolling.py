@@ -13,7 +13,7 @@ from typing import Literal
 from bot import lookup
 from bot.context import Context, Plan, Progress
 from bot.parser import Command
-from bot.rechecks import load_of
+from bot.rechecks import changed, disk_now_only_here, disk_only_here, load_of
 from bot.results import Outcome, Reply, RollingRun, refused
 from bot.vmlocks import host_key
 from hypervisor.errors import HypervisorError
@@ -59,6 +59,9 @@ def rolling(ctx: Context, cmd: Command) -> Plan | Reply:
     skipped = [vm for vm in members if vm.state is not VMState.RUNNING] if action != "migrate" else []
 
     def run(progress: Progress) -> Reply:
+        stuck = _disks_changed(ctx, plan)
+        if stuck:
+            return refused(changed(stuck, f"Say '{cmd.canonical()}' again for a new preview."))
         rolled = roll(ctx.farm, plan, progress, addresses=lambda vm: _addresses(ctx, vm),
                       running_count=lambda: _running_now(ctx, cluster),
                       member_done=lambda vm, outcome, what: _member_done(ctx, cmd, vm, outcome, what),
@@ -67,6 +70,13 @@ def rolling(ctx: Context, cmd: Command) -> Plan | Reply:
 
     return Plan(preview=_preview(plan, skipped), vm="", hosts=_hosts(plan), run=run,
                 holds=_holds(plan))
+
+
+def _disks_changed(ctx: Context, plan: RollingPlan) -> list[str]:
+    """Members to move whose disks only their host is known to reach now (they changed since the preview)."""
+    steps = [step for batch in plan.batches for step in batch if step.target]
+    return [f"{step.vm.name}: {stuck}" for step in steps
+            for stuck, _how in [disk_now_only_here(ctx, step.vm)] if stuck]
 
 
 def _holds(plan: RollingPlan) -> tuple[str, ...]:
@@ -106,6 +116,10 @@ def _moves(ctx: Context, cluster: str, members: list[VM], hosts_text: str, down:
         if pinned == vm.host:
             return refused(f"Not rolling {cluster}: {vm.name} is pinned to {vm.host} in the fleet config; "
                            f"'migrate {vm.name} to HOST force' moves it alone.", vm=vm.name)
+        stuck, how = disk_only_here(ctx, vm)
+        if stuck:
+            return refused(f"Not rolling {cluster}: {vm.name} cannot move: {stuck}. {how}".rstrip(),
+                           vm=vm.name)
         guest = Guest.of(vm)
         choice = choose_host(guest, load, exclude=off)
         if choice.host is None:

@@ -98,7 +98,7 @@ def plan_evacuation(host: str, vms: Sequence[VM], load: FarmLoad, *,
         why = strays.get(vm.name) or _why_it_stays(vm, host, pinned, source_live=source_live)
         if why or shared_pools is None:
             return why
-        return only_here(vm, host, shared_pools, unpooled=False)  # a move does not copy disks
+        return only_here(vm, host, shared_pools)  # a move does not copy disks
 
     return place_each(
         host, vms, load, method_of=method, stays=stays,

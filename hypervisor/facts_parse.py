@@ -3,7 +3,8 @@
 Inputs are the outputs of `/proc/net/bonding/*`, `ip -j -d link`,
 `bridge -j link`, the sysfs/procfs listing that stands in for them on old
 iproute2 (`/sys/class/net/*/brif/`, `/proc/net/vlan/config`),
-`df -B1 --output=target,size,avail`, `xl info` and `virsh nodeinfo`; outputs
+`df -B1 --output=target,size,avail`, `xl info`, `virsh nodeinfo`, `/proc/uptime`
+with the host's clock and `xl uptime`; outputs
 are the model's dataclasses. An output that cannot be read raises `Unreadable`
 saying why. No I/O here, so each parser is tested against recorded outputs of
 real hosts.
@@ -15,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from hypervisor.host_model import Bond, Bridge, NodeView, Storage, VlanIf
+from hypervisor.host_model import Bond, Bridge, DomainStart, NodeView, Storage, VlanIf
 
 # The bonding driver names its modes in words; the names people configure are these.
 _BOND_MODES = {
@@ -191,3 +192,43 @@ def _colon_fields(text: str) -> dict[str, str]:
         if sep:
             fields.setdefault(key.strip(), value.strip())
     return fields
+
+
+def parse_proc_uptime(text: str) -> tuple[float, int]:
+    """Seconds since boot and the host's clock (epoch seconds) from `cat /proc/uptime; date +%s`.
+
+    /proc/uptime holds "350735.47 234388.90" (up, idle); the clock follows on its own line.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise Unreadable("/proc/uptime or the host's clock (`date +%s`) is missing")
+    try:
+        seconds = float(lines[0].split()[0])
+    except ValueError:
+        raise Unreadable(f"/proc/uptime read {lines[0][:80]!r}") from None
+    if not lines[-1].isdigit():
+        raise Unreadable(f"the host's clock (`date +%s`) read {lines[-1][:40]!r}")
+    return seconds, int(lines[-1])
+
+
+# One domain of `xl uptime` (xl's uptime_to_string): "Name  ID  [D day(s), ]H:MM:SS"; the hours
+# are padded to two places ("0 days,  3:27:41"). xm printed the same columns.
+_XL_UPTIME = re.compile(r"^(?P<name>\S.*?)\s+(?P<id>\d+)\s+(?:(?P<days>\d+) days?,\s*)?"
+                        r"(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)\s*$")
+
+
+def parse_xl_uptime(text: str, clock: int) -> tuple[DomainStart, ...]:
+    """Each domain's start, by the host's `clock` (epoch seconds), from `xl uptime` (Domain-0 included)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or lines[0].split()[:3] != ["Name", "ID", "Uptime"]:
+        first = lines[0].strip() if lines else "nothing"
+        raise Unreadable(f"`xl uptime` printed {first[:80]!r}, not its 'Name ID Uptime' table")
+    domains = []
+    for line in lines[1:]:
+        found = _XL_UPTIME.match(line)
+        if found is None:
+            raise Unreadable(f"`xl uptime` line not understood: {line.strip()[:80]!r}")
+        seconds = (int(found["days"] or 0) * 86400 + int(found["h"]) * 3600 + int(found["m"]) * 60
+                   + int(found["s"]))
+        domains.append(DomainStart(found["name"], int(found["id"]), clock - seconds))
+    return tuple(domains)

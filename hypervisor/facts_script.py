@@ -1,10 +1,12 @@
 """The one shell command that reads a host's facts, and its output read one section at a time.
 
-Each section (bonds, links, bridges, storage, hypervisor) is read on its own: one that cannot be
-read is listed as unknown, with the reason, and the others are kept. Where `ip -j` (iproute2
-4.14+) or `bridge -j link` JSON (4.17+) is missing, as on Debian 9, CentOS/RHEL 7 or Ubuntu
-18.04 dom0s, VLANs come from /proc/net/vlan/config and bridges from /sys/class/net/*/brif/,
-which every kernel of that age has; the facts then say which sections were read that way.
+Each section (bonds, links, bridges, storage, hypervisor, uptime, domain uptimes) is read on its
+own: one that cannot be read is listed as unknown, with the reason, and the others are kept.
+Where `ip -j` (iproute2 4.14+) or `bridge -j link` JSON (4.17+) is missing, as on Debian 9,
+CentOS/RHEL 7 or Ubuntu 18.04 dom0s, VLANs come from /proc/net/vlan/config and bridges from
+/sys/class/net/*/brif/, which every kernel of that age has; the facts then say which sections
+were read that way. An output without the uptime sections (a script older than them) leaves the
+uptimes unknown without a note.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from hypervisor.facts_parse import (
     parse_df,
     parse_ip_links,
     parse_nodeinfo,
+    parse_proc_uptime,
     parse_proc_vlans,
     parse_sysfs_bridges,
     parse_xl_info,
+    parse_xl_uptime,
 )
-from hypervisor.host_model import Bond, Bridge, FactsNote, HostFacts, NodeView, VlanIf
+from hypervisor.host_model import Bond, Bridge, DomainStart, FactsNote, HostFacts, NodeView, VlanIf
 
 STORAGE_PATHS = ("/var/lib/libvirt/images", "/var/lib/xen/images")
 # One command, one round trip (each SSH exec costs 0.2-0.3 s): every fact under its own "@@" marker,
@@ -39,7 +43,10 @@ FACTS_SCRIPT = (
     'if [ -d "$d/brif" ]; then echo "${d##*/} bridge" $(ls "$d/brif"); else echo "${d##*/}"; fi; done; '
     "echo @@vlan; cat /proc/net/vlan/config 2>/dev/null; "
     f"echo @@df; df -B1 --output=target,size,avail {' '.join(STORAGE_PATHS)} 2>&1; "
-    "echo @@xl; xl info 2>/dev/null || { echo @@nodeinfo; virsh nodeinfo 2>/dev/null; }; true"
+    "echo @@uptime; cat /proc/uptime 2>&1; date +%s; "
+    # Xen only, where `xl info` answered: each domain's uptime, after the clock it is measured against.
+    "echo @@xl; if xl info 2>/dev/null; then echo @@xluptime; date +%s; xl uptime 2>&1; "
+    'echo "@@exit xluptime $?"; else echo @@nodeinfo; virsh nodeinfo 2>/dev/null; fi; true'
 )
 T = TypeVar("T")
 # What an output without a section's marker (a script cut short, an older script) lacks.
@@ -91,8 +98,11 @@ class _Reader:
                              "/sys/class/net/*/brif", lambda: parse_sysfs_bridges(self._listing("sysfs")))
         storage = self._read("storage", lambda: parse_df(self._listing("df")))
         node = self._read("hypervisor", self._node)
+        booted_at = self._read("uptime", self._booted) if "uptime" in self.sections else None
+        domains = self._read("domain uptimes", self._domains)
         return HostFacts(bonds=bonds or (), vlans=vlans or (), bridges=bridges or (), storage=storage or (),
-                         node=node, unknown=tuple(self.unknown), fallback=tuple(self.fallback))
+                         node=node, unknown=tuple(self.unknown), fallback=tuple(self.fallback),
+                         booted_at=booted_at, domains=domains or ())
 
     def _read(self, section: str, primary: Callable[[], T], source: str = "",
               fallback: Callable[[], T] | None = None) -> T | None:
@@ -130,6 +140,24 @@ class _Reader:
         if nodeinfo.strip():
             return parse_nodeinfo(nodeinfo)
         raise Unreadable("neither `xl info` nor `virsh nodeinfo` answered")
+
+    def _booted(self) -> int:
+        """When the host booted, by its own clock."""
+        uptime, clock = parse_proc_uptime(self._listing("uptime"))
+        return clock - round(uptime)
+
+    def _domains(self) -> tuple[DomainStart, ...]:
+        """Each Xen domain's start; none where the host is not Xen (the script then asks nothing)."""
+        if "xluptime" not in self.sections:
+            return ()
+        clock, _, table = self.sections["xluptime"].partition("\n")
+        status = self.status.get("xluptime", 0)
+        if status != 0:
+            said = table.strip().splitlines()[-1][:80] if table.strip() else "nothing"
+            raise Unreadable(f"`xl uptime` failed (exit {status}): {said}")
+        if not clock.strip().isdigit():
+            raise Unreadable(f"the host's clock (`date +%s`) read {clock.strip()[:40]!r}")
+        return parse_xl_uptime(table, int(clock))
 
     def _iproute(self, key: str, command: str, since: str, *, lists_lo: bool = False) -> str:
         """An iproute2 command's output; one that printed nothing and failed says how.

@@ -85,6 +85,15 @@ class NodeView:
 
 
 @dataclass(frozen=True)
+class DomainStart:
+    """When a running Xen domain started: its line of `xl uptime`, set against the host's clock."""
+
+    name: str
+    domain_id: int
+    started_at: int  # seconds since the epoch, by the host's clock
+
+
+@dataclass(frozen=True)
 class FactsNote:
     """Why a section of a host's facts is unknown or was read another way.
 
@@ -111,6 +120,10 @@ class HostFacts:
     node: NodeView | None = None
     unknown: tuple[FactsNote, ...] = ()
     fallback: tuple[FactsNote, ...] = ()
+    # When the host booted (/proc/uptime against its clock), seconds since the epoch; None: unknown.
+    booted_at: int | None = None
+    # Xen only: each domain's start (`xl uptime`, Domain-0 included); empty where not Xen or unread.
+    domains: tuple[DomainStart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,8 @@ def host_from_dict(data: dict[str, Any]) -> Host:
                 node=NodeView(**facts["node"]) if facts.get("node") else None,
                 unknown=tuple(FactsNote(**n) for n in facts.get("unknown", ())),
                 fallback=tuple(FactsNote(**n) for n in facts.get("fallback", ())),
+                booted_at=facts.get("booted_at"),
+                domains=tuple(DomainStart(**d) for d in facts.get("domains", ())),
             ),
         }
     )

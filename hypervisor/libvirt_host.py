@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import posixpath
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -62,7 +63,7 @@ _UNREACHABLE_CODES = frozenset({
     libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_INTERNAL_ERROR,
 })
 _UNREACHABLE_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE})
-VolumeLookup = Callable[[str], "tuple[str, int] | None"]  # disk path -> (pool, capacity in bytes)
+VolumeLookup = Callable[[str], "tuple[str, int | None] | None"]  # disk path -> (pool, capacity in bytes)
 
 
 # Where libvirt learns a guest's addresses, most reliable first.
@@ -192,8 +193,8 @@ class LibvirtHost:
         """Every VM defined or running on the host."""
         with self._edge("list VMs"):
             conn = self.connection()
-            volumes = _volume_map(conn)
-            vms = [self._vm(dom, volumes.get) for dom in conn.listAllDomains()]
+            volumes = _in_pool_folders(conn, _volume_map(conn).get)
+            vms = [self._vm(dom, volumes) for dom in conn.listAllDomains()]
             return [replace(vm, usage=self._usage(dom, vm, stats)) for vm, (dom, stats) in
                     zip(vms, _bulk_stats(conn, [vm.name for vm in vms]), strict=True)]
 
@@ -202,7 +203,7 @@ class LibvirtHost:
         try:
             with self._edge("look up", name):
                 conn = self.connection()
-                return self._vm(conn.lookupByName(name), _volume_by_path(conn))
+                return self._vm(conn.lookupByName(name), _in_pool_folders(conn, _volume_by_path(conn)))
         except VMNotFound:
             return None
 
@@ -387,6 +388,44 @@ def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
             for volume in pool.listAllVolumes():
                 volumes[volume.path()] = (pool.name(), volume.info()[1])
     return volumes
+
+
+def _in_pool_folders(conn: Any, volume: VolumeLookup) -> VolumeLookup:
+    """`volume`, and for a file it does not know, the file-based pool whose folder holds it (size unknown).
+
+    libvirt lists a `dir` pool's volumes as of its last refresh: a disk that just came with a
+    migration is in the pool's folder but not yet one of its volumes. A file anywhere else is
+    in no pool at all (see `shared_storage.is_local`).
+    """
+    folders: dict[str, str] | None = None
+
+    def lookup(path: str) -> tuple[str, int | None] | None:
+        nonlocal folders
+        found = volume(path)
+        if found is not None or not path.startswith("/"):
+            return found
+        if folders is None:  # read once, and only when a disk needs it
+            folders = _pool_folders(conn)
+        pool = folders.get(posixpath.dirname(posixpath.normpath(path)))
+        return (pool, None) if pool else None
+
+    return lookup
+
+
+# Pool types whose volumes are the files in the pool's target folder (not its subfolders).
+FILE_POOL_TYPES = frozenset({"dir", "fs", "netfs"})
+
+
+def _pool_folders(conn: Any) -> dict[str, str]:
+    """Each active file-based pool's folder, mapped to the pool's name."""
+    folders: dict[str, str] = {}
+    with contextlib.suppress(libvirt.libvirtError):
+        for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+            definition = ET.fromstring(pool.XMLDesc(0))
+            folder = posixpath.normpath(definition.findtext("target/path", "").strip() or ".")
+            if definition.get("type") in FILE_POOL_TYPES and folder.startswith("/"):
+                folders[folder] = pool.name()
+    return folders
 
 
 def _volume_by_path(conn: Any) -> VolumeLookup:

@@ -274,6 +274,11 @@ def disk_kind(disk: Disk) -> str:
     return "file"
 
 
+def disk_from_dict(data: dict[str, Any]) -> Disk:
+    """Rebuild a disk from `to_dict` output (a stored VM's `disks` entry)."""
+    return Disk(**{**data, "hosts": tuple(data.get("hosts", ()))})
+
+
 def vm_from_dict(data: dict[str, Any]) -> VM:
     """Rebuild a VM from `to_dict` output, as the inventory stores it."""
     return VM(
@@ -281,7 +286,7 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             **data,
             "state": VMState(data["state"]),
             "virt": Virt(data["virt"]),
-            "disks": tuple(Disk(**{**d, "hosts": tuple(d.get("hosts", ()))}) for d in data.get("disks", ())),
+            "disks": tuple(map(disk_from_dict, data.get("disks", ()))),
             "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
             "usage": usage_from_dict(data.get("usage")),
@@ -337,7 +342,9 @@ def usage_from_dict(data: dict[str, Any] | None) -> Usage | None:
 
 
 def uptime_text(seconds: int) -> str:
-    """An uptime as people say it: 3 d 4 h, 5 h 12 min, 7 min."""
+    """An uptime as people say it: 12 days 3 h, 1 day 0 h, 5 h 12 min, 7 min, 40 s."""
     days, rest = divmod(seconds, 86400)
     hours, minutes = rest // 3600, rest % 3600 // 60
-    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min" if minutes else f"{seconds} s"

@@ -3,16 +3,18 @@
 A pool is shared when libvirt's pool type says the storage lives on the network (iSCSI, NFS,
 Ceph RBD, Gluster), or when the fleet config names it in `farm.shared_pools` (a pool of that
 name is the same storage on every host, e.g. a cluster file system in a `dir` pool). A VM whose
-disks are all on shared pools can be started on another host when its own host dies.
+disks are all on shared pools (or network disks) can move, and be started on another host when
+its own host dies; a disk in no pool is not known to be shared, so its VM stays.
 """
 
 from __future__ import annotations
 
+import posixpath
 import xml.etree.ElementTree as ET
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from hypervisor.model import VM, Disk
+from hypervisor.model import VM, Disk, disk_kind
 
 if TYPE_CHECKING:
     from hypervisor.host_model import Pool
@@ -32,33 +34,77 @@ def shared_pool_names(pools: Iterable[Pool], named: Collection[str] = ()) -> fro
     return frozenset(named) | {pool.name for pool in pools if pool_is_shared(pool, named)}
 
 
-def is_local(device: str, kind: str, pool: str, shared: Collection[str], *, unpooled: bool = True) -> bool:
-    """Whether a disk (its device, libvirt disk type and pool) is one only its own host reaches.
+def is_local(device: str, kind: str, pool: str, shared: Collection[str], *,
+             hosts: Sequence[str] = ()) -> bool:
+    """Whether a disk (its device, libvirt disk type, pool and servers) is not known to reach other hosts.
 
     CD-ROMs and floppies do not count; a network disk (rbd, iscsi, nbd…) is reached over the
-    network from any host; a disk in no pool at all (a file libvirt has no pool for) counts
-    unless `unpooled` is False. The one rule for `recover`, placement and the host failure
-    simulation (which reads stored records without decoding them).
+    network from any host, unless its only servers are unix sockets (on its own host); a disk
+    in no pool at all (a file or device libvirt has no pool for) counts: nothing says another
+    host reaches it, and a move copies no disks. The one rule for `migrate`, `evacuate`,
+    `rolling migrate`, `recover`, placement and the host failure simulation (which reads stored
+    records without decoding them).
     """
-    return device in ("disk", "lun") and kind != "network" and pool not in shared and bool(unpooled or pool)
+    if device not in ("disk", "lun"):
+        return False
+    if kind == "network":
+        return bool(hosts) and all(server.startswith("/") for server in hosts)
+    return pool not in shared
 
 
-def local_disks(vm: VM, shared: Collection[str], *, unpooled: bool = True) -> list[Disk]:
-    """The VM's disks outside the `shared` pools: only its own host reaches them (see `is_local`)."""
+def local_disks(vm: VM, shared: Collection[str]) -> list[Disk]:
+    """The VM's disks that only its own host is known to reach (see `is_local`)."""
     return [disk for disk in vm.disks
-            if is_local(disk.device, disk.kind, disk.pool, shared, unpooled=unpooled)]
+            if is_local(disk.device, disk.kind, disk.pool, shared, hosts=disk.hosts)]
 
 
-def why_local(target: str, source: str, pool: str, host: str) -> str:
-    """Why a VM with this disk cannot run on another host, in the words `recover` uses."""
-    where = f"pool {pool}" if pool else "no storage pool"
-    return f"its disk {target} ({source}) is in {where}, which is not shared: only {host} reaches it"
+def why_local(disk: Disk, host: str) -> str:
+    """Why a VM with this disk cannot run on another host, in the words every move and `recover` use."""
+    if disk.kind == "network":
+        return (f"its disk {disk.target} ({disk.text}) is reached through a unix socket: "
+                f"only {host} reaches it")
+    if not disk.pool:
+        return (f"its disk {disk.target} ({disk.source}) is in no storage pool, so no other host is known "
+                "to reach it")
+    return (f"its disk {disk.target} ({disk.source}) is in pool {disk.pool}, which is not shared: "
+            f"only {host} reaches it")
 
 
-def only_here(vm: VM, host: str, shared: Collection[str], *, unpooled: bool = True) -> str:
-    """Why the VM cannot run on another host (a disk only `host` reaches), or "" if it can."""
-    local = local_disks(vm, shared, unpooled=unpooled)
-    return why_local(local[0].target, local[0].source, local[0].pool, host) if local else ""
+def reach_text(disk: Disk, host: str, shared: Collection[str]) -> str:
+    """Whether other hosts reach a disk, in a table's words: yes, no (only `host`), or not known."""
+    if disk.device not in ("disk", "lun"):
+        return ""  # a CD-ROM or floppy stays behind on a move, and the guest does without it
+    if not is_local(disk.device, disk.kind, disk.pool, shared, hosts=disk.hosts):
+        return "yes"
+    if disk.kind != "network" and not disk.pool:
+        return "not known: in no storage pool"
+    return f"no: only {host} reaches it"
+
+
+def how_to_share(disk: Disk) -> str:
+    """What makes a disk `why_local` names movable, as a sentence; "" where granja knows no way."""
+    if disk.kind == "network":
+        return ""
+    if disk.pool:
+        return f"If pool {disk.pool} is the same storage on every host, name it in farm.shared_pools."
+    if disk_kind(disk) == "file" and disk.source.startswith("/"):
+        folder = posixpath.dirname(disk.source) or "/"
+        return (f"If {folder} is the same storage on every host, define it as a storage pool on each "
+                f"(virsh pool-define-as NAME dir --target {folder}) and name that pool in farm.shared_pools.")
+    return (f"If {disk.source} is the same storage on every host, put it in a storage pool on each "
+            "and name that pool in farm.shared_pools.")
+
+
+def first_local(vm: VM, shared: Collection[str]) -> Disk | None:
+    """The first of the VM's disks that only its own host is known to reach, or None."""
+    local = local_disks(vm, shared)
+    return local[0] if local else None
+
+
+def only_here(vm: VM, host: str, shared: Collection[str]) -> str:
+    """Why the VM cannot run on another host (a disk only `host` is known to reach), or "" if it can."""
+    disk = first_local(vm, shared)
+    return why_local(disk, host) if disk else ""
 
 
 def iscsi_volume_paths(domain_xml: str) -> dict[str, str]:

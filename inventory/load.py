@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from hypervisor.model import VMState
+from hypervisor.model import VMState, disk_from_dict
 from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.shared_storage import is_local, shared_pool_names, why_local
 from inventory.codec import Doc
@@ -66,10 +66,9 @@ def _restart_guest(doc: Doc, shared_pools: Collection[str]) -> tuple[Guest, str]
     vm = doc["vm"]
     disks = [d for d in vm.get("disks", ()) if d.get("device", "disk") in ("disk", "lun")]
     pools = frozenset(str(d["pool"]) for d in disks if d.get("pool"))
-    local = [d for d in disks
-             if is_local(d.get("device", "disk"), d.get("kind", ""), d.get("pool", ""), shared_pools)]
-    reason = why_local(local[0]["target"], local[0].get("source", ""), local[0].get("pool", ""),
-                       vm["host"]) if local else ""
+    local = [d for d in disks if is_local(d.get("device", "disk"), d.get("kind", ""), d.get("pool", ""),
+                                          shared_pools, hosts=d.get("hosts", ()))]
+    reason = why_local(disk_from_dict(local[0]), vm["host"]) if local else ""
     guest = Guest(name=vm["name"], vcpus=int(vm["vcpus"]), memory_mib=int(vm["memory_mib"]),
                   cluster=str(vm.get("meta", {}).get("cluster", "")), active=vm["state"] in _ACTIVE,
                   host=vm["host"], pools=pools)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from datetime import UTC, datetime
 
 import jinja2
 from markupsafe import Markup
 
 from hypervisor.placement import Limits
-from hypervisor.shared_storage import shared_pool_names
+from hypervisor.shared_storage import reach_text, shared_pool_names
+from hypervisor.uptime import Uptime, host_uptime, vm_uptime
 from inventory.finding import Finding
 from sitegen import topology
 from sitegen.export import export_csv, export_json
@@ -161,6 +163,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     }
     wires = {record.name: topology.wiring(record.host) for record in view.hosts}
     shared = {record.name: shared_pool_names(record.host.pools, shared_pools) for record in view.hosts}
+    host_records = {record.name: record.host for record in view.hosts}
     vm_template = env.get_template("vm.md.j2")
     wired = {host: tuple(sorted(host_wires.items())) for host, host_wires in wires.items()}
     refreshed, named = view.last_refresh and view.last_refresh.at, tuple(networks)
@@ -173,16 +176,19 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         # Everything the VM's page shows is drawn from these: an unchanged key, an unchanged page.
         # (What the VM uses is named apart: it is no part of a record's equality.)
         host_shared = shared.get(record.vm.host, frozenset(shared_pools))
+        uptime = uptime_cell(vm_uptime(record.vm, host_records.get(record.vm.host), _NOW_UNUSED))
         key = _page_key(record, record.vm.usage,
                         baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
-                        title, named, frozenset(host_shared))
+                        title, named, frozenset(host_shared), uptime)
         page = _VM_PAGES.get(key) if key is not None and reuse else None
         if page is None:
             page = vm_template.render(
                 common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
                 changes=changes, nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
-                addresses=topology.guest_addresses(record), shared=host_shared,
+                addresses=topology.guest_addresses(record),
+                reach=[reach_text(disk, record.vm.host, host_shared) for disk in record.vm.disks],
+                uptime=uptime,
             )
         if key is not None:
             reused[key] = page
@@ -195,12 +201,26 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
             common, links=deep, capacity=capacity, record=capacity.record, host=capacity.record.host,
             vms=on_host.get(capacity.record.name, []), maintenance=view.maintenance.get(capacity.record.name),
             shared=shared[capacity.record.name],
+            uptime=uptime_cell(host_uptime(capacity.record.host, _NOW_UNUSED)),
         )
     cluster_template = env.get_template("cluster.md.j2")
     for name, records in members.items():
         pages[cluster_page(name)] = cluster_template.render(
             common, links=deep, name=name, members=records, shared=topology.shared_hosts(records))
     return pages
+
+
+# A page shows when a host or VM started, not for how long (which a static page cannot keep right).
+_NOW_UNUSED = datetime.fromtimestamp(0, UTC)
+
+
+def uptime_cell(uptime: Uptime | None) -> str:
+    """A host's or VM's uptime on its page: "up since 2026-11-18 04:12 UTC", "unknown: REASON", "" if off."""
+    if uptime is None:
+        return ""
+    if uptime.since is None:
+        return uptime.words
+    return f"up since {uptime.since:%Y-%m-%d %H:%M} UTC"  # to the minute: a refresh reads it ±1 s
 
 
 # VM pages as last rendered in this process, by everything they are drawn from: the bot's

@@ -9,8 +9,9 @@ type `xen` becomes `test`; `<input bus='xen'>` is dropped (the test driver refus
 devices); old xend's OS type `linux` becomes `xen` (what libvirt's Xen driver makes of it:
 the test driver would otherwise drop kernel, initrd and cmdline); each sample gets its own
 name and UUID (several share `XenGuest2`); an Open vSwitch port gets a fixed interfaceid (the
-test driver would make a new one each time it reads its node file, as a real host does not).
-The disks' folders become shared pools on every
+test driver would make a new one each time it reads its node file, as a real host does not);
+an NBD disk served on a unix socket (which only its own host reaches, so `recover` rightly
+leaves its VM) is served over TCP instead. The disks' folders become shared pools on every
 host, so the recovery may place each VM anywhere.
 """
 
@@ -45,6 +46,8 @@ def _adjusted(path: Path) -> ET.Element:
     for port in devices.findall("interface/virtualport[@type='openvswitch']"):
         if port.find("parameters") is None:  # else the test driver makes a new one at every open
             ET.SubElement(port, "parameters", interfaceid=str(uuid.uuid5(uuid.NAMESPACE_URL, path.name)))
+    for server in devices.findall("disk/source/host[@transport='unix']"):
+        server.attrib = {"name": "nbd.example.org", "port": "10809"}  # a socket is on its host only
     for element in devices.findall("input"):
         if element.get("bus") == "xen":
             devices.remove(element)

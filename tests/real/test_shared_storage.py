@@ -23,6 +23,12 @@ from tests.real.test_migration import domain_state, slow_down
 # Markers: written by the test's own initiator, by the guest's QEMU before, and by its QEMU after.
 BEFORE, BY_GUEST, AFTER = 0x5A, 0xC3, 0x3C
 MIB = 2**20
+# Why a guest whose disk is in no pool stays, and what would let it move.
+IN_NO_POOL = ("its disk vda (/var/lib/libvirt/images/tiny.img) is in no storage pool, so no other host is "
+              "known to reach it")
+TO_SHARE = ("if /var/lib/libvirt/images is the same storage on every host, define it as a storage pool on "
+            "each (virsh pool-define-as NAME dir --target /var/lib/libvirt/images) and name that pool in "
+            "farm.shared_pools")
 
 
 def monitor(host: RealHost, name: str, command: str) -> str:
@@ -122,21 +128,37 @@ def test_recover_starts_a_crashed_hosts_guest_elsewhere_from_the_same_lun(crashi
 def test_recover_refuses_a_guest_whose_disk_only_its_host_reaches(crashing, real_chat):
     hosts = crashing
     real1 = hosts.hosts[0]
-    image = real1.dir("lib") / "images" / "tiny.img"
-    image.parent.mkdir(parents=True, exist_ok=True)
-    with image.open("wb") as backing:
-        backing.truncate(16 * MIB)
-    define_guest(real1, disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-                             "<source file='/var/lib/libvirt/images/tiny.img'/>"
-                             "<target dev='vda' bus='virtio'/></disk>")
+    guest_on_a_file_in_no_pool(real1)
     real_chat.send("refresh")
     real1.crash()
     reply = real_chat.send("recover real1")
     assert reply.outcome is Outcome.REFUSED, real_chat.transcript
     assert real_chat.transcript == (
-        "No VM of real1 can be started elsewhere:\n"
-        "  stays tiny: its disk vda (/var/lib/libvirt/images/tiny.img) is in no storage pool, which is "
-        "not shared: only real1 reaches it")
+        f"No VM of real1 can be started elsewhere:\n  stays tiny: {IN_NO_POOL}; {TO_SHARE}")
     for other in hosts.hosts[1:]:
         assert domain_state(other.tcp_uri, "tiny") is None
 
+
+def test_migrate_refuses_a_running_guest_whose_disk_is_in_no_pool(hosts, real_chat):
+    """The same path on another host may hold another file: libvirt would start the guest on it."""
+    real1, real2, _ = hosts.hosts
+    guest_on_a_file_in_no_pool(real1, also=real2)
+    real_chat.send("refresh")
+    assert real_chat.engine.inventory.vm("tiny").vm.disks[0].pool == ""
+    reply = real_chat.send("migrate tiny to real2")
+    assert reply.outcome is Outcome.REFUSED, real_chat.transcript
+    assert real_chat.transcript == f"Not moving tiny: {IN_NO_POOL}. {TO_SHARE[0].upper()}{TO_SHARE[1:]}."
+    assert domain_state(real1.tcp_uri, "tiny") == libvirt.VIR_DOMAIN_RUNNING
+    assert domain_state(real2.tcp_uri, "tiny") is None
+
+
+def guest_on_a_file_in_no_pool(host: RealHost, *, also: RealHost | None = None) -> None:
+    """Guest `tiny` on `host`, its disk an image file no pool holds (one at the same path on `also`)."""
+    for each in (host, *([also] if also else [])):
+        image = each.dir("lib") / "images" / "tiny.img"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        with image.open("wb") as backing:
+            backing.truncate(16 * MIB)
+    define_guest(host, disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                            "<source file='/var/lib/libvirt/images/tiny.img'/>"
+                            "<target dev='vda' bus='virtio'/></disk>")

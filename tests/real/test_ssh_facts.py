@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import gc
+import re
 import subprocess
+import time
+from pathlib import Path
 
 import paramiko
 import pytest
 
 from bot.results import Outcome
 from hypervisor.errors import HostKeyMismatch, HostUnreachable
+from hypervisor.model import uptime_text
 from hypervisor.ssh_facts import SSHFacts
 from tests.real.daemons import SSH_PORT
 
@@ -67,6 +71,16 @@ def test_refresh_stores_ssh_facts_and_reports_a_changed_key(hosts, real_chat, tm
     real_chat.send("host real1")
     assert f"  virsh nodeinfo: {record.facts.node.cpus} CPUs, " in real_chat.transcript
     assert "  disk /var/lib/libvirt: " in real_chat.transcript  # the mount point holding the images
+    # The host's own /proc/uptime against its clock (the namespaces share this machine's boot).
+    booted = time.time() - float(Path("/proc/uptime").read_text().split()[0])
+    assert record.facts.booted_at is not None
+    assert abs(record.facts.booted_at - booted) <= 2
+    shown = re.search(r"\n  up (.+)\n", real_chat.transcript)
+    assert shown, real_chat.transcript
+    up_now = int(time.time()) - record.facts.booted_at  # `host` answered a moment ago
+    assert shown.group(1) in {uptime_text(up_now - ago) for ago in range(10)}
+    assert record.facts.domains == ()  # not Xen: no `xl uptime`, and no note about it
+    assert "uptime unknown" not in real_chat.transcript
 
     known = hosts.keys / "known_hosts"
     original = known.read_text()

@@ -112,6 +112,7 @@ def test_a_vm_page_opens_on_its_summary_card(site, page, width, height):
     assert any(line.startswith("Last change ") and "first refresh" in line for line in lines), lines
     assert "Drift no" in lines
     assert "Stale no" in lines
+    assert "Uptime unknown: host02 runs TEST, not Xen: libvirt does not report a guest's uptime" in lines
     host_link = page.evaluate("document.querySelector('#summary a').getAttribute('href')")
     assert host_link == "../hosts/host02.html"
     assert no_sideways_scroll(page)

@@ -466,3 +466,29 @@ def test_farm_map_lists_each_clusters_hosts_when_a_grid_would_be_too_wide(
     assert 'class="g-matrix"' not in listed
     assert row_of(listed, "ldap")[1] == "host1, host2"
     assert row_of(listed, "web")[1] == "host3"
+
+
+def test_host_and_vm_pages_say_since_when_they_are_up(tmp_path: Path) -> None:
+    from hypervisor.host_model import DomainStart
+
+    booted, started = datetime(2026, 11, 18, 4, 12, 30, tzinfo=UTC), datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    domains = (DomainStart("Domain-0", 0, int(booted.timestamp()) + 20),
+               DomainStart("ldap1", 14, int(started.timestamp())))
+    HOSTS[0] = replace(HOSTS[0], facts=HostFacts(booted_at=int(booted.timestamp()), domains=domains))
+    try:
+        site = new_site(tmp_path)
+        assert row_of(site.html("hosts/host1.html"), "Uptime")[1] == "up since 2026-11-18 04:12 UTC"
+        assert row_of(site.html("hosts/host2.html"), "Uptime")[1] == (
+            "unknown: no facts were read from host2 over SSH at the last refresh")
+        assert summary_row(site.vm_html("ldap1"), "Uptime") == "up since 2026-11-29 09:00 UTC"
+        assert summary_row(site.vm_html(EVIL), "Uptime") == (
+            "unknown: not listed by `xl uptime` on host1 at the last refresh")
+        assert summary_row(site.vm_html("ldap2"), "Uptime") is None  # shut off
+    finally:
+        HOSTS[0] = make_host("host1")
+
+
+def summary_row(page: str, label: str) -> str | None:
+    """The text of a row of a VM page's summary card, or None if it has none."""
+    found = re.search(rf'<span class="g-k">{label}</span> <span class="g-v">(.*?)</span></div>', page)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))) if found else None
