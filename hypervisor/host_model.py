@@ -168,7 +168,13 @@ def host_from_dict(data: dict[str, Any]) -> Host:
                 unknown=tuple(FactsNote(**n) for n in facts.get("unknown", ())),
                 fallback=tuple(FactsNote(**n) for n in facts.get("fallback", ())),
                 booted_at=facts.get("booted_at"),
-                domains=tuple(DomainStart(**d) for d in facts.get("domains", ())),
+                domains=starts_from_dict(facts).domains,
             ),
         }
     )
+
+
+def starts_from_dict(facts: dict[str, Any]) -> HostFacts:
+    """Only the start times of stored facts (`to_dict` output): when the host booted, each domain started."""
+    return HostFacts(booted_at=facts.get("booted_at"),
+                     domains=tuple(DomainStart(**d) for d in facts.get("domains", ())))

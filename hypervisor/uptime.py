@@ -6,10 +6,10 @@ refreshes; libvirt's drivers here report no uptime, so a VM's is known only on a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from hypervisor.host_model import Host, HostFacts
+from hypervisor.host_model import DomainStart, Host, HostFacts
 from hypervisor.model import VM, uptime_text
 
 
@@ -30,6 +30,32 @@ class Uptime:
     def text(self) -> str:
         """"up 12 days 3 h", or "uptime unknown: REASON"."""
         return self.words if self.seconds is not None else f"uptime {self.words}"
+
+
+# Seconds two readings of one start time may differ by: the uptime and the host's clock are read
+# apart and in whole seconds, so each refresh computes a start 1 s either side of the last.
+CLOCK_JITTER = 3
+
+
+def steady_starts(facts: HostFacts, before: HostFacts | None) -> HostFacts:
+    """The facts with the earlier reading of each start time kept when the new one is within CLOCK_JITTER.
+
+    So a host's record (and its pages) change only when something restarted, not at every refresh.
+    A domain is matched by name and domain ID: a restarted VM has a new ID, so its new start shows.
+    """
+    if before is None:
+        return facts
+    booted = facts.booted_at
+    if booted is not None and before.booted_at is not None and abs(booted - before.booted_at) <= CLOCK_JITTER:
+        booted = before.booted_at
+    earlier = {(d.name, d.domain_id): d.started_at for d in before.domains}
+
+    def kept(domain: DomainStart) -> DomainStart:
+        then = earlier.get((domain.name, domain.domain_id))
+        near = then is not None and abs(domain.started_at - then) <= CLOCK_JITTER
+        return replace(domain, started_at=then) if near and then is not None else domain
+
+    return replace(facts, booted_at=booted, domains=tuple(kept(d) for d in facts.domains))
 
 
 def host_uptime(host: Host, now: datetime) -> Uptime:

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from hypervisor.host_model import Host
+from hypervisor.host_model import Host, starts_from_dict
 from hypervisor.model import VM, to_dict, usage_from_dict
+from hypervisor.uptime import steady_starts
 from inventory import codec
 from inventory.index import Snapshot
 from inventory.natural import natural_key
@@ -99,6 +100,9 @@ def _record_hosts(plan: Plan, hosts: Sequence[Host], unreachable: Mapping[str, s
         if host.usage is not None and entry is not None and entry[1].get("host"):
             before = usage_from_dict(entry[1]["host"].get("usage"))
             host = replace(host, usage=host.usage.with_cpu_percent(before))
+        earlier = entry[1].get("host", {}).get("facts") if entry is not None else None
+        if host.facts is not None and earlier:  # a start read again a second off is the same start
+            host = replace(host, facts=steady_starts(host.facts, starts_from_dict(earlier)))
         doc = codec.host_doc(
             host.name, to_dict(host), last_seen=at_iso, unreachable_since=None, reason=""
         )

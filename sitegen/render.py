@@ -220,7 +220,7 @@ def uptime_cell(uptime: Uptime | None) -> str:
         return ""
     if uptime.since is None:
         return uptime.words
-    return f"up since {uptime.since:%Y-%m-%d %H:%M} UTC"  # to the minute: a refresh reads it ±1 s
+    return f"up since {uptime.since:%Y-%m-%d %H:%M} UTC"  # kept steady across refreshes (steady_starts)
 
 
 # VM pages as last rendered in this process, by everything they are drawn from: the bot's

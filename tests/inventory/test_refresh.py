@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from hypervisor.host_model import DomainStart, Host, HostFacts
 from hypervisor.model import NIC, VMState
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.records import Change, FieldDiff
@@ -323,3 +324,32 @@ def test_data_survives_reopening(inv, tmp_path):
     assert reopened.last_refresh() == inv.last_refresh()
     assert reopened.vm("a").last_seen.tzinfo == UTC
     reopened.close()
+
+
+def test_start_times_read_a_second_apart_are_kept_so_nothing_seems_to_change(inv):
+    """`/proc/uptime` and `xl uptime` are read against the host's clock in whole seconds, so each
+    refresh computes a boot or start time 1 s either side: the stored time must stay put (a jump
+    would rewrite the host's record and its site pages every refresh), yet a real restart shows."""
+    booted, started = 1_700_000_000, 1_700_050_000
+
+    def host(boot: int, start: int, domain_id: int = 7) -> Host:
+        facts = HostFacts(booted_at=boot, domains=(DomainStart("Domain-0", 0, boot + 5),
+                                                     DomainStart("web1", domain_id, start)))
+        return replace(make_host("host1"), facts=facts)
+
+    def stored() -> HostFacts | None:
+        record = inv.host("host1")
+        assert record is not None
+        return record.host.facts
+
+    refresh(inv, [], hosts=[host(booted, started)])
+    refresh(inv, [], hosts=[host(booted + 1, started - 1)], minutes=1)
+    assert stored() == host(booted, started).facts
+    refresh(inv, [], hosts=[host(booted - 2, started + 2)], minutes=2)
+    assert stored() == host(booted, started).facts
+    refresh(inv, [], hosts=[host(booted + 1, started + 600, domain_id=8)], minutes=12)  # web1 restarted
+    assert stored() == host(booted, started + 600, domain_id=8).facts
+    refresh(inv, [], hosts=[host(booted + 900, started + 600, domain_id=8)], minutes=15)  # the host rebooted
+    facts = stored()
+    assert facts is not None
+    assert facts.booted_at == booted + 900
