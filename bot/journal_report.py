@@ -3,7 +3,10 @@
 Each report says, from what the hosts the change touched hold now, where each of its VMs is:
 defined on two hosts (with the `repair` that resolves it), moved, or not tried. The audit gets
 an entry with outcome `interrupted` under the change's command and user, and the journal entry
-is settled so that the next process does not report it again.
+is settled so that the next process does not report it again. What the hosts said is recorded in
+the inventory at once, credited to the change ("evacuate host07 (interrupted)", by its user, at
+the time found): `list`, `where` and `history` are true from then on, the stray copies are known to
+`check`, and no later command is blamed for what the crash left.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
+from bot.strays import current_copy
 from hypervisor.deadline import call_all
 from hypervisor.farm import Farm
 from hypervisor.model import VM
 from inventory import AuditEntry, Inventory
 from inventory.journal import Journal, Operation
+from inventory.natural import natural_key
 
 log = logging.getLogger("granja.journal")
 
@@ -26,7 +31,10 @@ def report_orphans(farm: Farm, inventory: Inventory, journal: Journal, *, now: d
     reports: list[str] = []
 
     def report(operation: Operation) -> None:
-        text = describe(operation, _copies(farm, operation))
+        copies = _copies(farm, operation)
+        text = describe(operation, copies)
+        if copies is not None:
+            record_truth(farm, inventory, journal, operation, copies, now=now)
         inventory.record_audit(AuditEntry(
             at=now, user=operation.user, channel="journal", text=operation.command,
             command=operation.command, vm=operation.vms[0] if len(operation.vms) == 1 else "",
@@ -40,6 +48,27 @@ def report_orphans(farm: Farm, inventory: Inventory, journal: Journal, *, now: d
     except Exception:  # a report must never keep granja from starting; the next start tries again
         log.exception("could not report or settle an interrupted operation's journal")
     return reports
+
+
+def record_truth(farm: Farm, inventory: Inventory, journal: Journal, operation: Operation,
+                 copies: dict[str, list[VM]], *, now: datetime) -> None:
+    """Record where the operation's VMs are now, credited to it; a VM gone from every host is removed."""
+    command, user = f"{operation.command} (interrupted)", operation.user
+    for name in operation.vms:
+        held = copies.get(name, [])
+        if not held:  # not on the hosts the operation touched: removed (delete), or elsewhere
+            held, silent = farm.definitions(name)
+            if silent:
+                continue
+            if not held:
+                inventory.forget_vm(name, at=now, command=command, user=user)
+                continue
+        chosen = current_copy(inventory, journal, name, held, interrupted=operation)
+        keep = chosen[0] if chosen else sorted(held, key=lambda v: natural_key(v.host))[0]
+        record = inventory.vm(name)
+        unasked = [h for h in record.strays if h not in operation.hosts] if record else []
+        strays = sorted({vm.host for vm in held if vm.host != keep.host}.union(unasked), key=natural_key)
+        inventory.record_vm(keep, at=now, command=command, user=user, strays=strays)
 
 
 def _copies(farm: Farm, operation: Operation) -> dict[str, list[VM]] | None:

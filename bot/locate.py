@@ -44,7 +44,7 @@ def where(ctx: Context, cmd: Command) -> Reply:
         if vm is not None and vm.state.active:
             remember(ctx, vm, cmd)
             return ok(Located(vm=vm, live=True), f"{vm.name} is on {vm.host}", vm=vm.name, hosts=(vm.host,))
-    found = ctx.farm.find(record.vm.name if record else name)
+    found = ctx.farm.find(record.vm.name if record else name, prefer=record.vm.host if record else None)
     if found.vm is None:
         return _nowhere(ctx, cmd, name, record, found.unreachable)
     remember(ctx, found.vm, cmd)

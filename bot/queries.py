@@ -160,14 +160,13 @@ def host(ctx: Context, cmd: Command) -> Reply:
 
 
 def refresh(ctx: Context, cmd: Command) -> Reply:
-    """Ask every host what it runs now and update the inventory."""
+    """Ask every host what it runs now and update the inventory (a change cut short is recorded first)."""
+    found = report_orphans(ctx.farm, ctx.inventory, Journal.of_state(ctx.inventory.directory), now=ctx.now())
     summary, unreachable = refresh_inventory(ctx.farm, ctx.inventory, at=ctx.now(), user=ctx.user,
                                              command=cmd.canonical())
     text = (f"Refreshed {summary.hosts_ok} hosts and {summary.vms} VMs: {summary.new} new, "
             f"{summary.changed} changed, {summary.removed} gone.")
     if unreachable:
         text += " Not answering: " + "; ".join(f"{h} ({r})" for h, r in sorted(unreachable.items())) + "."
-    journal = Journal(ctx.inventory.directory / "journal")
-    found = report_orphans(ctx.farm, ctx.inventory, journal, now=ctx.now())
     text += "".join(f"\n{line}" for line in found)
     return ok(Text(text), text.split("\n")[0], hosts=tuple(sorted(unreachable)))

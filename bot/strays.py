@@ -16,7 +16,10 @@ from bot.context import Context, Plan, Progress
 from bot.parser import Command
 from bot.results import Done, Outcome, Reply, failed, refused
 from hypervisor.errors import HypervisorError, WrongState
+from hypervisor.migration import committed_host
 from hypervisor.model import VM
+from inventory import Inventory
+from inventory.journal import Journal, Operation
 
 
 def refuse_strays(name: str, copies: list[VM], action: str) -> None:
@@ -80,23 +83,48 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
 
 
 def _current(ctx: Context, name: str, copies: list[VM]) -> tuple[VM, str]:
-    """The definition to keep, and why: the running one, else the inventory's and the latest move's."""
+    """The definition to keep, and why (see `current_copy`); refuses when nothing says which."""
     active = [vm for vm in copies if vm.state.active]
     if len(active) > 1:
         raise Refused(f"{name} is running on {', '.join(vm.host for vm in active)}: two running copies of "
                       f"one VM corrupt its shared disks. Shut one of them down on its host first; granja "
                       f"will not choose which.")
+    chosen = current_copy(ctx.inventory, Journal.of_state(ctx.inventory.directory), name, copies)
+    if chosen is None:
+        raise Refused(f"{name} runs nowhere and is defined on {_where(copies)}; neither the inventory nor its "
+                      f"history says which copy is current. Start nothing; ask an admin to compare them.")
+    return chosen
+
+
+def current_copy(inventory: Inventory, journal: Journal, name: str, copies: list[VM], *,
+                 interrupted: Operation | None = None) -> tuple[VM, str] | None:
+    """Which of a VM's definitions is current, and why; None when nothing says (or two copies run).
+
+    The running copy; else, if the newest operation naming the VM was cut short (`interrupted`, or
+    the journal's), the copy its steps say it had made current (hypervisor.migration.committed_host);
+    else where its latest placement change put it; else where the inventory has it. The report of an
+    interrupted operation records its VMs by this rule, and `repair` keeps by it, so both agree
+    whichever command looked at the VM first.
+    """
+    active = [vm for vm in copies if vm.state.active]
     if active:
-        return active[0], "the running one"
-    record = ctx.inventory.vm(name)
-    moves = [c for c in ctx.inventory.changes(vm=name, limit=50) if c.kind == "placement"]
+        return (active[0], "the running one") if len(active) == 1 else None
     hosts = {vm.host: vm for vm in copies}
+    operation = interrupted or journal.latest(name)
+    if operation is not None and operation.outcome in ("", "interrupted"):
+        committed = committed_host(operation.steps, name)
+        if committed is not None and committed[0] in hosts:
+            host, moved = committed
+            return hosts[host], (f"where the interrupted '{operation.command}' had moved it" if moved else
+                                 f"where it ran before the interrupted '{operation.command}', which had not "
+                                 f"started it on its new host")
+    moves = [c for c in inventory.changes(vm=name, limit=50) if c.kind == "placement"]
     if moves and moves[0].new in hosts:
         return hosts[moves[0].new], f"where its latest change, '{moves[0].command}', put it"
+    record = inventory.vm(name)
     if record is not None and record.vm.host in hosts:
         return hosts[record.vm.host], "where the inventory has it"
-    raise Refused(f"{name} runs nowhere and is defined on {_where(copies)}; neither the inventory nor its "
-                  f"history says which copy is current. Start nothing; ask an admin to compare them.")
+    return None
 
 
 def _partly(ctx: Context, cmd: Command, keep: VM, removed: list[str], problem: str) -> Reply:

@@ -92,8 +92,11 @@ class Farm:
         return Survey(hosts=hosts, vms=vms, unreachable=unreachable, strays=strays,
                       seconds=time.monotonic() - begun, copies=seen)
 
-    def find(self, name: str, *, hint: str | None = None) -> Location:
-        """Find a VM: on `hint` first (where the inventory last saw it), else on every host."""
+    def find(self, name: str, *, hint: str | None = None, prefer: str | None = None) -> Location:
+        """Find a VM: on `hint` first (where the inventory last saw it), else on every host.
+
+        Of copies none of which runs, the one on `prefer` (else on `hint`) is chosen.
+        """
         if hint in self._drivers:
             try:
                 vm = self.call(hint, lambda d: d.find_vm(name))
@@ -102,7 +105,7 @@ class Farm:
             if vm is not None and vm.state.active:
                 return Location(vm=vm)
         found, unreachable = self.definitions(name)
-        vms, strays = _settle(found)
+        vms, strays = _settle(found, prefer=prefer or hint)
         return Location(vm=vms[0] if vms else None, strays=strays.get(name, ()), unreachable=unreachable)
 
     def definitions(self, name: str) -> tuple[list[VM], dict[str, str]]:
@@ -136,15 +139,19 @@ class Farm:
         return vm
 
 
-def _settle(seen: list[VM]) -> tuple[list[VM], dict[str, tuple[str, ...]]]:
-    """Keep one record per VM name: the active one, else the first; others are strays."""
+def _settle(seen: list[VM], *, prefer: str | None = None) -> tuple[list[VM], dict[str, tuple[str, ...]]]:
+    """Keep one record per VM name: the active one, else the one on `prefer`, else the first; others are strays.
+
+    `prefer` is where the inventory has the VM: a look at a VM defined on two hosts, none running,
+    does not move it in the inventory (which copy is current is `repair`'s question).
+    """
     by_name: dict[str, list[VM]] = {}
     for vm in seen:
         by_name.setdefault(vm.name, []).append(vm)
     chosen: list[VM] = []
     strays: dict[str, tuple[str, ...]] = {}
     for name, copies in by_name.items():
-        copies.sort(key=lambda v: (not v.state.active, v.host))
+        copies.sort(key=lambda v: (not v.state.active, v.host != prefer, v.host))
         chosen.append(copies[0])
         if len(copies) > 1:
             strays[name] = tuple(v.host for v in copies[1:])

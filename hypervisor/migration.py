@@ -10,8 +10,9 @@ where it was.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hypervisor import lifecycle
@@ -126,7 +127,7 @@ def _offline(farm: Farm, plan: MigrationPlan, progress: Progress, should_stop: S
         farm.call(target, lambda d: d.define(xml))
     except HypervisorError as exc:
         raise fail(f"{target} refused the definition ({exc})", exc) from exc
-    progress(f"defined {name} on {target}")
+    progress(_DEFINED.format(name=name, host=target))
     if should_stop():  # nothing has left the source yet: undo the definition and stop here
         _put_back(farm, plan)
         raise Interrupted(f"Migration of {name} interrupted before it left {source}: its new definition on "
@@ -134,9 +135,9 @@ def _offline(farm: Farm, plan: MigrationPlan, progress: Progress, should_stop: S
     was_running = plan.vm.state.active
     try:
         if was_running:
-            progress(f"shutting {name} down on {source}")
+            progress(_SHUTTING.format(name=name, host=source))
             farm.lifecycle(source, name, "shutdown")
-            progress(f"starting {name} on {target}")
+            progress(_STARTING.format(name=name, host=target))
             farm.lifecycle(target, name, "start")
     except HypervisorError as exc:
         _put_back(farm, plan)
@@ -150,6 +151,34 @@ def _offline(farm: Farm, plan: MigrationPlan, progress: Progress, should_stop: S
     if moved is None:
         raise fail(f"{name} is not listed on {target} after the move", RuntimeError())
     return moved, warning
+
+
+_DEFINED = "defined {name} on {host}"  # an offline move's progress lines, as the journal keeps them
+_SHUTTING = "shutting {name} down on {host}"
+_STARTING = "starting {name} on {host}"
+
+
+def committed_host(steps: Sequence[str], name: str) -> tuple[str, bool] | None:
+    """Where an interrupted offline move of `name` left its current definition, read from its progress lines.
+
+    Returns (host, whether it is the move's target), or None when the lines show no definition on a
+    target. A VM that was shut off moved with its definition; a running one had moved once it was
+    being started on the target (it had left its source: the move goes on, as `migrate` finishes it),
+    and had not while it was only shut down on its source.
+    """
+    def last(template: str) -> str | None:
+        before, _, after = template.format(name=name, host="\n").partition("\n")
+        pattern = re.compile(rf"(?:^|: ){re.escape(before)}(\S+){re.escape(after)}$")
+        hosts = [m.group(1) for line in steps if (m := pattern.search(line))]
+        return hosts[-1] if hosts else None
+
+    target = last(_DEFINED)
+    if target is None:
+        return None
+    source = last(_SHUTTING)
+    if source is not None and last(_STARTING) != target:
+        return source, False
+    return target, True
 
 
 def _put_back(farm: Farm, plan: MigrationPlan) -> None:

@@ -10,7 +10,8 @@ While its change runs, the process holds an exclusive `flock` on the operation's
 `.lock` file. The kernel drops that lock when the process dies, however it dies, so
 an unsettled journal whose lock can be taken was left by a crashed or killed
 process: `orphans()` finds those, and `close()` settles one once it has been
-reported. `involved()` tells whether a VM is part of an operation in progress or
+reported. `latest()` gives the newest operation naming a VM (which copy of a VM an interrupted
+move had made current is read from its steps). `involved()` tells whether a VM is part of an operation in progress or
 settled recently (a watcher uses it to tell granja's own changes from outside events).
 """
 
@@ -69,6 +70,11 @@ class Journal:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    @classmethod
+    def of_state(cls, state_dir: Path) -> Journal:
+        """The journal of a state directory (STATE/journal/)."""
+        return cls(state_dir / "journal")
 
     def begin(self, *, command: str, user: str, plan: str, vms: tuple[str, ...], hosts: tuple[str, ...],
               at: datetime) -> Running:
@@ -155,6 +161,16 @@ class Journal:
             if operation.started > now:
                 continue  # begun after the change: it cannot have made it
             if operation.open or (operation.settled is not None and now - operation.settled <= within):
+                return operation
+        return None
+
+    def latest(self, vm: str) -> Operation | None:
+        """The newest operation kept that names `vm` (running, settled or left unfinished), or None."""
+        if not self.directory.is_dir():
+            return None
+        for path in sorted(self.directory.glob("*.json"), reverse=True):
+            operation = _read(path)
+            if operation is not None and vm in operation.vms:
                 return operation
         return None
 
