@@ -91,8 +91,8 @@ def _current(ctx: Context, name: str, copies: list[VM]) -> tuple[VM, str]:
                       f"will not choose which.")
     chosen = current_copy(ctx.inventory, Journal.of_state(ctx.inventory.directory), name, copies)
     if chosen is None:
-        raise Refused(f"{name} runs nowhere and is defined on {_where(copies)}; neither the inventory nor its "
-                      f"history says which copy is current. Start nothing; ask an admin to compare them.")
+        raise Refused(f"{name} runs nowhere and is defined on {_where(copies)}; neither the inventory nor "
+                      f"its history says which copy is current. Start nothing; ask an admin to compare them.")
     return chosen
 
 

@@ -140,7 +140,7 @@ class Farm:
 
 
 def _settle(seen: list[VM], *, prefer: str | None = None) -> tuple[list[VM], dict[str, tuple[str, ...]]]:
-    """Keep one record per VM name: the active one, else the one on `prefer`, else the first; others are strays.
+    """Keep one record per VM name: the active one, else the one on `prefer`, else the first; others: strays.
 
     `prefer` is where the inventory has the VM: a look at a VM defined on two hosts, none running,
     does not move it in the inventory (which copy is current is `repair`'s question).

@@ -11,8 +11,9 @@ While its change runs, the process holds an exclusive `flock` on the operation's
 an unsettled journal whose lock can be taken was left by a crashed or killed
 process: `orphans()` finds those, and `close()` settles one once it has been
 reported. `latest()` gives the newest operation naming a VM (which copy of a VM an interrupted
-move had made current is read from its steps). `involved()` tells whether a VM is part of an operation in progress or
-settled recently (a watcher uses it to tell granja's own changes from outside events).
+move had made current is read from its steps). `involved()` tells whether a VM is part of an
+operation in progress or settled recently (a watcher uses it to tell granja's own changes from
+outside events).
 """
 
 from __future__ import annotations

@@ -114,7 +114,8 @@ def test_history_credits_the_interrupted_evacuation_not_the_next_command(state, 
     lines = history.splitlines()
     assert f"{user}  evacuate host07 (interrupted)  placement: host07 → host15" in lines[2], history
     assert f"{user}  evacuate host07 (interrupted)  autostart: True → False" in lines[3], history
-    assert len(lines) == 5 and "first refresh" in lines[4], history  # nothing credited to where or refresh
+    assert len(lines) == 5, history  # nothing credited to where or refresh
+    assert "first refresh" in lines[4], history
 
 
 @pytest.mark.parametrize(("crash_at", "kept"), [
