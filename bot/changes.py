@@ -12,6 +12,7 @@ from bot.results import Done, Outcome, Reply, Text, interrupted, refused
 from bot.vmlocks import host_key
 from hypervisor import lifecycle as rules
 from hypervisor.errors import HypervisorError, Interrupted, MigrationFailed
+from hypervisor.farm import locate
 from hypervisor.migration import migrate as carry_out
 from hypervisor.migration import plan_migration
 from hypervisor.model import VM, gib
@@ -28,14 +29,19 @@ def current_vm(ctx: Context, cmd: Command) -> VM:
     vm, error = live_vm(ctx, record)
     if error is not None:
         raise error
-    if vm is None or not vm.state.active:  # it may run elsewhere, or be defined on two hosts
-        copies, _silent = ctx.farm.definitions(record.vm.name)
+    found = None
+    # It may run elsewhere, be defined on two hosts, or (as the inventory knows) run on two at once.
+    if vm is None or not vm.state.active or record.running_elsewhere:
+        copies, silent = ctx.farm.definitions(record.vm.name)
+        found = locate(record.vm.name, copies, silent, prefer=record.vm.host)
+        if found.vm is not None:
+            remember(ctx, found.vm, cmd, found)  # what was learnt of its copies, even if refused below
         strays.refuse_strays(record.vm.name, copies, cmd.name)
-        settled = sorted(copies, key=lambda v: (not v.state.active, v.host != record.vm.host))
-        vm = settled[0] if settled else vm
+        vm = found.vm or vm
     if vm is None:
         raise lookup.unknown("VM", cmd.args["vm"], ctx.inventory.vm_names())
-    remember(ctx, vm, cmd)
+    if found is None:
+        remember(ctx, vm, cmd)
     return vm
 
 

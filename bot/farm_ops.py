@@ -250,7 +250,7 @@ def check(ctx: Context, cmd: Command) -> Reply:
 
 # The watcher's kinds that inventory.health also reports, as health's kind (same severity).
 SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
-             "defined_twice": "stray", "drift": "drift"}
+             "defined_twice": "stray", "drift": "drift", "running_twice": "running_twice"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

@@ -133,10 +133,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Start the VMs that were running on a host that is down on other hosts, where their "
                 "disks are reachable; only once you confirm the host is really off.",
                 ("recover host07",), role="admin", changes=True, destructive=True),
-    CommandSpec("repair", ("repair {vm}",),
+    CommandSpec("repair", ("repair {vm}", "repair {vm} keep {host}"),
                 "Resolve a VM defined on two or more hosts: keep the running definition (else the one "
-                "the inventory and its latest move name), undefine the others without touching disks, "
-                "and restore its autostart.", ("repair webmail3",), role="operator", changes=True),
+                "an interrupted move, the inventory and its latest move name), undefine the others without "
+                "touching disks, and restore its autostart. A VM running on two hosts at once: name the "
+                "copy to keep ('keep HOST'); the other is powered off and undefined.",
+                ("repair webmail3", "repair ldap1 keep host11"), role="operator", changes=True),
     CommandSpec("check", ("check",),
                 "Report what needs attention: cluster members sharing a host, overcommitted or silent "
                 "hosts, VMs without autostart, drift from baseline.", ("check",)),

@@ -1,6 +1,8 @@
 """Where a VM is (`where`), and reading a VM live from the host the inventory has it on.
 
-`where` answers from the inventory, checked live on that host, and searches the farm if the VM moved.
+`where` answers from the inventory, checked live on that host, and searches the farm if the VM moved
+(or if the inventory knows it runs on another host too). What a search finds of the VM's other
+copies is recorded, so `check` names a stray as soon as any command has seen it.
 Its module imports only what that takes: the question is asked often, by people and by scripts.
 """
 
@@ -11,8 +13,10 @@ from bot.context import Context
 from bot.parser import Command
 from bot.reply import Located, Outcome, Reply, Text, ok
 from hypervisor.errors import HypervisorError
+from hypervisor.farm import Location
 from hypervisor.model import VM
 from inventory import VMRecord
+from inventory.natural import natural_key
 
 
 def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError | None]:
@@ -23,11 +27,27 @@ def live_vm(ctx: Context, record: VMRecord) -> tuple[VM | None, HypervisorError 
         return None, exc
 
 
-def remember(ctx: Context, vm: VM, command: Command) -> None:
-    """Record a VM as just seen, if it differs from what the inventory holds."""
+def remember(ctx: Context, vm: VM, command: Command, found: Location | None = None) -> None:
+    """Record a VM as just seen, if it differs from what the inventory holds.
+
+    With `found` (a search of every host), also which other hosts hold a copy and where one runs too.
+    """
     known = ctx.inventory.vm(vm.name)
+    strays, running = _copies(known, found) if found is not None and found.searched else (None, ())
     if known is None or known.vm != vm or known.stale_since is not None:
-        ctx.inventory.record_vm(vm, at=ctx.now(), command=command.canonical(), user=ctx.user)
+        ctx.inventory.record_vm(vm, at=ctx.now(), command=command.canonical(), user=ctx.user, strays=strays,
+                                running=running)
+    elif strays is not None:
+        ctx.inventory.note_copies(vm.name, strays=strays, running=running)
+
+
+def _copies(known: VMRecord | None, found: Location) -> tuple[list[str], list[str]]:
+    """The stray hosts and those running a copy too: as found, plus what is known of hosts not answering."""
+    silent = found.unreachable
+    strays = set(found.strays).union(h for h in (known.strays if known else ()) if h in silent)
+    running = set(found.running).union(h for h in (known.running_elsewhere if known else ()) if h in silent)
+    host = found.vm.host if found.vm is not None else ""
+    return (sorted(strays - {host}, key=natural_key), sorted(running & strays - {host}, key=natural_key))
 
 
 def where(ctx: Context, cmd: Command) -> Reply:
@@ -41,16 +61,18 @@ def where(ctx: Context, cmd: Command) -> Reply:
                               unreachable_reason=getattr(error, "reason", str(error)))
             return ok(located, f"{record.vm.name} last seen on {record.vm.host}", vm=record.vm.name,
                       hosts=(record.vm.host,))
-        if vm is not None and vm.state.active:
+        if vm is not None and vm.state.active and not record.running_elsewhere:
             remember(ctx, vm, cmd)
             return ok(Located(vm=vm, live=True), f"{vm.name} is on {vm.host}", vm=vm.name, hosts=(vm.host,))
     found = ctx.farm.find(record.vm.name if record else name, prefer=record.vm.host if record else None)
     if found.vm is None:
         return _nowhere(ctx, cmd, name, record, found.unreachable)
-    remember(ctx, found.vm, cmd)
+    remember(ctx, found.vm, cmd, found)
     moved_from = record.vm.host if record and record.vm.host != found.vm.host else ""
-    located = Located(vm=found.vm, live=True, corrected_from=moved_from, strays=found.strays)
-    return ok(located, f"{found.vm.name} is on {found.vm.host}", vm=found.vm.name, hosts=(found.vm.host,))
+    located = Located(vm=found.vm, live=True, corrected_from=moved_from, strays=found.strays,
+                      running=found.running)
+    return ok(located, f"{found.vm.name} is on {found.vm.host}", vm=found.vm.name,
+              hosts=(found.vm.host, *found.running))
 
 
 def _nowhere(ctx: Context, cmd: Command, name: str, record: VMRecord | None,

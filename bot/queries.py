@@ -31,6 +31,8 @@ from hypervisor.shared_storage import shared_pool_names
 from hypervisor.uptime import Uptime, host_uptime, vm_uptime
 from hypervisor.words import plural
 from inventory.journal import Journal
+from inventory.natural import natural_key
+from inventory.twice_words import running_twice_message
 
 _STATE_WORDS = {
     "running": {VMState.RUNNING},
@@ -129,13 +131,16 @@ def host_load(ctx: Context, name: str) -> HostLoad | None:
     record = ctx.inventory.host(name)
     if record is None:
         return None
-    vms = [r.vm for r in ctx.inventory.vms_on(name)]
+    records = ctx.inventory.vms_on(name)
+    copies = ctx.inventory.running_copies_on(name)  # recorded elsewhere, running here too
+    vms = [r.vm for r in records] + [replace(r.vm, host=name) for r in copies]
     active = [vm for vm in vms if vm.state.active]
+    twice = {r.name: (r.vm.host, *r.running_elsewhere) for r in [*records, *copies] if r.running_elsewhere}
     return HostLoad(host=record.host, vms=len(vms), running=len(active),
                     vcpus_used=sum(vm.vcpus for vm in active),
                     memory_used_mib=sum(vm.memory_mib for vm in active),
                     unreachable=record.reason if record.unreachable_since else "",
-                    maintenance=name in ctx.inventory.maintenance())
+                    maintenance=name in ctx.inventory.maintenance(), running_twice=twice)
 
 
 def hosts(ctx: Context, cmd: Command) -> Reply:
@@ -152,7 +157,9 @@ def host(ctx: Context, cmd: Command) -> Reply:
         message = f"{name} has not answered any refresh yet; try 'refresh'."
         return Reply(Outcome.FAILED, Text(message), message, hosts=(name,))
     named_shared = ctx.config.placement.shared_pools
-    card = HostCard(load=load, vms=tuple(r.vm for r in ctx.inventory.vms_on(name)),
+    vms = [r.vm for r in ctx.inventory.vms_on(name)]
+    vms += [replace(r.vm, host=name) for r in ctx.inventory.running_copies_on(name)]
+    card = HostCard(load=load, vms=tuple(sorted(vms, key=lambda vm: natural_key(vm.name))),
                     networks={str(n.vlan): n.name for n in ctx.config.networks.values()},
                     shared_pools=tuple(sorted(shared_pool_names(load.host.pools, named_shared))),
                     uptime=host_uptime(load.host, ctx.now()))
@@ -168,5 +175,7 @@ def refresh(ctx: Context, cmd: Command) -> Reply:
             f"{summary.changed} changed, {summary.removed} gone.")
     if unreachable:
         text += " Not answering: " + "; ".join(f"{h} ({r})" for h, r in sorted(unreachable.items())) + "."
+    text += "".join(f"\n{running_twice_message(r.name, (r.vm.host, *r.running_elsewhere))}."
+                    for r in ctx.inventory.running_twice())
     text += "".join(f"\n{line}" for line in found)
     return ok(Text(text), text.split("\n")[0], hosts=tuple(sorted(unreachable)))

@@ -30,6 +30,7 @@ from hypervisor.model import VM, Usage, gib, size_text, uptime_text
 from hypervisor.words import plural
 from inventory import Change
 from inventory.drift import field_words
+from inventory.twice_words import running_twice_message
 
 
 def body_text(body: object, *, width: int = 100) -> str:
@@ -113,6 +114,7 @@ def _load_row(load: HostLoad) -> list[str]:
             f"{gib(load.memory_used_mib)} / {gib(host.memory_mib)}",
             usage_text(host.usage, host.memory_mib, short=True) or "-", host.driver,
             f"UNREACHABLE: {load.unreachable}" if load.unreachable else
+            f"RUNS TWICE: {', '.join(load.running_twice)}" if load.running_twice else
             "maintenance" if load.maintenance else "ok"]
 
 
@@ -143,6 +145,7 @@ def _(body: HostCard) -> str:
         lines.append(f"  {body.uptime.text}")
     if load.unreachable:
         lines.append(f"  UNREACHABLE at last refresh: {load.unreachable}")
+    lines += [f"  {running_twice_message(vm, hosts)}" for vm, hosts in load.running_twice.items()]
     if load.maintenance:
         lines.append(f"  in maintenance: new placements avoid it ('maintenance {host.name} off' ends it)")
     lines += [f"  pool {p.name} ({_reach(p.kind, p.name in body.shared_pools)}): "

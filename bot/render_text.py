@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.reply import Located, Reply, Text
+from inventory.twice_words import running_twice_message
 
 
 def render(reply: Reply, *, width: int = 100) -> str:
@@ -47,8 +48,10 @@ def _located(body: Located) -> str:
         return (f"{vm.name} was last seen on {vm.host} ({vm.state.value}) at {when(body.last_seen)}. "
                 f"{vm.host} is not answering now: {body.unreachable_reason}")
     text = f"{vm.name} is on {vm.host} ({vm.state.value})."
+    if body.running:
+        text = f"{running_twice_message(vm.name, (vm.host, *body.running))}."
     if body.corrected_from:
         text += f" The inventory had it on {body.corrected_from}; corrected."
-    if body.strays:
-        text += f" A stray inactive definition of it is also on {', '.join(body.strays)}."
+    if inactive := [host for host in body.strays if host not in body.running]:
+        text += f" A stray inactive definition of it is also on {', '.join(inactive)}."
     return text

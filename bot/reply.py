@@ -46,8 +46,9 @@ class Located:
     live: bool
     last_seen: datetime | None = None
     corrected_from: str = ""  # the host the inventory wrongly had
-    strays: tuple[str, ...] = ()
+    strays: tuple[str, ...] = ()  # other hosts holding a definition of it
     unreachable_reason: str = ""
+    running: tuple[str, ...] = ()  # of the strays, those where it runs too (split brain)
 
 
 @dataclass(frozen=True)

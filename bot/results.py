@@ -65,6 +65,8 @@ class HostLoad:
     memory_used_mib: int
     unreachable: str = ""
     maintenance: bool = False  # kept out of new placements
+    running_twice: dict[str, tuple[str, ...]] = field(default_factory=dict)  # VM running here and elsewhere
+    # too -> every host running it (split brain)
 
 
 @dataclass(frozen=True)

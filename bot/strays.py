@@ -20,11 +20,16 @@ from hypervisor.migration import committed_host
 from hypervisor.model import VM
 from inventory import Inventory
 from inventory.journal import Journal, Operation
+from inventory.twice_words import running_twice_message
 
 
 def refuse_strays(name: str, copies: list[VM], action: str) -> None:
-    """Raise WrongState if `name` runs nowhere but is defined on two or more hosts."""
-    if len(copies) > 1 and not any(vm.state.active for vm in copies):
+    """Raise WrongState if `name` runs on two hosts at once, or nowhere but is defined on two or more."""
+    active = [vm for vm in copies if vm.state.active]
+    if len(active) > 1:
+        raise WrongState(name, f"running on {_where(active)}", action,
+                         f"{running_twice_message(name, (vm.host for vm in active))}.")
+    if len(copies) > 1 and not active:
         raise WrongState(name, f"defined on {_where(copies)}", action,
                          f"granja cannot tell which copy is current: say 'repair {name}' first, which keeps "
                          "one definition and removes the others (disks are not touched).")
@@ -44,12 +49,13 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
         text = f"{name} is defined only on {only.host} ({only.state.value}); nothing to repair.{silent}"
         return Reply(Outcome.OK, Done(vm=copies[0], action="repair", summary=text, seconds=0.0), text,
                      vm=name, hosts=(copies[0].host,))
-    keep, why = _current(ctx, name, copies)
+    keep, why = _chosen(ctx, cmd, name, copies) if cmd.args.get("host") else _current(ctx, name, copies)
     drop = [vm for vm in copies if vm.host != keep.host]
     autostart = any(vm.autostart for vm in copies)
     restore = autostart and not keep.autostart
-    preview = (f"repair {name}: keep its {keep.state.value} definition on {keep.host} ({why}); undefine "
-               + "; ".join(f"the {vm.state.value} copy on {vm.host}" for vm in drop)
+    preview = (f"{cmd.canonical()}: keep its {keep.state.value} definition on {keep.host} ({why}); "
+               + "; ".join(f"power off and undefine the running copy on {vm.host}" if vm.state.active else
+                           f"undefine the {vm.state.value} copy on {vm.host}" for vm in drop)
                + " (disks are not touched)" + (f"; turn autostart back on on {keep.host}" if restore else "")
                + silent)
 
@@ -57,10 +63,15 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
         now, _silent = ctx.farm.definitions(name)
         if _shape(now) != _shape(copies):
             return refused(f"{name}'s definitions changed since the preview (now: {_where(now) or 'none'}); "
-                           f"nothing was done. Say 'repair {name}' again.", vm=name)
+                           f"nothing was done. Say '{cmd.canonical()}' again.", vm=name)
         removed: list[str] = []
+        powered: list[str] = []
         for vm in drop:
             try:
+                if vm.state.active:  # a second running copy: off first (the kept one runs on)
+                    ctx.farm.call(vm.host, lambda d: d.lifecycle(name, "destroy"))
+                    powered.append(vm.host)
+                    progress(f"powered off the copy of {name} on {vm.host}")
                 ctx.farm.call(vm.host, lambda d: d.undefine(name))
             except HypervisorError as exc:
                 return _partly(ctx, cmd, keep, removed, f"{exc} Its copy on {vm.host} is still defined.")
@@ -73,22 +84,37 @@ def repair(ctx: Context, cmd: Command) -> Plan | Reply:
             except HypervisorError as exc:
                 return _partly(ctx, cmd, keep, removed, f"Autostart could not be turned on ({exc}).")
         ctx.inventory.record_vm(kept, at=ctx.now(), command=cmd.canonical(), user=ctx.user, strays=())
-        summary = (f"{name} repaired: kept its {kept.state.value} definition on {kept.host}; undefined "
-                   f"the copies on {', '.join(removed)} (disks kept)"
-                   + ("; autostart is on again." if restore else "."))
+        plain = [host for host in removed if host not in powered]
+        done_to = [f"powered off and undefined the copy on {host}" for host in powered]
+        done_to += [f"undefined the copies on {', '.join(plain)}"] if plain else []
+        summary = (f"{name} repaired: kept its {kept.state.value} definition on {kept.host}; "
+                   + "; ".join(done_to) + " (disks kept)" + ("; autostart is on again." if restore else "."))
         done = Done(vm=kept, action="repair", summary=summary, seconds=0.0)
         return Reply(Outcome.OK, done, summary, vm=name, hosts=(kept.host, *removed))
 
     return Plan(preview=preview, vm=name, hosts=(keep.host, *(vm.host for vm in drop)), run=run)
 
 
+def _chosen(ctx: Context, cmd: Command, name: str, copies: list[VM]) -> tuple[VM, str]:
+    """The definition the operator named (`repair VM keep HOST`); never a shut-off one while another runs."""
+    host = lookup.host_name(ctx, cmd.args["host"])
+    keep = next((vm for vm in copies if vm.host == host), None)
+    if keep is None:
+        raise Refused(f"{name} is not defined on {host}; it is defined on {_where(copies)}. Name one of "
+                      f"those: 'repair {name} keep HOST'.")
+    active = [vm for vm in copies if vm.state.active]
+    if active and not keep.state.active:
+        raise Refused(f"{name} runs on {', '.join(vm.host for vm in active)}, not on {host}: keeping its "
+                      f"{keep.state.value} copy would stop it. Say 'repair {name}' to keep the running one.")
+    return keep, "as asked"
+
+
 def _current(ctx: Context, name: str, copies: list[VM]) -> tuple[VM, str]:
     """The definition to keep, and why (see `current_copy`); refuses when nothing says which."""
     active = [vm for vm in copies if vm.state.active]
     if len(active) > 1:
-        raise Refused(f"{name} is running on {', '.join(vm.host for vm in active)}: two running copies of "
-                      f"one VM corrupt its shared disks. Shut one of them down on its host first; granja "
-                      f"will not choose which.")
+        raise Refused(f"{running_twice_message(name, (vm.host for vm in active))}. granja will not choose "
+                      "which copy to keep.")
     chosen = current_copy(ctx.inventory, Journal.of_state(ctx.inventory.directory), name, copies)
     if chosen is None:
         raise Refused(f"{name} runs nowhere and is defined on {_where(copies)}; neither the inventory nor "

@@ -25,7 +25,7 @@ class Survey:
     hosts: dict[str, Host]
     vms: list[VM]
     unreachable: dict[str, str]  # host -> reason
-    strays: dict[str, tuple[str, ...]]  # VM -> hosts holding a second, inactive definition
+    strays: dict[str, tuple[str, ...]]  # VM -> hosts holding a second definition
     seconds: float
     copies: list[VM] = field(default_factory=list)  # every definition seen, strays included
 
@@ -35,8 +35,21 @@ class Location:
     """Where a VM is as the hosts say now (vm is None if no answering host has it)."""
 
     vm: VM | None
-    strays: tuple[str, ...] = ()
+    strays: tuple[str, ...] = ()  # other hosts holding a definition of it (empty if only `hint` was asked)
     unreachable: dict[str, str] = field(default_factory=dict)
+    running: tuple[str, ...] = ()  # of the strays, those where another copy runs too (split brain)
+    searched: bool = False  # whether every host was asked: only then are `strays` and `running` complete
+
+
+def locate(name: str, copies: list[VM], unreachable: dict[str, str], *,
+           prefer: str | None = None) -> Location:
+    """A VM's Location from every definition of it the answering hosts hold (see `_settle`)."""
+    vms, strays = _settle([vm for vm in copies if vm.name == name], prefer=prefer)
+    chosen = vms[0] if vms else None
+    running = tuple(vm.host for vm in copies if chosen is not None and chosen.state.active
+                    and vm.state.active and vm.host != chosen.host)
+    return Location(vm=chosen, strays=strays.get(name, ()), unreachable=unreachable, running=running,
+                    searched=True)
 
 
 class Farm:
@@ -105,8 +118,7 @@ class Farm:
             if vm is not None and vm.state.active:
                 return Location(vm=vm)
         found, unreachable = self.definitions(name)
-        vms, strays = _settle(found, prefer=prefer or hint)
-        return Location(vm=vms[0] if vms else None, strays=strays.get(name, ()), unreachable=unreachable)
+        return locate(name, found, unreachable, prefer=prefer or hint)
 
     def definitions(self, name: str) -> tuple[list[VM], dict[str, str]]:
         """Every definition of a VM on every answering host (concurrently), and who did not answer."""

@@ -40,14 +40,16 @@ def _maybe_time(text: str | None) -> datetime | None:
     return None if text is None else parse_time(text)
 
 
-def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[str]) -> Doc:
+def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[str],
+           running: Iterable[str] = ()) -> Doc:
     """Document of one VM sighting; times already in `iso` form (one conversion per refresh).
 
     What the VM uses now is kept beside its configuration, so an unchanged VM compares equal.
+    `running` (the stray hosts where another copy runs too) is written only when there is one.
     """
     data = to_doc(vm)
     usage = data.pop("usage", None)
-    return {
+    doc = {
         "name": vm.name,
         "vm": data,
         "usage": usage,
@@ -55,6 +57,9 @@ def vm_doc(vm: VM, *, last_seen: str, stale_since: str | None, strays: Iterable[
         "stale_since": stale_since,
         "strays": list(strays),
     }
+    if running := list(running):
+        doc["running_elsewhere"] = running
+    return doc
 
 
 def vm_record(doc: Doc) -> VMRecord:
@@ -64,6 +69,7 @@ def vm_record(doc: Doc) -> VMRecord:
         last_seen=parse_time(doc["last_seen"]),
         stale_since=_maybe_time(doc.get("stale_since")),
         strays=tuple(doc.get("strays", ())),
+        running_elsewhere=tuple(doc.get("running_elsewhere", ())),
     )
 
 

@@ -6,6 +6,7 @@ committed beyond its limits), `autostart` (a running VM a host restart would lea
 configuration differs from its baseline), `maintenance` (a host marked in maintenance still
 holds VMs, or is left marked), `pinned` (a VM pinned to a host in the fleet config runs on
 another), `stray` (a VM also defined on another host, as a recovered VM is on its old host),
+`running_twice` (a VM running on two hosts at once: the watcher's condition of that name),
 `bond` (a host's bond slave carries no traffic: link down, or in 802.3ad outside the active
 aggregator), `resilience` (a host whose failure would leave members of a cluster with nowhere
 to restart: the farm no longer survives one host failure), `local-storage` (a running member
@@ -36,11 +37,12 @@ from inventory.maintenance import MaintenanceMark
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
 from inventory.store import Inventory
+from inventory.twice_words import running_twice_message
 
 STALE_AFTER = timedelta(days=1)
 # Kinds that are not warnings; the watcher's conditions for the same facts say the same.
-SEVERITY = {"unreachable": "critical", "stray": "critical", "maintenance": "info", "autostart": "info",
-            "drift": "info"}
+SEVERITY = {"unreachable": "critical", "stray": "critical", "running_twice": "critical",
+            "maintenance": "info", "autostart": "info", "drift": "info"}
 
 VMS_NAMED = 20  # a silent host's message names at most this many of its VMs, then counts the rest
 
@@ -206,7 +208,10 @@ def _autostart(vms: Iterable[VMRecord]) -> Iterable[Finding]:
 
 def _strays(vms: Iterable[VMRecord]) -> Iterable[Finding]:
     for record in vms:
-        if record.strays:
+        if record.running_elsewhere:
+            yield Finding("running_twice", record.name,
+                          running_twice_message(record.name, [record.vm.host, *record.running_elsewhere]))
+        elif record.strays:
             yield Finding("stray", record.name, stray_message(record.name, [record.vm.host, *record.strays]))
 
 

@@ -102,6 +102,15 @@ class Snapshot:
         return self._group(lambda vm: vm["host"])
 
     @cached_property
+    def running_elsewhere(self) -> dict[str, list[str]]:
+        """Host name -> names of the VMs recorded on another host that run on it too, in natural order."""
+        out: dict[str, list[str]] = {}
+        for name in self.vm_order:
+            for host in self.vm_entries[name][1].get("running_elsewhere", ()):
+                out.setdefault(str(host), []).append(name)
+        return out
+
+    @cached_property
     def by_cluster(self) -> dict[str, list[str]]:
         """Cluster -> names of its VMs, in natural order."""
         return self._group(lambda vm: vm.get("meta", {}).get("cluster", ""))

@@ -21,16 +21,17 @@ from inventory.records import Baseline, Change, short_id
 
 def see_vm(
     plan: Plan, vm: VM, *, at: datetime, at_iso: str, strays: Iterable[str], command: str, user: str,
-    baseline_by: str = "",
+    baseline_by: str = "", running: Iterable[str] = (),
 ) -> list[Change]:
     """Upsert a VM as seen now; take its first baseline or log what changed since last time.
 
-    `baseline_by` names who accepted a new VM's first baseline ("" when taken at first sight).
+    `baseline_by` names who accepted a new VM's first baseline ("" when taken at first sight);
+    `running` the stray hosts where another copy of it runs too.
     """
     entry = plan.snap.vm_entries.get(vm.name)
     if vm.usage is not None and entry is not None:  # CPU use: the growth since the last reading
         vm = replace(vm, usage=vm.usage.with_cpu_percent(usage_from_dict(entry[1].get("usage"))))
-    doc = codec.vm_doc(vm, last_seen=at_iso, stale_since=None, strays=strays)
+    doc = codec.vm_doc(vm, last_seen=at_iso, stale_since=None, strays=strays, running=running)
     if vm.usage is None and entry is not None:  # seen by one look-up, not a refresh: keep the last reading
         doc["usage"] = entry[1].get("usage")
     if entry is None:

@@ -24,7 +24,8 @@ class VMRecord:
     vm: VM
     last_seen: datetime
     stale_since: datetime | None = None  # set when its host was unreachable at a refresh
-    strays: tuple[str, ...] = ()  # other hosts holding an inactive definition of the same name
+    strays: tuple[str, ...] = ()  # other hosts holding a definition of the same name
+    running_elsewhere: tuple[str, ...] = ()  # of those, the hosts where that copy runs too (split brain)
 
     @property
     def name(self) -> str:

@@ -6,7 +6,8 @@ on an unreachable host (and not seen elsewhere) keep their record, marked stale 
 first refresh that missed them; VMs recorded on a reachable host and seen nowhere are removed,
 their baseline and changes kept. A VM seen on
 several hosts is recorded where it is active (else where it was before, else on the first
-host in natural order); the other hosts are listed as its strays.
+host in natural order); the other hosts are listed as its strays, and those where another copy
+runs too (split brain) as its `running_elsewhere`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from inventory.observe import mark_host_unreachable, mark_stale, remove_vm, see_
 from inventory.plan import Plan
 from inventory.records import RefreshInfo, RefreshSummary
 
-Sighting = tuple[VM, tuple[str, ...]]  # the VM as recorded, and its stray hosts
+Sighting = tuple[VM, tuple[str, ...], tuple[str, ...]]  # the VM as recorded, its strays, those running it
 
 
 def plan_refresh(
@@ -45,9 +46,10 @@ def plan_refresh(
     snap, at_iso = plan.snap, codec.iso(at)
     sightings = choose_sightings(vms, snap, reachable, strays)
     new = changed = 0
-    for vm, elsewhere in sightings.values():
+    for vm, elsewhere, running in sightings.values():
         known = vm.name in snap.vm_entries
-        changes = see_vm(plan, vm, at=at, at_iso=at_iso, strays=elsewhere, command=command, user=user)
+        changes = see_vm(plan, vm, at=at, at_iso=at_iso, strays=elsewhere, command=command, user=user,
+                         running=running)
         new += not known
         changed += known and bool(changes)
     stale = mark_stale(plan, _unseen(snap, unreachable, sightings), at_iso=at_iso)
@@ -88,7 +90,10 @@ def choose_sightings(
         # Strays on hosts this refresh could not ask are still there as far as we know.
         kept = [h for h in old.get("strays", ()) if h not in reachable]
         strays = {v.host for v in seen[1:]}.union(kept, given.get(name, ())) - {seen[0].host}
-        out[name] = (seen[0], tuple(sorted(strays, key=natural_key)) if strays else ())
+        # Active copies sort first: another active one means the VM runs on two hosts at once.
+        running = {v.host for v in seen[1:] if v.state.active}.union(
+            h for h in old.get("running_elsewhere", ()) if h not in reachable) & strays
+        out[name] = (seen[0], tuple(sorted(strays, key=natural_key)), tuple(sorted(running, key=natural_key)))
     return out
 
 

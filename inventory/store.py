@@ -20,6 +20,7 @@ from inventory.audit import AuditLog
 from inventory.drift import diff_configs
 from inventory.errors import NoBaseline, UnknownVM
 from inventory.index import Snapshot
+from inventory.natural import natural_key
 from inventory.observe import mark_host_unreachable, mark_stale, put_baseline, remove_vm, see_vm
 from inventory.plan import Plan
 from inventory.records import (
@@ -209,24 +210,60 @@ class Inventory:
 
     def record_vm(
         self, vm: VM, *, at: datetime, command: str, user: str, baseline_by: str = "",
-        strays: Sequence[str] | None = None,
+        strays: Sequence[str] | None = None, running: Sequence[str] = (),
     ) -> list[Change]:
         """Record a VM as just seen after an action; return the changes it logged.
 
         The VM is no longer stale; its host's record is left for the next refresh to update. A VM
         new to the inventory gets its configuration as baseline, taken by `baseline_by` (e.g. the
         admin who created it) or, by default, automatically. `strays`, when given, replaces the
-        hosts known to hold other definitions of it (after `repair` removed them).
+        hosts known to hold other definitions of it (after `repair` removed them), and `running`
+        those of them where that copy runs too.
         """
         at = codec.utc(at)
 
         def build(plan: Plan) -> list[Change]:
             old = plan.snap.vm(vm.name)
-            others = ([h for h in old.strays if h != vm.host] if old else []) if strays is None else strays
+            if strays is None:
+                others = [h for h in old.strays if h != vm.host] if old else []
+                both = [h for h in old.running_elsewhere if h != vm.host] if old else []
+            else:
+                others, both = list(strays), [h for h in running if h in strays]
             return see_vm(plan, vm, at=at, at_iso=codec.iso(at), strays=others, command=command, user=user,
-                          baseline_by=baseline_by)
+                          baseline_by=baseline_by, running=both)
 
         return self._write(build)
+
+    def note_copies(self, name: str, *, strays: Sequence[str], running: Sequence[str] = ()) -> bool:
+        """Record which other hosts hold a definition of a known VM, and where it runs too, as a look found.
+
+        Nothing else of its record changes and no change is logged; False if nothing differs.
+        """
+        def build(plan: Plan) -> bool:
+            entry = plan.snap.vm_entries.get(name)
+            if entry is None:
+                return False
+            doc = {k: v for k, v in entry[1].items() if k != "running_elsewhere"}
+            doc["strays"] = list(strays)
+            if both := [h for h in running if h in strays]:
+                doc["running_elsewhere"] = both
+            if doc == entry[1]:
+                return False
+            plan.put("vms", entry[0], doc)
+            return True
+
+        return self._write(build)
+
+    def running_copies_on(self, host: str) -> list[VMRecord]:
+        """VMs recorded on another host that run on `host` too (split brain), in natural order."""
+        snap = self._current()
+        return snap.vms(snap.running_elsewhere.get(host, []))
+
+    def running_twice(self) -> list[VMRecord]:
+        """Every VM known to run on two or more hosts at once, in natural order."""
+        snap = self._current()
+        return snap.vms(sorted({n for names in snap.running_elsewhere.values() for n in names},
+                               key=natural_key))
 
     def record_host_unreachable(self, host: str, *, reason: str, at: datetime) -> None:
         """Mark a host unreachable and its VMs stale, keeping what was known of them."""

@@ -25,6 +25,7 @@ from inventory.health import (
     unreachable_message,
 )
 from inventory.natural import natural_key
+from inventory.twice_words import running_twice_message
 
 Ours = Callable[[Change], bool]
 """Whether a change was granja's own operation (not an alert)."""
@@ -126,8 +127,7 @@ def _twice(snap: Snapshot, now: float) -> Iterator[Condition]:
     for name, hosts in sorted(running.items()):
         if len(hosts) > 1:
             yield Condition(key=f"running_twice:{name}", kind="running_twice", subject=name,
-                            message=f"{name} is running on {names(hosts)} at once: its disks are being "
-                                    "written twice; stop one now", cleared=f"{name} runs on one host",
+                            message=running_twice_message(name, hosts), cleared=f"{name} runs on one host",
                             since=now, hosts=tuple(sorted(hosts)), vms=(name,))
     for name, hosts in sorted(defined.items()):
         if len(hosts) > 1 and len(running.get(name, ())) < 2:

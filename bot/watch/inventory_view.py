@@ -25,7 +25,10 @@ def rules_of(config: FleetConfig) -> Rules:
 
 
 def inventory_snapshot(inventory: Inventory) -> Snapshot:
-    """Hosts and VMs as the last refresh recorded them; a stray definition is a shut-off copy on its host."""
+    """Hosts and VMs as the last refresh recorded them; a stray definition is a shut-off copy on its host.
+
+    Where the inventory knows the VM runs there too, the copy is a running one.
+    """
     hosts: dict[str, HostSeen] = {}
     for record in inventory.hosts():
         up = record.reachable and record.last_seen is not None
@@ -36,7 +39,8 @@ def inventory_snapshot(inventory: Inventory) -> Snapshot:
         vm = vm_record.vm
         hosts.setdefault(vm.host, HostSeen(vm.host)).vms[vm.name] = vm
         for other in vm_record.strays:
-            hosts.setdefault(other, HostSeen(other)).vms[vm.name] = vm.with_state(VMState.SHUTOFF)
+            state = VMState.RUNNING if other in vm_record.running_elsewhere else VMState.SHUTOFF
+            hosts.setdefault(other, HostSeen(other)).vms[vm.name] = vm.with_state(state)
     return Snapshot(hosts=hosts, changes={})
 
 

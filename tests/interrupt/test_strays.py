@@ -96,7 +96,8 @@ def test_repair_refuses_two_running_copies(chat: Chat):
     chat.engine.farm.lifecycle("host09", "ci", "start")
     reply = chat.send("repair ci")
     assert reply.outcome is Outcome.REFUSED
-    assert "ci is running on host03, host09" in chat.transcript
+    assert "ci RUNS ON TWO HOSTS, host03 AND host09, at once" in chat.transcript
+    assert "say 'repair ci keep host03' or 'repair ci keep host09'" in chat.transcript
     assert hosts_of(chat.engine, "ci") == [("host03", "running"), ("host09", "running")]
 
 
@@ -113,3 +114,23 @@ def test_recover_never_starts_a_vm_already_defined_on_an_answering_host(state):
     assert reply.outcome is Outcome.OK, chat.transcript
     assert "stays ldap2: already running on host01" in chat.transcript
     assert [h for h, _s in hosts_of(chat.engine, "ldap2")] == ["host01"]
+
+
+def test_where_and_a_refused_start_record_the_stray_check_names_it_without_refresh(chat: Chat):
+    engine = chat.engine
+    # webmail3 runs on host15 after a move cut short; the inventory still has it on host07, shut off there.
+    engine.farm.driver("host15").define(engine.farm.driver("host07").domain_xml("webmail3"))
+    engine.farm.lifecycle("host07", "webmail3", "destroy")
+    engine.farm.lifecycle("host15", "webmail3", "start")
+    chat.send("check")
+    assert "webmail3 is defined on" not in chat.transcript  # nobody has looked yet
+    chat.send("where is webmail3")
+    assert "A stray inactive definition of it is also on host07." in chat.transcript, chat.transcript
+    chat.send("check")
+    assert "webmail3 is defined on host07, host15: say 'repair webmail3'" in chat.transcript, chat.transcript
+    stray(engine, "ci", "host03")  # shut off on host09 and host03
+    assert chat.send("start ci").outcome is Outcome.REFUSED
+    chat.send("check")
+    assert "ci is defined on host03, host09: say 'repair ci'" in chat.transcript, chat.transcript
+    chat.send("where is ci")
+    assert chat.transcript.startswith("ci is on host09 (shut off)"), chat.transcript  # the inventory's copy
