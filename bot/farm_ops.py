@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
+from bot.locate import note_copies
 from bot.parser import Command
 from bot.rechecks import FORCEABLE, load_of, shared_on
 from bot.reply import ok
@@ -16,6 +17,7 @@ from bot.watch.inventory_view import inventory_conditions, rules_of
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
+from hypervisor.farm import locate
 from hypervisor.model import VM, gib
 from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
@@ -265,7 +267,8 @@ def strays_among(ctx: Context, vms: list[VM]) -> dict[str, str]:
     for vm in vms:
         if vm.state.active:
             continue  # a running copy is the current one, wherever else the VM is defined
-        copies, _silent = ctx.farm.definitions(vm.name)
+        copies, silent = ctx.farm.definitions(vm.name)
+        note_copies(ctx, locate(vm.name, copies, silent, prefer=vm.host))  # check names it from now on
         others = [c for c in copies if c.host != vm.host]
         if others:
             where = ", ".join(f"{c.state.value} on {c.host}" for c in others)

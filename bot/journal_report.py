@@ -63,12 +63,15 @@ def record_truth(farm: Farm, inventory: Inventory, journal: Journal, operation: 
             if not held:
                 inventory.forget_vm(name, at=now, command=command, user=user)
                 continue
-        chosen = current_copy(inventory, journal, name, held, interrupted=operation)
-        keep = chosen[0] if chosen else sorted(held, key=lambda v: natural_key(v.host))[0]
         record = inventory.vm(name)
+        chosen = current_copy(inventory, journal, name, held, interrupted=operation)
+        # Nothing says (it runs on two hosts): where the inventory has it, if it runs there.
+        keep = chosen[0] if chosen else sorted(held, key=lambda v: (
+            not v.state.active, record is None or v.host != record.vm.host, natural_key(v.host)))[0]
         unasked = [h for h in record.strays if h not in operation.hosts] if record else []
         strays = sorted({vm.host for vm in held if vm.host != keep.host}.union(unasked), key=natural_key)
-        inventory.record_vm(keep, at=now, command=command, user=user, strays=strays)
+        running = [vm.host for vm in held if vm.state.active and keep.state.active and vm.host != keep.host]
+        inventory.record_vm(keep, at=now, command=command, user=user, strays=strays, running=running)
 
 
 def _copies(farm: Farm, operation: Operation) -> dict[str, list[VM]] | None:

@@ -41,6 +41,17 @@ def remember(ctx: Context, vm: VM, command: Command, found: Location | None = No
         ctx.inventory.note_copies(vm.name, strays=strays, running=running)
 
 
+def note_copies(ctx: Context, found: Location) -> None:
+    """Record what a search of every host found of a known VM's other copies; nothing else of it.
+
+    Only where the copy found current is the one the inventory records (else `where` corrects it).
+    """
+    known = ctx.inventory.vm(found.vm.name) if found.vm is not None else None
+    if known is not None and found.searched and found.vm is not None and found.vm.host == known.vm.host:
+        strays, running = _copies(known, found)
+        ctx.inventory.note_copies(known.name, strays=strays, running=running)
+
+
 def _copies(known: VMRecord | None, found: Location) -> tuple[list[str], list[str]]:
     """The stray hosts and those running a copy too: as found, plus what is known of hosts not answering."""
     silent = found.unreachable

@@ -6,12 +6,14 @@ comes back running its old copies (as Xen's autostart would start them).
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from bot import console
 from bot.engine import ChatEvent
 from bot.results import Outcome
-from granja.app import open_engine
+from granja.app import build_inventory_site, open_engine
 from tests.conftest import Chat
 from tests.interrupt.harness import volumes
 from tests.interrupt.test_strays import hosts_of
@@ -54,6 +56,11 @@ def test_refresh_where_check_hosts_and_host_say_a_vm_runs_twice(state):
     assert not row.split()[1].startswith("0/"), row  # the copy running there counts
     chat.send("host host05")
     assert LOUD in chat.transcript, chat.transcript
+    build_inventory_site(chat.engine.config, chat.engine.inventory, out=str(state / "site"))
+    overview = shown(state / "site" / "index.html")
+    assert f"running_twice ldap1 {LOUD}" in overview, overview
+    page = shown(state / "site" / "vms" / "ldap1.html")
+    assert "RUNNING ALSO ON host05 (split brain: two copies run at once)" in page, page
     # Acting on either copy as if it were the only one is refused.
     assert chat.send("shutdown ldap1").outcome is Outcome.REFUSED
     assert LOUD in chat.transcript, chat.transcript
@@ -88,3 +95,8 @@ def test_repair_keep_powers_off_and_undefines_the_other_copy_rechecked_and_audit
     assert "ldap1" not in chat.transcript, chat.transcript
     chat.send("where is ldap1")
     assert chat.transcript == "ldap1 is on host11 (running).", chat.transcript
+
+
+def shown(page: Path) -> str:
+    """A site page's text as a browser shows it: tags dropped, entities read, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.read_text())).split())

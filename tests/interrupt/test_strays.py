@@ -134,3 +134,13 @@ def test_where_and_a_refused_start_record_the_stray_check_names_it_without_refre
     assert "ci is defined on host03, host09: say 'repair ci'" in chat.transcript, chat.transcript
     chat.send("where is ci")
     assert chat.transcript.startswith("ci is on host09 (shut off)"), chat.transcript  # the inventory's copy
+
+
+def test_an_evacuation_preview_that_finds_a_stray_records_it(chat: Chat):
+    stray(chat.engine, "ci", "host03")  # ci is shut off on host09
+    chat.send("evacuate host09", confirm=False)
+    assert "stays ci: also defined (shut off on host03)" in chat.transcript, chat.transcript
+    chat.send("check")
+    assert "ci is defined on host03, host09: say 'repair ci'" in chat.transcript, chat.transcript
+    chat.send("history ci")
+    assert "evacuate" not in chat.transcript, chat.transcript  # learning of a copy changes no history
