@@ -3,9 +3,11 @@
 A stray is an extra definition of a VM on another host, left by an interrupted move, a crash,
 or a recovery whose dead host came back. Commands that act on a VM call `refuse_strays` first:
 a VM running somewhere is acted on there (its shut-off copies are never moved or started), and
-a VM that runs nowhere but is defined on two hosts is refused, naming `repair`. `repair VM`
-keeps one definition (the running one, else the one the inventory and the latest move name),
-undefines the others (their disks stay), and restores the autostart the VM had.
+a VM that runs nowhere but is defined on two hosts is refused, naming `repair`, and so is one
+running on two hosts at once. `repair VM` keeps one definition (`current_copy`: the running one,
+else the one an interrupted move's journal, the latest move or the inventory names), undefines the
+others (their disks stay), and restores the autostart the VM had. `repair VM keep HOST` keeps the
+copy on HOST: for a VM running on two hosts, the other copy is powered off, then undefined.
 """
 
 from __future__ import annotations
