@@ -15,7 +15,6 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from bot.strays import current_copy
 from hypervisor.deadline import call_all
 from hypervisor.farm import Farm
 from hypervisor.model import VM
@@ -53,6 +52,8 @@ def report_orphans(farm: Farm, inventory: Inventory, journal: Journal, *, now: d
 def record_truth(farm: Farm, inventory: Inventory, journal: Journal, operation: Operation,
                  copies: dict[str, list[VM]], *, now: datetime) -> None:
     """Record where the operation's VMs are now, credited to it; a VM gone from every host is removed."""
+    from bot.strays import current_copy  # repair's rule, and its imports: loaded only when a journal is found
+
     command, user = f"{operation.command} (interrupted)", operation.user
     for name in operation.vms:
         held = copies.get(name, [])
