@@ -48,6 +48,7 @@ def test_every_command_answers_in_json_that_follows_the_schema(chat, text):
     document = _as_json(chat, text)
     assert document["schema"] == SCHEMA
     assert document["summary"]
+    assert "<domain" not in json.dumps(document)  # a VM's full definition stays in the inventory
 
 
 def test_a_json_body_is_the_data_not_the_rendered_text(chat):
