@@ -56,6 +56,19 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
 
 
+def silent_hosts(snap: Snapshot) -> dict[str, str]:
+    """The hosts whose VMs are not known now, each with why: not answering, or not heard since the start."""
+    silent = {}
+    for seen in snap.hosts.values():
+        at = f" at {clock(seen.down_since)}" if seen.down_since is not None else ""
+        if not seen.heard:
+            silent[seen.name] = f"{seen.name} has not answered since granja started{at}"
+        elif not seen.up:
+            since = f" since {clock(seen.down_since)}" if seen.down_since is not None else ""
+            silent[seen.name] = f"{seen.name} is not answering{since}"
+    return silent
+
+
 def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
     for seen in snap.hosts.values():
         if seen.up:

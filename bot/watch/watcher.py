@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.watch.conditions import Drift, Ours, evaluate
+from bot.watch.conditions import Drift, Ours, evaluate, silent_hosts
 from bot.watch.model import Condition, Rules
 from bot.watch.picture import Change, Picture
 from bot.watch.tracker import Alert, AlertStore, Tracker, Transition
@@ -165,9 +165,9 @@ class Watcher:
         """Evaluate the picture now and hand every alert transition to the sinks."""
         with self._evaluating:
             now = self.clock()
-            self.conditions = evaluate(self.picture.snapshot(), self.rules, now=now, ours=self._ours,
-                                       drift=self._drift)
-            transitions = self.tracker.step(self.conditions, now)
+            snap = self.picture.snapshot()
+            self.conditions = evaluate(snap, self.rules, now=now, ours=self._ours, drift=self._drift)
+            transitions = self.tracker.step(self.conditions, now, silent_hosts(snap))
         for transition in transitions:
             self.tell(transition)
         return transitions
@@ -283,8 +283,13 @@ class Watcher:
     def _started(self, transitions: list[Transition]) -> None:
         """Say what the first evaluation found (`on_started`)."""
         if self.on_started is not None:
-            self.on_started(first_look(len(self.farm.host_names), self.tracker.alerts(),
-                                       self.tracker.remembered, transitions))
+            self.on_started(self.first_look(transitions))
+
+    def first_look(self, transitions: list[Transition]) -> str:
+        """What the first evaluation (`transitions`) found, in words, with the hosts not heard yet."""
+        unheard = sorted(h.name for h in self.picture.snapshot().hosts.values() if not h.heard)
+        return first_look(len(self.farm.host_names), self.tracker.alerts(), self.tracker.remembered,
+                          transitions, unheard=unheard)
 
     def _poll_loop(self) -> None:
         while not self._stopping.wait(self.settings.facts_interval):
