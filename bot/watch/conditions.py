@@ -74,7 +74,7 @@ def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
         if seen.up:
             continue
         since = seen.down_since
-        vms = sorted(seen.vms, key=natural_key)
+        vms = sorted(seen.vms, key=natural_key) or list(seen.last_vms)  # not heard yet: as last listed
         moment = datetime.fromtimestamp(since, UTC) if since is not None else None
         yield Condition(
             key=f"host_unreachable:{seen.name}", kind="host_unreachable", subject=seen.name,

@@ -10,7 +10,7 @@ conditions are made of.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from hypervisor.host_model import Host
@@ -36,7 +36,8 @@ class Change:
 class HostSeen:
     """One host: whether it answers, since when it does not, its description and its VMs.
 
-    `heard` is False until the host is first read: its VMs are not known, not absent.
+    `heard` is False until the host is first read: its VMs are not known, not absent; `last_vms`
+    are then the VMs it ran as a remembered alert listed them.
     """
 
     name: str
@@ -46,6 +47,7 @@ class HostSeen:
     host: Host | None = None
     vms: dict[str, VM] = field(default_factory=dict)
     heard: bool = True
+    last_vms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,17 +149,19 @@ class Picture:
             self._first_look(self._hosts[host], described, vms)
 
     def _first_look(self, seen: HostSeen, described: Host | None, vms: Iterable[VM]) -> None:
-        seen.host, seen.heard = described, True
+        seen.host, seen.heard, seen.last_vms = described, True, ()
         seen.vms = {vm.name: vm for vm in vms}
         self.version += 1
 
-    def recall(self, changes: Iterable[Change], down: dict[str, float]) -> None:
+    def recall(self, changes: Iterable[Change], down: dict[str, float],
+               ran: Mapping[str, Sequence[str]] | None = None) -> None:
         """What a first look cannot see, from alerts remembered across a restart.
 
         A state change is kept if its VM still stands as the change left it (a first look sees
         a stopped VM, not that it was stopped outside granja; a crashed one reads as shut off).
-        A host still down keeps the time it stopped answering (`down`: host -> since). The changes
-        of a host not heard yet are recalled at its first read.
+        A host still down keeps the time it stopped answering (`down`: host -> since) and, until
+        it is heard, the VMs it ran (`ran`: host -> VM names). The changes of a host not heard
+        yet are recalled at its first read.
         """
         with self._lock:
             for change in changes:
@@ -170,6 +174,11 @@ class Picture:
                 seen = self._hosts.get(host)
                 if seen is not None and not seen.up and since < (seen.down_since or since):
                     seen.down_since = since
+                    self.version += 1
+            for host, vms in (ran or {}).items():
+                seen = self._hosts.get(host)
+                if seen is not None and not seen.heard:
+                    seen.last_vms = tuple(vms)
                     self.version += 1
 
     def _recall(self, change: Change) -> None:

@@ -154,10 +154,11 @@ class Watcher:
             self.on_poll(time.monotonic() - begun)
 
     def _recall(self) -> None:
-        """Tell the picture what remembered alerts knew: the changes behind them, when hosts went down."""
+        """Tell the picture what remembered alerts knew: changes, silent hosts' since and VMs they ran."""
         firing = [alert.condition for alert in self.tracker.alerts() if alert.firing]
+        hosts = [c for c in firing if c.kind == "host_unreachable"]
         self.picture.recall([c.change for c in firing if c.change is not None],
-                            down={c.subject: c.since for c in firing if c.kind == "host_unreachable"})
+                            down={c.subject: c.since for c in hosts}, ran={c.subject: c.vms for c in hosts})
 
     # -- conditions into alerts ----------------------------------------------------
 

@@ -291,3 +291,19 @@ def test_a_vm_alert_is_held_not_resolved_while_its_host_stops_answering(engine):
     transitions = [t for t in watcher.evaluate() if t.alert.condition.key == "stopped_outside:db1"]
     assert [t.what for t in transitions] == ["changed"]
     assert "not answering" not in console_line(transitions[0], clock.now)
+
+
+def test_a_host_silent_across_a_restart_keeps_the_vms_its_alert_listed(engine, restart):
+    clock = Clock()
+    watcher = start(engine, clock, Seen())  # host09 answers at first: its VMs are known
+    silence(engine, "host09")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)
+    (fired,) = [t.alert for t in watcher.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert fired.condition.message.endswith("; it ran 3 VMs: ci, imap3 and samba1")
+    clock.advance(600)  # restarted while it is still silent: its VMs are not known, the alert's words stay
+    again = start(restart(), clock, Seen())
+    (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert recalled.what == "recalled"
+    assert recalled.alert == fired
