@@ -56,8 +56,19 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
 
 
-def silent_hosts(snap: Snapshot) -> dict[str, str]:
-    """The hosts whose VMs are not known now, each with why: not answering, or not heard since the start."""
+Unknown = Callable[[Condition], str]
+"""Why a condition no longer seen may still hold ('' if its absence settles it)."""
+# Kinds about VMs that do not run: settled once every VM they name runs on a host that answers
+# (as after `recover HOST`), whatever its silent host would say.
+SETTLED_BY_RUNNING = frozenset({"crashed", "stopped_outside", "cluster_degraded"})
+
+
+def unknown_while_silent(snap: Snapshot) -> Unknown:
+    """Why a condition about a host that is not answering, or not heard since the start, is not over.
+
+    Its host's VMs are not known, so the condition may still hold: the tracker keeps its alert
+    open, saying why ("host02 is not answering since 03:12 UTC").
+    """
     silent = {}
     for seen in snap.hosts.values():
         at = f" at {clock(seen.down_since)}" if seen.down_since is not None else ""
@@ -66,7 +77,15 @@ def silent_hosts(snap: Snapshot) -> dict[str, str]:
         elif not seen.up:
             since = f" since {clock(seen.down_since)}" if seen.down_since is not None else ""
             silent[seen.name] = f"{seen.name} is not answering{since}"
-    return silent
+    running = {vm.name for seen in snap.hosts.values() if seen.up and seen.heard
+               for vm in seen.vms.values() if vm.state is VMState.RUNNING}
+
+    def why(condition: Condition) -> str:
+        if condition.kind in SETTLED_BY_RUNNING and condition.vms and running.issuperset(condition.vms):
+            return ""
+        return "; ".join(silent[host] for host in condition.hosts if host in silent)
+
+    return why
 
 
 def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:

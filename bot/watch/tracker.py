@@ -6,7 +6,8 @@ nobody. A condition that comes back within `flap_seconds` of resolving
 reopens its old alert (same message, a flap count) instead of firing again:
 a flapping host fires once. An alert about a host that is not answering (or
 has not answered since the start) is held, not resolved, when its condition
-is no longer seen: what the host would say is not known. The clock is injected; nothing here sleeps.
+is no longer seen: what the host would say is not known (`conditions.
+unknown_while_silent` decides). The clock is injected; nothing here sleeps.
 
 Given a file (`alert_file.AlertFile`), the tracker starts from the alerts it
 remembers and writes them back, under its lock, whenever they change: after a
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -89,15 +90,14 @@ class Tracker:
         """The ids of the alerts remembered from before a restart."""
         self._lock = threading.Lock()
 
-    def step(self, conditions: Iterable[Condition], now: float, silent: Mapping[str, str] | None = None
-             ) -> list[Transition]:
+    def step(self, conditions: Iterable[Condition], now: float,
+             unknown: Callable[[Condition], str] | None = None) -> list[Transition]:
         """Advance to `now` with the conditions that hold; returns what changed.
 
-        `silent` names the hosts whose state is not known now, each with why ("host02 is not
-        answering since 03:12 UTC"): a firing alert about one of them that is not among
-        `conditions` stays firing, saying why (`Condition.unknown`), instead of resolving.
+        `unknown` says why a condition no longer among `conditions` may still hold ("host02 is
+        not answering since 03:12 UTC"; '' if it is over): its alert stays firing, saying why
+        (`Condition.unknown`), instead of resolving.
         """
-        silent = silent or {}
         out: list[Transition] = []
         with self._lock:
             current = {c.key: c for c in conditions}
@@ -107,12 +107,13 @@ class Tracker:
                 out += self._holds(key, condition, now)
             forgot = False
             for key, alert in list(self._alerts.items()):
-                why = "; ".join(silent[h] for h in alert.condition.hosts if h in silent)
-                if alert.firing and key not in current and why:
+                gone = alert.firing and key not in current
+                why = unknown(alert.condition) if gone and unknown is not None else ""
+                if why:
                     if alert.condition.unknown != why:
                         self._alerts[key] = replace(alert, condition=replace(alert.condition, unknown=why))
                         out.append(Transition("changed", self._alerts[key]))
-                elif alert.firing and key not in current:
+                elif gone:
                     seen_last = replace(alert.condition, unknown="")
                     self._alerts[key] = replace(alert, condition=seen_last, resolved_at=now)
                     out.append(Transition("resolved", self._alerts[key]))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.watch.conditions import Drift, Ours, evaluate, silent_hosts
+from bot.watch.conditions import Drift, Ours, evaluate, unknown_while_silent
 from bot.watch.model import Condition, Rules
 from bot.watch.picture import Change, Picture
 from bot.watch.tracker import Alert, AlertStore, Tracker, Transition
@@ -168,7 +168,7 @@ class Watcher:
             now = self.clock()
             snap = self.picture.snapshot()
             self.conditions = evaluate(snap, self.rules, now=now, ours=self._ours, drift=self._drift)
-            transitions = self.tracker.step(self.conditions, now, silent_hosts(snap))
+            transitions = self.tracker.step(self.conditions, now, unknown_while_silent(snap))
         for transition in transitions:
             self.tell(transition)
         return transitions

@@ -307,3 +307,31 @@ def test_a_host_silent_across_a_restart_keeps_the_vms_its_alert_listed(engine, r
     (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
     assert recalled.what == "recalled"
     assert recalled.alert == fired
+
+
+def test_a_held_vm_alert_resolves_once_the_vm_runs_on_a_host_that_answers(engine):
+    """What `recover host02` does: the VM is started elsewhere while its host is silent; that settles it."""
+    clock, seen = Clock(), Seen()
+    watcher = start(engine, clock, seen)
+    farm = engine.farm
+    xml = farm.driver("host02").domain_xml("db1")
+    farm.driver("host02").lifecycle("db1", "destroy")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)
+    watcher.evaluate()
+    silence(engine, "host02")
+    watcher.poll()
+    clock.advance(10)
+    held = [t.what for t in watcher.evaluate() if t.alert.condition.key == "stopped_outside:db1"]
+    assert held == ["changed"]
+    farm.driver("host03").define(xml)
+    farm.driver("host03").lifecycle("db1", "start")
+    watcher.poll()
+    clock.advance(10)
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key in HELD]
+    assert sorted((t.alert.condition.key, t.what) for t in transitions) == [
+        ("cluster_degraded:db", "resolved"), ("stopped_outside:db1", "resolved")]
+    resolved = {t.alert.condition.key: console_line(t, clock.now) for t in transitions}
+    assert "db1 is running again" in resolved["stopped_outside:db1"]
+    assert "cluster db: enough members running" in resolved["cluster_degraded:db"]
