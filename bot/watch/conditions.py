@@ -56,12 +56,44 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
 
 
+Unknown = Callable[[Condition], str]
+"""Why a condition no longer seen may still hold ('' if its absence settles it)."""
+# Kinds about VMs that do not run: settled once every VM they name runs on a host that answers
+# (as after `recover HOST`), whatever its silent host would say.
+SETTLED_BY_RUNNING = frozenset({"crashed", "stopped_outside", "cluster_degraded"})
+
+
+def unknown_while_silent(snap: Snapshot) -> Unknown:
+    """Why a condition about a host that is not answering, or not heard since the start, is not over.
+
+    Its host's VMs are not known, so the condition may still hold: the tracker keeps its alert
+    open, saying why ("host02 is not answering since 03:12 UTC").
+    """
+    silent = {}
+    for seen in snap.hosts.values():
+        at = f" at {clock(seen.down_since)}" if seen.down_since is not None else ""
+        if not seen.heard:
+            silent[seen.name] = f"{seen.name} has not answered since granja started{at}"
+        elif not seen.up:
+            since = f" since {clock(seen.down_since)}" if seen.down_since is not None else ""
+            silent[seen.name] = f"{seen.name} is not answering{since}"
+    running = {vm.name for seen in snap.hosts.values() if seen.up and seen.heard
+               for vm in seen.vms.values() if vm.state is VMState.RUNNING}
+
+    def why(condition: Condition) -> str:
+        if condition.kind in SETTLED_BY_RUNNING and condition.vms and running.issuperset(condition.vms):
+            return ""
+        return "; ".join(silent[host] for host in condition.hosts if host in silent)
+
+    return why
+
+
 def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
     for seen in snap.hosts.values():
         if seen.up:
             continue
         since = seen.down_since
-        vms = sorted(seen.vms, key=natural_key)
+        vms = sorted(seen.vms, key=natural_key) or list(seen.last_vms)  # not heard yet: as last listed
         moment = datetime.fromtimestamp(since, UTC) if since is not None else None
         yield Condition(
             key=f"host_unreachable:{seen.name}", kind="host_unreachable", subject=seen.name,

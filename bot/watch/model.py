@@ -66,7 +66,9 @@ class Condition:
     command that is the obvious fix ("" when there is none); `since` is
     when it began, as far as the watcher knows (seconds since the epoch);
     `change` is the VM's state change it was made of, if any (a restarted
-    watcher needs it to tell whether the condition still holds).
+    watcher needs it to tell whether the condition still holds); `unknown`
+    says why it is not known whether it still holds (a host of its that is
+    not answering: the alert is held, not resolved), "" while it is seen.
     """
 
     key: str
@@ -79,6 +81,7 @@ class Condition:
     hosts: tuple[str, ...] = ()
     vms: tuple[str, ...] = ()
     change: Change | None = None
+    unknown: str = ""
 
     @property
     def severity(self) -> Severity:
