@@ -203,7 +203,7 @@ class LibvirtHost:
         try:
             with self._edge("look up", name):
                 conn = self.connection()
-                return self._vm(conn.lookupByName(name), _in_pool_folders(conn, _volume_by_path(conn)))
+                return self._vm(conn.lookupByName(name), _volumes(conn))
         except VMNotFound:
             return None
 
@@ -264,19 +264,19 @@ class LibvirtHost:
                 "resume": dom.resume, "save": dom.managedSave,
             }
             operations[action]()
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def set_autostart(self, name: str, on: bool) -> VM:
         """Make the host start the VM when the host boots, or not."""
         with self._changing("set autostart of", name) as conn:
             dom = conn.lookupByName(name)
             dom.setAutostart(1 if on else 0)
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def define(self, xml: str) -> VM:
         """Define (or redefine) a VM from its XML; does not start it."""
         with self._changing("define") as conn:
-            return self._vm(conn.defineXML(xml), _volume_by_path(conn))
+            return self._vm(conn.defineXML(xml), _volumes(conn))
 
     def undefine(self, name: str) -> None:
         """Remove a shut-off VM's definition (its disks stay)."""
@@ -291,7 +291,7 @@ class LibvirtHost:
             with LifecycleWatch(conn, dom) as watch:
                 if _state(dom).active:  # asked after subscribing, so a stop in between is not missed
                     watch.wait_for(STOPPED, seconds)
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
         """Move a running VM to `target` without stopping it; returns it as seen there."""
@@ -351,7 +351,7 @@ class LibvirtHost:
     def _apply(self, action: str, name: str, change: Callable[[Any, Any], bool]) -> Applied:
         with self._changing(action, name) as conn:
             live = change(conn, conn.lookupByName(name))
-            return Applied(self._vm(conn.lookupByName(name), _volume_by_path(conn)), live)
+            return Applied(self._vm(conn.lookupByName(name), _volumes(conn)), live)
 
 
 def _job_stats(dom: Any) -> dict[str, Any] | None:
@@ -388,6 +388,11 @@ def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
             for volume in pool.listAllVolumes():
                 volumes[volume.path()] = (pool.name(), volume.info()[1])
     return volumes
+
+
+def _volumes(conn: Any) -> VolumeLookup:
+    """The pool and size of a disk path on this host, looked up one path at a time (see _in_pool_folders)."""
+    return _in_pool_folders(conn, _volume_by_path(conn))
 
 
 def _in_pool_folders(conn: Any, volume: VolumeLookup) -> VolumeLookup:
