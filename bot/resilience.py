@@ -12,11 +12,13 @@ from bot.parser import Command
 from bot.results import Outcome, Reply, Text
 from hypervisor.resilience import (
     HostLoss,
+    PairLoss,
     Proposal,
     Resilience,
     Simulator,
     assess,
     newly_stranding,
+    pairs_lost,
     single_losses,
 )
 from hypervisor.words import plural
@@ -27,6 +29,8 @@ PAIR_SECONDS = 20.0  # how long `resilience` may try pairs of hosts before it sa
 SITE_PAIR_SECONDS = 1.0  # the same for the site's overview, worked out again after every placement
 # change: the site says how many pairs it tried (the same shuffled order: a longer budget tries a
 # superset), and `resilience` in the chat tries for 20 s. The demo farm's 105 pairs take milliseconds.
+PREVIEW_PAIR_SECONDS = 2.0  # the what-if of a change's preview: the same pairs before and after it, at
+# most this long (1,000 hosts: a sample of about 1,000 of the 499,500 pairs; benchmarks/resilience.py)
 
 
 def simulator(ctx: Context, *, change: Proposal | None = None) -> Simulator:
@@ -41,15 +45,27 @@ def what_if(ctx: Context, change: Proposal) -> str:
 
     It warns and does not refuse: the operator may have reasons (a host leaving for good).
     """
-    before = single_losses(simulator(ctx))
-    after = single_losses(simulator(ctx, change=change))
+    was, will_be = simulator(ctx), simulator(ctx, change=change)
+    before, after = single_losses(was), single_losses(will_be)
     worse = newly_stranding(before, after)
     if not worse:
-        return ""
+        if any(loss.members_stranded for loss in after):
+            return ""  # no single failure newly strands a member: the figure was 0 and stays 0
+        return _pairs_what_if(pairs_lost(was, will_be, pair_seconds=PREVIEW_PAIR_SECONDS))
     clauses = [f"{host}'s failure would leave {_names(vms)} with nowhere to go"
                for host, vms in worse[:SHOWN]]
     more = f" (and {len(worse) - SHOWN} more hosts)" if len(worse) > SHOWN else ""
     return "\n  After this, " + "; ".join(clauses) + more + "."
+
+
+def _pairs_what_if(pairs: PairLoss) -> str:
+    """The preview's line when the farm survives any 2 failures now and would not after the change."""
+    if not pairs.lowers_figure:
+        return ""
+    assert pairs.worst is not None  # a pair newly fails
+    said = _pairs_failing(pairs.total, pairs.tried, pairs.newly_failing, pairs.worst)
+    return ("\n  After this, the farm would survive any 1 host failure, not any 2: "
+            f"{said[0].lower()}{said[1:]}.")
 
 
 def resilience(ctx: Context, cmd: Command) -> Reply:
@@ -79,14 +95,18 @@ def farm_figure(result: Resilience) -> str:
     if result.tolerated == 2:
         return (f"The farm survives any 2 host failures: all {plural(pairs.total, 'pair')} of hosts "
                 "were tried.")
-    tried = (f"Of the {pairs.total:,} pairs of hosts" if pairs.exact else
-             f"Of {pairs.tried:,} pairs of hosts tried (a sample of the {pairs.total:,}: the time ran out)")
-    if not pairs.failing:
-        return f"The farm survives any 1 host failure. {tried}, none would leave VMs with nowhere to go."
-    worst = pairs.worst
-    assert worst is not None
-    return (f"The farm survives any 1 host failure. {tried}, {pairs.failing:,} would leave VMs with "
-            f"nowhere to go; worst: {' + '.join(worst.hosts)} ({_stranded(worst)}).")
+    said = _pairs_failing(pairs.total, pairs.tried, pairs.failing, pairs.worst)
+    return f"The farm survives any 1 host failure. {said}."
+
+
+def _pairs_failing(total: int, tried: int, failing: int, worst: HostLoss | None) -> str:
+    """How many pairs tried would strand members, and the worst: `resilience`'s words and the what-if's."""
+    said = (f"Of the {total:,} pairs of hosts" if tried == total else
+            f"Of {tried:,} pairs of hosts tried (a sample of the {total:,}: the time ran out)")
+    if worst is None:
+        return f"{said}, none would leave VMs with nowhere to go"
+    return (f"{said}, {failing:,} would leave VMs with nowhere to go; "
+            f"worst: {' + '.join(worst.hosts)} ({_stranded(worst)})")
 
 
 def host_plan(host: str, loss: HostLoss) -> str:

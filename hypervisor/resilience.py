@@ -221,9 +221,7 @@ def assess(sim: Simulator, *, pair_seconds: float = 20.0, seed: int = 0,
     singles = single_losses(sim)
     if any(loss.members_stranded for loss in singles):
         return Resilience(0, singles, None)
-    hosts = list(sim.load.rooms)
-    pairs = list(itertools.combinations(hosts, 2))
-    random.Random(seed).shuffle(pairs)
+    pairs = _pair_order(sim, seed)
     deadline = clock() + pair_seconds
     tried = failing = 0
     worst: HostLoss | None = None
@@ -237,6 +235,56 @@ def assess(sim: Simulator, *, pair_seconds: float = 20.0, seed: int = 0,
             break
     figure = PairFigure(total=len(pairs), tried=tried, failing=failing, worst=worst)
     return Resilience(2 if figure.exact and not failing else 1, singles, figure)
+
+
+def _pair_order(sim: Simulator, seed: int) -> list[tuple[str, str]]:
+    """Every pair of the farm's hosts in the order they are tried: shuffled, the same for the same seed."""
+    pairs = list(itertools.combinations(sim.load.rooms, 2))
+    random.Random(seed).shuffle(pairs)
+    return pairs
+
+
+@dataclass(frozen=True)
+class PairLoss:
+    """What a change would do to the k = 2 figure: the pairs that would strand members after it only.
+
+    `failing_before` is 0 or 1: the pairs stop at the first that strands members before the change,
+    since the farm then survives no pair already and the change cannot lower that.
+    """
+
+    total: int
+    tried: int
+    failing_before: int
+    newly_failing: int
+    worst: HostLoss | None  # the worst pair among those newly failing
+
+    @property
+    def lowers_figure(self) -> bool:
+        """Whether the farm survived every pair tried before the change and does not after it."""
+        return not self.failing_before and self.newly_failing > 0
+
+
+def pairs_lost(before: Simulator, after: Simulator, *, pair_seconds: float, seed: int = 0,
+               clock: Callable[[], float] = time.monotonic) -> PairLoss:
+    """The pairs of hosts whose loss strands cluster members after a change and not before.
+
+    Both farms play the same pairs in `assess`'s order, within `pair_seconds` (a sample past it).
+    """
+    pairs = _pair_order(after, seed)
+    deadline = clock() + pair_seconds
+    tried = newly = 0
+    worst: HostLoss | None = None
+    for tried, pair in enumerate(pairs, 1):  # noqa: B007 - `tried` counts what the budget allowed
+        if before.lose(pair).members_stranded:
+            return PairLoss(len(pairs), tried, 1, newly, worst)
+        loss = after.lose(pair)
+        if loss.members_stranded:
+            newly += 1
+            if worst is None or _worse(loss, worst):
+                worst = loss
+        if clock() > deadline:
+            break
+    return PairLoss(len(pairs), tried, 0, newly, worst)
 
 
 # The last figure `assess_again` worked out, by what it was worked out from: one entry, so the
