@@ -1,7 +1,8 @@
 """`resilience` in chat, and the what-if line of a change's preview: the farm's host failure figure.
 
 The simulation itself is `hypervisor.resilience`; this module feeds it the inventory and the
-fleet config's rules (ratios, shared pools, pinned VMs), and words its answers.
+fleet config's rules (ratios, shared pools, pinned VMs), and turns its answers into reply bodies
+(bot/results.py: `ResilienceFigure`, `RestartPlan`), worded in bot/render_bodies.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from bot import lookup
 from bot.context import Context
 from bot.parser import Command
-from bot.results import Outcome, Reply, Text
+from bot.render_bodies import SHOWN, body_text, pairs_text
+from bot.results import LostHosts, Outcome, PairsTried, Reply, ResilienceFigure, RestartPlan, VMRestart
 from hypervisor.resilience import (
     HostLoss,
     PairLoss,
@@ -21,10 +23,8 @@ from hypervisor.resilience import (
     pairs_lost,
     single_losses,
 )
-from hypervisor.words import plural
 from inventory.load import restart_simulator
 
-SHOWN = 6  # stranded VMs or hosts named in one sentence before "and N more"
 PAIR_SECONDS = 20.0  # how long `resilience` may try pairs of hosts before it samples
 SITE_PAIR_SECONDS = 1.0  # the same for the site's overview, worked out again after every placement
 # change: the site says how many pairs it tried (the same shuffled order: a longer budget tries a
@@ -63,7 +63,7 @@ def _pairs_what_if(pairs: PairLoss) -> str:
     if not pairs.lowers_figure:
         return ""
     assert pairs.worst is not None  # a pair newly fails
-    said = _pairs_failing(pairs.total, pairs.tried, pairs.newly_failing, pairs.worst)
+    said = pairs_text(PairsTried(pairs.total, pairs.tried, pairs.newly_failing, lost_hosts(pairs.worst)))
     return ("\n  After this, the farm would survive any 1 host failure, not any 2: "
             f"{said[0].lower()}{said[1:]}.")
 
@@ -72,60 +72,37 @@ def resilience(ctx: Context, cmd: Command) -> Reply:
     """The farm's figure, or one host's restart plan if it failed now."""
     if "host" in cmd.args:
         host = lookup.host_name(ctx, cmd.args["host"])
-        loss = simulator(ctx).lose((host,))
-        text = host_plan(host, loss)
-        return Reply(Outcome.OK, Text(text), text.splitlines()[0], hosts=(host,))
-    text = farm_figure(assess(simulator(ctx), pair_seconds=PAIR_SECONDS))
-    return Reply(Outcome.OK, Text(text), text.splitlines()[0])
+        clusters = {record.name: record.vm.meta.cluster for record in ctx.inventory.vms_on(host)}
+        plan = restart_plan(host, simulator(ctx).lose((host,)), clusters)
+        return Reply(Outcome.OK, plan, body_text(plan).splitlines()[0], hosts=(host,))
+    figure = figure_body(assess(simulator(ctx), pair_seconds=PAIR_SECONDS))
+    return Reply(Outcome.OK, figure, body_text(figure).splitlines()[0])
 
 
 def farm_figure(result: Resilience) -> str:
-    """The figure in words: which failures the farm survives, and the worst it does not."""
-    failing = result.failing_singles
-    if failing:
-        lines = [f"The farm does not survive every single host failure: the loss of "
-                 f"{plural(len(failing), 'host')} would leave cluster members with nowhere to go."]
-        lines += [f"  {loss.hosts[0]}: {_stranded(loss)}" for loss in failing[:SHOWN]]
-        if len(failing) > SHOWN:
-            lines.append(f"  and {len(failing) - SHOWN} more hosts")
-        lines.append(f"Say 'resilience {failing[0].hosts[0]}' for what its failure would do.")
-        return "\n".join(lines)
+    """The figure in words (the site's overview): which failures the farm survives, the worst it does not."""
+    return body_text(figure_body(result))
+
+
+def figure_body(result: Resilience) -> ResilienceFigure:
+    """The figure as a reply body: the hosts whose loss strands members, else the pairs tried."""
     pairs = result.pairs
-    assert pairs is not None  # computed whenever every single failure is survived
-    if result.tolerated == 2:
-        return (f"The farm survives any 2 host failures: all {plural(pairs.total, 'pair')} of hosts "
-                "were tried.")
-    said = _pairs_failing(pairs.total, pairs.tried, pairs.failing, pairs.worst)
-    return f"The farm survives any 1 host failure. {said}."
+    tried = None if pairs is None else PairsTried(pairs.total, pairs.tried, pairs.failing,
+                                                  lost_hosts(pairs.worst) if pairs.worst else None)
+    return ResilienceFigure(result.tolerated, tuple(map(lost_hosts, result.failing_singles)), tried)
 
 
-def _pairs_failing(total: int, tried: int, failing: int, worst: HostLoss | None) -> str:
-    """How many pairs tried would strand members, and the worst: `resilience`'s words and the what-if's."""
-    said = (f"Of the {total:,} pairs of hosts" if tried == total else
-            f"Of {tried:,} pairs of hosts tried (a sample of the {total:,}: the time ran out)")
-    if worst is None:
-        return f"{said}, none would leave VMs with nowhere to go"
-    return (f"{said}, {failing:,} would leave VMs with nowhere to go; "
-            f"worst: {' + '.join(worst.hosts)} ({_stranded(worst)})")
+def restart_plan(host: str, loss: HostLoss, clusters: dict[str, str]) -> RestartPlan:
+    """What `host`'s failure would do now: each restart and where, then each VM staying down and why."""
+    moved = (VMRestart(vm, clusters.get(vm, ""), to=target) for vm, target in loss.restarts)
+    stuck = (VMRestart(s.vm, s.cluster, reason=s.reason) for s in loss.stranded)
+    return RestartPlan(host, (*moved, *stuck))
 
 
-def host_plan(host: str, loss: HostLoss) -> str:
-    """What `host`'s failure would do now: each restart and where, each VM that would stay down and why."""
-    moved, stuck = len(loss.restarts), len(loss.stranded)
-    if not moved and not stuck:
-        return f"{host} runs no VM now: its failure would stop nothing."
-    head = f"If {host} failed now, {plural(moved, 'running VM')} would restart elsewhere"
-    head += f" and {stuck} would not:" if stuck else ":"
-    lines = [head]
-    lines += [f"  {vm} → {target}" for vm, target in loss.restarts]
-    lines += [f"  {s.vm} stays down: {s.reason}" for s in loss.stranded]
-    return "\n".join(lines)
-
-
-def _stranded(loss: HostLoss) -> str:
-    members = loss.members_stranded
-    shown = "; ".join(f"{s.vm}: {s.reason}" for s in members[:2])
-    return shown + (f"; and {len(members) - 2} more" if len(members) > 2 else "")
+def lost_hosts(loss: HostLoss) -> LostHosts:
+    """A loss as a reply shows it: its hosts and the members of clusters it strands, with why."""
+    return LostHosts(loss.hosts, tuple(VMRestart(s.vm, s.cluster, reason=s.reason)
+                                       for s in loss.members_stranded))
 
 
 def _names(vms: tuple[str, ...]) -> str:
