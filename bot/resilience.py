@@ -41,7 +41,10 @@ def simulator(ctx: Context, *, change: Proposal | None = None) -> Simulator:
 
 
 def what_if(ctx: Context, change: Proposal) -> str:
-    """A preview's line when the change would leave a host's failure stranding members; else "".
+    """A preview's line when the change would lower the farm's figure; else "".
+
+    To 0: the hosts whose failure would newly strand members. From 2 to 1: how many pairs of
+    hosts would, and the worst (the same pairs played on both farms, within PREVIEW_PAIR_SECONDS).
 
     It warns and does not refuse: the operator may have reasons (a host leaving for good).
     """
