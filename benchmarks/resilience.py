@@ -13,7 +13,10 @@ import time
 from benchmarks.core import report
 from benchmarks.placement import generated_farm
 from bot.resilience import PREVIEW_PAIR_SECONDS
-from hypervisor.placement import FarmLoad, Guest
+from bot.watch import host_failures
+from bot.watch.model import RestartRules, Rules
+from bot.watch.picture import HostSeen, Snapshot
+from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.recovery import plan_recovery
 from hypervisor.resilience import Simulator, assess, pairs_lost, single_losses
 
@@ -65,3 +68,19 @@ def resilience(size: int = 1000) -> None:
     report(f"resilience, a preview's what-if, {size} hosts",
            f"{what_if:.1f} s = {what_if / took:.2f} × the figure's {took:.1f} s, "
            f"{lost.tried:,} of {lost.total:,} pairs (sampled)", f"< {PREVIEW_PAIR_SECONDS:g} s of pairs")
+
+    # The watcher's resilience condition on the same farm, as an evaluation after an event sees it:
+    # the first (losses played) and one with placement unchanged (the last losses reused).
+    seen = {h.name: HostSeen(h.name, host=h) for h in hosts}
+    for vm in vms:
+        seen[vm.host].vms[vm.name] = vm
+    snap = Snapshot(hosts=seen, changes={})
+    rules = Rules(restart=RestartRules(Limits(), tuple(shared), {}, lambda: ()))
+    begun = time.perf_counter()
+    list(host_failures.conditions(snap, rules, 0.0))
+    first = time.perf_counter() - begun
+    begun = time.perf_counter()
+    list(host_failures.conditions(snap, rules, 0.0))
+    again = time.perf_counter() - begun
+    report(f"resilience, the watcher's condition, {size} hosts",
+           f"{first:.2f} s = {first / fast:.1f} × the single losses; unchanged {again:.2f} s", "-")

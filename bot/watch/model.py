@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.fleet import Pattern
 from bot.watch.picture import Change
@@ -106,6 +107,8 @@ class RestartRules:
     shared_pools: tuple[str, ...]
     pinned: Mapping[str, str]  # VM -> the host it is pinned to
     maintenance: Callable[[], Collection[str]]  # the hosts marked in maintenance now
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the last evaluation worked out (bot/watch/host_failures.py), for the next to reuse."""
 
 
 @dataclass(frozen=True)

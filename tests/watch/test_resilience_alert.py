@@ -54,3 +54,17 @@ def test_the_resilience_condition_holds_for_what_the_config_says(tmp_path):
     path = tmp_path / "farm.toml"
     path.write_text('[hosts.h1]\nuri = "test:///default"\n[watch.for]\nresilience = 600\n')
     assert load_config(path).watch.hold == {"resilience": 600.0}
+
+
+def test_the_condition_follows_the_vms_the_hosts_report(watched):
+    db_hosts = {r.vm.host for r in watched.engine.inventory.vms_in("db")}
+    close_all_but(watched, db_hosts)
+    watched.after(121)
+    (fired,) = watched.seen.of("fired", "resilience")
+    stranded = set(fired.alert.condition.vms)
+    (host,) = fired.alert.condition.hosts
+    for vm in stranded:  # stopped outside granja: a VM that does not run needs nowhere to go
+        watched.engine.farm.driver(host).lifecycle(vm, "destroy")
+    watched.after(0)
+    now = [c for c in watched.watcher.conditions if c.kind == "resilience"]
+    assert not now or not stranded & set(now[0].vms), now
