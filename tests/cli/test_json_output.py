@@ -118,3 +118,20 @@ def test_a_farm_that_fails_in_json_names_the_failing_hosts_and_the_worst_pair(ch
     assert {"vm": next(r.name for r in chat.engine.inventory.vms_in("db") if r.vm.host == db_host),
             "cluster": "db", "to": "", "reason": "every host with room already runs a member of db"} \
         in failing[db_host]
+
+
+def test_a_farm_that_survives_one_failure_in_json_names_the_worst_pair(chat):
+    for host in chat.engine.farm.host_names:  # the reviewer's farm, host13 closed too
+        if host not in ("host07", "host09", "host14", "host15"):
+            chat.engine.inventory.set_maintenance(host, on=True, at=chat.engine.clock(), user="test")
+    document = _as_json(chat, "resilience")
+    body = document["body"]
+    assert (body["tolerated"], body["failing_hosts"]) == (1, [])
+    pairs = body["pairs"]
+    assert (pairs["total"], pairs["tried"]) == (105, 105)
+    assert pairs["failing"] > 0
+    worst = pairs["worst"]
+    assert len(worst["hosts"]) == 2
+    assert all(s["cluster"] and s["reason"] and not s["to"] for s in worst["stranded"])
+    said = f"{pairs['failing']} would leave VMs with nowhere to go; worst: {' + '.join(worst['hosts'])} "
+    assert said in document["summary"]
