@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+from bot.watch import host_failures
 from bot.watch.model import KINDS, ClusterRule, Condition, Rules
 from bot.watch.picture import Change, HostSeen, Snapshot
 from hypervisor.model import VM, VMState
@@ -51,6 +52,7 @@ def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Dri
         *_twice(snap, now),
         *_clusters(snap, rules, now),
         *_host_facts(snap, rules, now),
+        *host_failures.conditions(snap, rules, now),
         *(_drift(snap, drift, now) if drift is not None else ()),
     ]
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
