@@ -63,6 +63,10 @@ class HostDriver(Protocol):
         """Wait until the VM has stopped (at most `seconds`); the VM as it is then."""
         ...
 
+    def reboot(self, name: str, seconds: float) -> VM:
+        """Ask the VM to reboot and wait for evidence it did (at most `seconds`; NotRebooted if none)."""
+        ...
+
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
         """Move a running VM to `target` without stopping it; returns it as seen there."""
         ...
