@@ -24,7 +24,7 @@ from typing import Literal
 
 from hypervisor.errors import HypervisorError, NotRebooted
 from hypervisor.farm import Farm
-from hypervisor.interface import Progress
+from hypervisor.interface import Progress, Turn
 from hypervisor.migration import migrate, plan_migration
 from hypervisor.model import VM, VMState
 
@@ -117,7 +117,8 @@ def roll(farm: Farm, plan: RollingPlan, progress: Progress, *, addresses: Addres
                               f"{len(batch)} more would leave fewer than {plan.min_running}")
             rolled.not_tried = remaining
             return rolled
-        progress(f"{number}/{len(batches)}: {plan.action} {', '.join(step.vm.name for step in batch)}")
+        names = tuple(step.vm.name for step in batch)
+        progress(Turn(f"{number}/{len(batches)}: {plan.action} {', '.join(names)}", names))
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:  # N down means N at once
             turns = list(pool.map(lambda step: _turn(farm, plan, step, progress, addresses), batch))
         for step, (vm, outcome, what) in zip(batch, turns, strict=True):

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.fleet import Pattern
+from bot.fleet import Pattern, must_run
 from bot.watch.picture import Change
 
 
@@ -93,6 +93,10 @@ class ClusterRule:
     name: str
     pattern: Pattern  # the cluster's member names (RE2, from the fleet config)
     min_running: int | None = None  # None: every member must run; 0: none need to
+
+    def wanted(self, members: int) -> int:
+        """How many of its `members` must run (fleet.must_run)."""
+        return must_run(self.min_running, members)
 
 
 @dataclass(frozen=True)
