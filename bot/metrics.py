@@ -113,7 +113,7 @@ class _FarmCollector(Collector):
         for rule in self.watcher.rules.clusters:
             found = members.get(rule.name, set())
             up.add_metric([rule.name], len(running.get(rule.name, ())))
-            wanted.add_metric([rule.name], rule.min_running or len(found))
+            wanted.add_metric([rule.name], rule.wanted(len(found)))
         yield up
         yield wanted
 

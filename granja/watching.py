@@ -52,7 +52,7 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
                    rules=rules, ours=ours.did, drift=drift_of(inventory),
                    sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock,
-                   file=file)
+                   file=file, busy=ours.busy)
 
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,

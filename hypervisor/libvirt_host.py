@@ -28,6 +28,7 @@ from hypervisor.errors import (
     HostKeyMismatch,
     HostUnreachable,
     HypervisorError,
+    NotRebooted,
     NotSupported,
     OperationFailed,
     VMNotFound,
@@ -283,6 +284,27 @@ class LibvirtHost:
         with self._changing("undefine", name) as conn:
             conn.lookupByName(name).undefine()
 
+    def reboot(self, name: str, seconds: float) -> VM:
+        """Ask the VM to reboot and wait, at most `seconds`, for evidence that it did; the VM then.
+
+        libvirt's reboot only asks (QEMU presses the ACPI button, or asks the guest agent) and a
+        rebooting guest stays "running", so the evidence is an event: REBOOT (QEMU's reset), a
+        stop (libxl re-creates a rebooting Xen domain), or a new domain ID. NotRebooted without
+        any. libvirt's test driver reboots within the call (no events): done when it returns.
+        """
+        with self._changing("reboot", name) as conn:
+            dom = conn.lookupByName(name)
+            lifecycle.check(name, _state(dom), "reboot")
+            if conn.getType() == "TEST":
+                dom.reboot(0)
+                return self._vm(dom, _volume_by_path(conn))
+            before = dom.ID()
+            with LifecycleWatch(conn, dom) as watch:  # subscribed first: a quick reboot is not missed
+                dom.reboot(0)
+                if not watch.wait_for_reboot(seconds, lambda: _domain_id(dom) not in (before, -1)):
+                    raise NotRebooted(name, self.name, seconds)
+            return self._vm(dom, _volume_by_path(conn))
+
     def wait_for_off(self, name: str, seconds: float) -> VM:
         """Wait for the VM's "stopped" lifecycle event (no polling), at most `seconds`; the VM then."""
         with self._edge("wait for", name):
@@ -507,3 +529,11 @@ def _addresses(dom: Any) -> list[str]:
         if found:
             return found
     return []
+
+
+def _domain_id(dom: Any) -> int:
+    """The running instance's ID (-1 while it is not running or when the host does not say)."""
+    try:
+        return int(dom.ID())
+    except libvirt.libvirtError:
+        return -1

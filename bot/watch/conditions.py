@@ -31,6 +31,13 @@ Ours = Callable[[Change], bool]
 """Whether a change was granja's own operation (not an alert)."""
 Drift = Callable[[VM], list[str]]
 """The fields in which a VM differs from its baseline (none without a baseline)."""
+Busy = Callable[[str, float], str]
+"""The command of granja's operation running on a VM at a moment ("" when there is none)."""
+
+
+def nothing_busy(_vm: str, _at: float) -> str:
+    """A Busy for where no journal is at hand: no VM is in granja's hands."""
+    return ""
 
 
 def clock(at: float) -> str:
@@ -43,14 +50,18 @@ def names(items: Iterable[str], limit: int = VMS_NAMED) -> str:
     return listed(sorted(set(items), key=natural_key), shown=limit) or "none"
 
 
-def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Drift | None = None
-             ) -> list[Condition]:
-    """Every condition the picture shows now, worst first."""
+def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Drift | None = None,
+             busy: Busy = nothing_busy) -> list[Condition]:
+    """Every condition the picture shows now, worst first.
+
+    `busy` says which VMs granja's own operations have in hand: a cluster member down for one
+    is not missing while it runs.
+    """
     found = [
         *_hosts(snap, now),
         *_changes(snap, rules, now, ours),
         *_twice(snap, now),
-        *_clusters(snap, rules, now),
+        *_clusters(snap, rules, now, busy),
         *_host_facts(snap, rules, now),
         *host_failures.conditions(snap, rules, now),
         *(_drift(snap, drift, now) if drift is not None else ()),
@@ -171,7 +182,7 @@ def _twice(snap: Snapshot, now: float) -> Iterator[Condition]:
                             hosts=tuple(sorted(hosts)), vms=(name,))
 
 
-def _clusters(snap: Snapshot, rules: Rules, now: float) -> Iterator[Condition]:
+def _clusters(snap: Snapshot, rules: Rules, now: float, busy: Busy) -> Iterator[Condition]:
     members: dict[str, dict[str, tuple[VM, HostSeen]]] = {}
     for seen in snap.hosts.values():
         for vm in seen.vms.values():
@@ -184,12 +195,13 @@ def _clusters(snap: Snapshot, rules: Rules, now: float) -> Iterator[Condition]:
     for rule in rules.clusters:
         found = members.get(rule.name, {})
         if found:
-            yield from _cluster(rule, found, now)
+            yield from _cluster(rule, found, now, busy)
 
 
-def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: float) -> Iterator[Condition]:
+def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: float,
+             busy: Busy) -> Iterator[Condition]:
     running = {n for n, (vm, seen) in found.items() if seen.up and vm.state is VMState.RUNNING}
-    wanted = len(found) if rule.min_running is None else rule.min_running
+    wanted = rule.wanted(len(found))
     by_host: dict[str, list[str]] = {}
     for name, (vm, seen) in found.items():
         if seen.up and vm.state.active:
@@ -203,11 +215,16 @@ def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: floa
                             remedy=f"migrate {second}", hosts=(host,), vms=tuple(sorted(together)))
     if len(running) >= wanted:
         return
-    down = [(n, vm, seen) for n, (vm, seen) in found.items() if n not in running]
+    # Down for granja's own operation (a rolling run, a restart): not missing while it runs.
+    ours = {n: command for n, (_vm, seen) in found.items() if n not in running and seen.up
+            for command in [busy(n, now)] if command}
+    if len(running) + len(ours) >= wanted:
+        return
+    down = [(n, vm, seen) for n, (vm, seen) in found.items() if n not in running and n not in ours]
     need = f" ({wanted} wanted)" if wanted != len(found) else ""
     yield Condition(key=f"cluster_degraded:{rule.name}", kind="cluster_degraded", subject=rule.name,
                     message=f"cluster {rule.name}: {len(running)} of {len(found)} running{need}; "
-                            + _why_down(down),
+                            + _why_down(down) + _for_granja(ours),
                     cleared=f"cluster {rule.name}: enough members running", since=_since(down, now),
                     remedy=_cluster_remedy(down), hosts=tuple(sorted({s.name for _, _, s in down})),
                     vms=tuple(sorted((n for n, _, _ in down), key=natural_key)))
@@ -230,6 +247,14 @@ def _why_down(down: list[tuple[str, VM, HostSeen]]) -> str:
     for (state, host), vms in sorted(stopped.items()):
         parts.append(f"{names(vms)} {'is' if len(vms) == 1 else 'are'} {state} on {host}")
     return "; ".join(parts)
+
+
+def _for_granja(ours: dict[str, str]) -> str:
+    by_command: dict[str, list[str]] = {}
+    for name, command in ours.items():
+        by_command.setdefault(command, []).append(name)
+    return "".join(f"; {names(vms)} {'is' if len(vms) == 1 else 'are'} down for granja's '{command}'"
+                   for command, vms in sorted(by_command.items()))
 
 
 def _since(down: list[tuple[str, VM, HostSeen]], now: float) -> float:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.fleet import Pattern
+from bot.fleet import Pattern, must_run
 from bot.watch.picture import Change
 from hypervisor.limits import Limits
 
@@ -100,6 +100,10 @@ class ClusterRule:
     name: str
     pattern: Pattern  # the cluster's member names (RE2, from the fleet config)
     min_running: int | None = None  # None: every member must run; 0: none need to
+
+    def wanted(self, members: int) -> int:
+        """How many of its `members` must run (fleet.must_run)."""
+        return must_run(self.min_running, members)
 
 
 @dataclass(frozen=True)

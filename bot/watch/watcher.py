@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.watch.conditions import Drift, Ours, evaluate, unknown_while_silent
+from bot.watch.conditions import Busy, Drift, Ours, evaluate, nothing_busy, unknown_while_silent
 from bot.watch.model import Condition, Rules
 from bot.watch.picture import Change, Picture
 from bot.watch.tracker import Alert, AlertStore, Tracker, Transition
@@ -62,8 +62,9 @@ class Watcher:
     def __init__(self, *, farm: Farm, uris: Mapping[str, str], rules: Rules, ours: Ours,
                  drift: Drift | None = None, sinks: Sequence[Sink] = (),
                  settings: WatchSettings = WatchSettings(), clock: Callable[[], float] = time.time,
-                 file: AlertStore | None = None) -> None:
+                 file: AlertStore | None = None, busy: Busy = nothing_busy) -> None:
         self.farm, self.rules, self.settings = farm, rules, settings
+        self._busy = busy
         self.clock = clock
         self.picture = Picture(uris)
         self.tracker = Tracker(rules, file)
@@ -167,7 +168,8 @@ class Watcher:
         with self._evaluating:
             now = self.clock()
             snap = self.picture.snapshot()
-            self.conditions = evaluate(snap, self.rules, now=now, ours=self._ours, drift=self._drift)
+            self.conditions = evaluate(snap, self.rules, now=now, ours=self._ours, drift=self._drift,
+                                       busy=self._busy)
             transitions = self.tracker.step(self.conditions, now, unknown_while_silent(snap))
         for transition in transitions:
             self.tell(transition)
