@@ -11,7 +11,6 @@ MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from functools import singledispatch
 from typing import Any
@@ -36,7 +35,6 @@ from bot.slack.safe import no_backticks, slack_code, slack_escape
 from hypervisor.model import gib, size_text
 
 Block = dict[str, Any]
-_BYSLACK_USER = re.compile(r"\(by ([UW][A-Z0-9]{2,})\)")  # a maintenance mark's "(by U…)"
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
 MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
@@ -86,9 +84,9 @@ def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
 def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, people: People = NOBODY) -> list[Block]:
     """Text as sections (code blocks keep table columns), summarized past `limit` blocks.
 
-    `people`: how to show the people granja's text names as `<@U…>`, outside code blocks.
+    `people`: how to show the people granja's text names (nobody is pinged inside code blocks).
     """
-    pieces = chunks(escape(text) if code else say(text, people))
+    pieces = chunks(say(text, people.inert() if code else people))
     shown = pieces[:limit]
     blocks = [section(f"```{no_backticks(piece)}```" if code else piece) for piece in shown]
     if len(pieces) > len(shown):
@@ -120,11 +118,9 @@ def named(reply: Reply) -> set[str]:
     body = reply.body
     found = mentioned(render(reply))
     if isinstance(body, AuditTable):
-        found |= {row.user for row in body.rows}
+        found |= {user for row in body.rows for user in (row.user, *mentioned(row.detail[:200]))}
     elif isinstance(body, HistoryView):
         found |= {change.user for change in body.changes if change.user}
-    elif isinstance(body, FindingList):
-        found |= {user for finding in body.findings for user in _BYSLACK_USER.findall(finding.message)}
     return {uid for user in found if (uid := user_id(user))}
 
 
@@ -137,18 +133,18 @@ def text_message(reply: Reply, people: People) -> list[Block]:
 
 @singledispatch
 def _blocks(body: object, reply: Reply, people: People) -> list[Block]:
-    return text_blocks(render(reply), code=True)  # tables and any body without a card of its own
+    return text_blocks(render(reply), code=True, people=people)  # tables, bodies without a card of their own
 
 
 @_blocks.register
 def _(body: Located, reply: Reply, people: People) -> list[Block]:
-    return text_blocks(render(reply), code=False)
+    return text_blocks(render(reply), code=False, people=people)
 
 
 @_blocks.register
 def _(body: Done, reply: Reply, people: People) -> list[Block]:
-    notes = [context(escape(note)) for note in body.notes]
-    return [section(f"{_ICON[reply.outcome]} {escape(body.summary)}"), *notes]
+    notes = [context(say(note, people)) for note in body.notes]
+    return [section(f"{_ICON[reply.outcome]} {say(body.summary, people)}"), *notes]
 
 
 @_blocks.register
@@ -185,12 +181,12 @@ def _(body: VMCard, reply: Reply, people: People) -> list[Block]:
 def _(body: AuditTable, reply: Reply, people: People) -> list[Block]:
     notes = [context(escape(f"Not shown: {problem}."[:SECTION_CHARS])) for problem in body.skipped[:2]]
     if not body.rows:
-        return [section(f"{escape(body.title)}: none yet."), *notes]
-    lines = [f"*{escape(body.title)}*"]
+        return [section(f"{say(body.title, people)}: none yet."), *notes]
+    lines = [f"*{say(body.title, people)}*"]
     for row in body.rows:
         lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(row.user, people)} "
                      f"{slack_code(row.text)} "
-                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
+                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {say(row.detail[:200], people)}")
     return [*[section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS], *notes]
 
 
@@ -235,7 +231,7 @@ def _(body: FindingList, reply: Reply, people: People) -> list[Block]:
         return [section("Nothing needs attention.")]
     count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
     lines = [f"• {escape(f.severity)} *{escape(f.kind)}* "
-             + say(_BYSLACK_USER.sub(r"(by <@\1>)", f.message), people) for f in body.findings]
+             + say(f.message, people) for f in body.findings]
     return _list_blocks(f"{count} attention", lines)
 
 

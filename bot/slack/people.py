@@ -7,7 +7,8 @@ someone else); there they are shown as `@name`, plain text that pings nobody.
 Only the requester and the confirmer, in the replies to their own request, are
 mentioned live. `person` is the one function that renders a person for Slack;
 `say` fills the people into text granja wrote (the engine names a Slack user as
-`<@U…>`) and makes the rest of it inert, once, at the edge.
+`<@U…>`; a maintenance mark, a baseline or the audit's title say "by U…") and
+makes the rest of it inert, once, at the edge.
 
 Names come from Slack (users.info, see `bot.slack.user_names`), looked up
 before rendering and passed in as `People`: rendering stays pure.
@@ -23,6 +24,8 @@ from bot.slack.safe import slack_escape
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user ID, as Slack signs it
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})>")  # a Slack user as the engine and the audit write them
+# Where granja's text names a Slack user: `<@U…>`, or "by U…" (a mark's, a baseline's, an audit's).
+_NAMED = re.compile(r"<@([UW][A-Z0-9]{2,})>|(?<=\bby )([UW][A-Z0-9]{2,})\b")
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ def user_id(user: str) -> str | None:
 
 
 def mentioned(text: str) -> set[str]:
-    """The Slack user IDs named as `<@U…>` in text granja wrote."""
-    return set(MENTION.findall(text))
+    """The Slack user IDs text granja wrote names (as `<@U…>` or "by U…"), to look up their names."""
+    return {match.group(1) or match.group(2) for match in _NAMED.finditer(text)}
 
 
 def person(user: str, people: People = NOBODY) -> str:
@@ -71,11 +74,11 @@ def person(user: str, people: People = NOBODY) -> str:
 
 
 def say(text: str, people: People = NOBODY) -> str:
-    """Text granja wrote, made inert for Slack, each `<@U…>` in it rendered by `person`."""
-    return slack_escape(text, keep=swaps(text, people))
-
-
-def swaps(text: str, people: People) -> dict[str, str]:
-    """Each `<@U…>` in `text`, to how `person` renders that user (for `slack_escape`'s `keep`)."""
-    return {f"<@{uid}>": person(uid, people) for uid in mentioned(text)}
+    """Text granja wrote, made inert for Slack, each person it names (`<@U…>`, "by U…") shown by `person`."""
+    out: list[str] = []
+    start = 0
+    for match in _NAMED.finditer(text):
+        out += [slack_escape(text[start:match.start()]), person(match.group(1) or match.group(2), people)]
+        start = match.end()
+    return "".join([*out, slack_escape(text[start:])])
 

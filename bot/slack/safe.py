@@ -20,15 +20,13 @@ inside it. What it does:
 Alerts (hypervisor events, watchers) build their messages with
 `slack_format(template, **values)`: the template is granja's own markup, every
 value is made inert. `slack_escape(text, keep=(mention,))` leaves exact
-trusted tokens (a mention granja made itself) intact inside a mixed string;
-`keep={token: shown}` puts granja's own rendering in their place (a person's
-name, see `bot.slack.people`).
+trusted tokens (a mention granja made itself) intact inside a mixed string.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 JOINER = "\u2060"  # WORD JOINER: invisible, and breaks Slack's link detection
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -37,22 +35,20 @@ _AUTOLINK = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}:)(//)|\b(mailto|tel|sms|s
 _BACKTICK = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT: looks like ` and closes nothing
 
 
-def slack_escape(text: str, *, keep: Iterable[str] | Mapping[str, str] = ()) -> str:
+def slack_escape(text: str, *, keep: Iterable[str] = ()) -> str:
     """Untrusted text made inert for Slack mrkdwn and plain `text`: no mention, link or control character.
 
     `keep` lists exact trusted tokens (e.g. the requester's `<@U…>` that granja wrote itself)
-    to leave as they are where they occur; a mapping gives each token granja's own markup to
-    put in its place (already safe: e.g. a person's escaped name).
+    to leave as they are where they occur.
     """
-    shown = dict(keep) if isinstance(keep, Mapping) else {token: token for token in keep}
-    kept = [token for token in shown if token]
+    kept = [token for token in dict.fromkeys(keep) if token]
     if not kept:
         return _inert(text)
-    pattern = re.compile("|".join(re.escape(token) for token in sorted(kept, key=len, reverse=True)))
+    pattern = re.compile("|".join(re.escape(token) for token in kept))
     out: list[str] = []
     start = 0
     for match in pattern.finditer(text):
-        out += [_inert(text[start:match.start()]), shown[match.group(0)]]
+        out += [_inert(text[start:match.start()]), match.group(0)]
         start = match.end()
     return "".join([*out, _inert(text[start:])])
 

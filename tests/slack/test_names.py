@@ -29,6 +29,9 @@ def test_audit_in_a_channel_names_people_without_pinging_them(bot):
     assert "<@U" not in said(shown)
     assert "&lt;@U" not in said(shown)
     audit(bot, "UADMIN", count=2)
+    bot.mention("UADMIN", "audit by UOPER")
+    theirs = bot.reply(lambda c: "by @otto" in c.blocks_text)
+    assert "<@U" not in said(theirs)
     bot.settled()
     asked = [c.body["user"] for c in bot.slack.of("users.info")]
     assert sorted(asked) == sorted(set(asked))  # each person asked of Slack once, then remembered
