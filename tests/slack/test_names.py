@@ -7,6 +7,7 @@ import json
 
 from bot.slack.messages import CONFIRM
 from tests.slack.driver import GENERAL, OPS
+from tests.slack.test_hostile import assert_inert
 
 
 def said(call) -> str:
@@ -71,3 +72,13 @@ def test_a_refused_bystander_is_told_the_requester_by_name(bot):
     assert "<@" not in refusal.text
     assert "&lt;@" not in refusal.text
 
+
+
+def test_a_hostile_display_name_is_shown_inert(bot):
+    bot.slack.users["UOPER"] = "<!channel> www.evil.example <@UADMIN>"  # people choose their own names
+    bot.mention("UOPER", "where is ldap3")
+    bot.slack.wait_for("chat.postMessage")
+    shown = audit(bot, "UADMIN", count=1)
+    assert_inert(shown.text)
+    assert_inert(shown.blocks_text)
+    assert "@&lt;!channel&gt; www\u2060.evil.example &lt;@UADMIN&gt;" in shown.blocks_text
