@@ -29,6 +29,7 @@ from bot.results import (
     RollingRun,
     Text,
     VMCard,
+    VMTable,
 )
 from bot.slack.people import NOBODY, People, mentioned, person, say, user_id
 from bot.slack.safe import no_backticks, slack_code, slack_escape
@@ -111,11 +112,14 @@ def reply_message(reply: Reply, *, people: People = NOBODY) -> tuple[str, list[B
 
 
 def named(reply: Reply) -> set[str]:
-    """The Slack user IDs a reply names (audit rows, findings' "(by U…)", history, `<@U…>` in its text).
+    """The Slack user IDs a reply names (audit rows, history, `<@U…>` or "by U…" in its text).
 
-    Looked up (bot.slack.user_names) before the reply is rendered, to show them by name.
+    Looked up (bot.slack.user_names) before the reply is rendered, to show them by name. A VM
+    table (20,000 rows at most) names nobody, and is not rendered twice to find that out.
     """
     body = reply.body
+    if isinstance(body, VMTable):
+        return set()
     found = mentioned(render(reply))
     if isinstance(body, AuditTable):
         found |= {user for row in body.rows for user in (row.user, *mentioned(row.detail[:200]))}

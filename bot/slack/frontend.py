@@ -151,9 +151,8 @@ class FrontEnd:
         request. Anyone else (who holds a busy VM, who decided a request, the audit's people) is
         named, not pinged; a name Slack cannot give is shown as the raw ID, inert.
         """
-        pinged = NOBODY.pinging(*(event.user for event in asking))
-        looked_up = users - pinged.live
-        names = self.names.names(looked_up) if self.names is not None and looked_up else {}
+        pinged = NOBODY.pinging(*(event.user for event in asking))  # still named in a table or a list
+        names = self.names.names(users) if self.names is not None and users else {}
         return People(names, pinged.live)
 
     def post(self, where: Where, text: str, blocks: list[Block]) -> str:

@@ -29,7 +29,9 @@ def test_audit_in_a_channel_names_people_without_pinging_them(bot):
     assert "@vera" in shown.blocks_text
     assert "<@U" not in said(shown)
     assert "&lt;@U" not in said(shown)
-    audit(bot, "UADMIN", count=2)
+    again = audit(bot, "UADMIN", count=2)
+    assert "UTC @ada `audit all`" in again.blocks_text  # their own row too: a table pings nobody
+    assert "<@U" not in said(again)
     bot.mention("UADMIN", "audit by UOPER")
     theirs = bot.reply(lambda c: "by @otto" in c.blocks_text)
     assert "<@U" not in said(theirs)
