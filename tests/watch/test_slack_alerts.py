@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from bot.slack.alerts import ACK, REMEDY
@@ -46,7 +47,8 @@ def test_acknowledge_by_a_viewer_is_allowed_and_audited_the_remedy_is_refused(al
     message = posted(alerting, "db1 stopped on host02")
     alerting.click("UVIEWER", message, ACK, channel=ALERTS)
     update = alerting.slack.wait_for("chat.update", lambda c: "acknowledged by" in c.blocks_text)[-1]
-    assert "acknowledged by <@UVIEWER>" in update.blocks_text
+    assert "acknowledged by @vera at" in update.blocks_text  # named, not pinged
+    assert "<@UVIEWER>" not in update.text + json.dumps(update.body["blocks"])
     assert ACK not in str(update.body["blocks"])  # acknowledged once; the remedy stays
     entries = alerting.engine.inventory.audit(vm="db1", limit=5)
     assert [e.user for e in entries if e.text.startswith("alert acknowledged")] == ["<@UVIEWER>"]
