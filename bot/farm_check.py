@@ -1,0 +1,40 @@
+"""What `check` reports, for the chat and the site's overview alike: one list, worst first.
+
+Every health finding of the inventory (inventory.health), then the watcher's other conditions
+(a cluster below its min_running, a VM running twice, a pool nearly full) in the watcher's words
+and severities. Where both see the same fact (SAME_FACT), health's finding is the one reported,
+with the watcher's severity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.fleet import FleetConfig
+from bot.watch.inventory_view import inventory_conditions, rules_of
+from hypervisor.resilience import HostLoss
+from inventory.finding import Finding
+from inventory.health import findings
+from inventory.store import Inventory
+
+# The watcher's kinds that inventory.health also reports, as health's kind (same severity).
+SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
+             "defined_twice": "stray", "drift": "drift"}
+_WORST_FIRST = {"critical": 0, "warning": 1, "info": 2}
+
+
+def farm_findings(inventory: Inventory, config: FleetConfig, *, now: datetime,
+                  losses: Sequence[HostLoss] | None = None) -> list[Finding]:
+    """Everything that needs attention, critical first, then warnings, then notes (each kept in its order).
+
+    `losses` are every host's loss if the caller has simulated them already with the config's
+    placement rules (the site's host failure figure has); None, they are simulated here.
+    """
+    placement = config.placement
+    found = findings(inventory, limits=placement.limits, now=now, pinned=config.pinned,
+                     shared_pools=placement.shared_pools, losses=losses)
+    conditions = inventory_conditions(inventory, rules_of(config), now=now)
+    found += [Finding(c.kind, c.subject, c.message, c.severity.word) for c in conditions
+              if c.kind not in SAME_FACT]
+    return sorted(found, key=lambda finding: _WORST_FIRST.get(finding.severity, len(_WORST_FIRST)))
