@@ -143,6 +143,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
         return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                           work=inventory.directory / "site-src", secrets=config.site.secrets,
                           shared_pools=placement.shared_pools,
-                          findings=farm_findings(inventory, config, now=datetime.now(UTC), losses=figure.singles),
+                          findings=farm_findings(inventory, config, now=datetime.now(UTC),
+                                                 losses=figure.singles),
                           resilience=farm_figure(figure), networks=networks,
                           limits=placement.limits, full=full, audit_keep=is_change)
