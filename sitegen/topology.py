@@ -88,6 +88,16 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class VlanPlace:
+    """Where hosts carry a VLAN: its sub-interface, the bond (or NIC) under it and the bridge on it."""
+
+    interface: str
+    parent: str
+    bridge: str  # "" when no bridge is on it (the host's own address on that VLAN, say)
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class VlanUse:
     """One VLAN: the bridges it is carried on, the hosts that carry it and the VMs plugged in."""
 
@@ -96,6 +106,7 @@ class VlanUse:
     hosts: tuple[str, ...]
     vms: tuple[str, ...]
     bonds: tuple[str, ...] = ()
+    places: tuple[VlanPlace, ...] = ()  # where each host carries it, hosts wired alike together
 
 
 def wiring(host: Host | None) -> dict[str, Wire]:
@@ -159,29 +170,42 @@ def shared_hosts(members: Iterable[VMRecord]) -> dict[str, list[str]]:
 
 def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord],
               configured: Iterable[int] = ()) -> list[VlanUse]:
-    """Every VLAN seen on a host or a NIC, or `configured`, with its bridges, bonds, hosts and VMs."""
+    """Every VLAN a host carries, a NIC is tagged with or `configured` names: where, and who uses it.
+
+    A host carries a VLAN on each VLAN sub-interface its network facts list, whether or not a
+    bridge is on it; hosts wired alike (same interface, bond and bridge) share one place.
+    """
+    hosts = list(hosts)
     wires = {host.name: wiring(host.host) for host in hosts}
+    seen: set[int] = set(configured)  # a configured VLAN no host carries is listed too
     bridges: dict[int, set[str]] = defaultdict(set)
     bonds: dict[int, set[str]] = defaultdict(set)
     carriers: dict[int, set[str]] = defaultdict(set)
     members: dict[int, set[str]] = defaultdict(set)
-    for vlan in configured:
-        bridges.setdefault(vlan, set())  # a configured VLAN no host carries is listed too
-    for host, host_wires in wires.items():
-        for bridge, wire in host_wires.items():
-            if wire.vlan is not None:
-                bridges[wire.vlan].add(bridge)
-                carriers[wire.vlan].add(host)
-                if wire.bond:
-                    bonds[wire.vlan].add(wire.bond)
+    places: dict[int, dict[tuple[str, str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    for host in hosts:
+        facts = host.host.facts
+        if facts is None:
+            continue
+        on_bridge = {port: bridge.name for bridge in facts.bridges for port in bridge.ports}
+        for sub in facts.vlans:
+            seen.add(sub.vlan)
+            carriers[sub.vlan].add(host.name)
+            bonds[sub.vlan].add(sub.parent)
+            bridge = on_bridge.get(sub.name, "")
+            if bridge:
+                bridges[sub.vlan].add(bridge)
+            places[sub.vlan][(sub.name, sub.parent, bridge)].add(host.name)
     for record in vms:
         for row in nic_rows(record, wires.get(record.vm.host, {})):
             if row.vlan is not None:
+                seen.add(row.vlan)
                 bridges[row.vlan].add(row.nic.bridge)
                 members[row.vlan].add(record.vm.name)
     return [VlanUse(vlan, tuple(sorted(bridges[vlan])), _natural(carriers[vlan]), _natural(members[vlan]),
-                    _natural(bonds[vlan]))
-            for vlan in sorted(bridges)]
+                    _natural(bonds[vlan]),
+                    tuple(VlanPlace(*where, _natural(on)) for where, on in sorted(places[vlan].items())))
+            for vlan in sorted(seen)]
 
 
 def cluster_hosts(members: dict[str, list[VMRecord]]) -> dict[str, dict[str, int]]:
