@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hypervisor.host_model import Host
-from hypervisor.model import NIC
+from hypervisor.model import NIC, gib
 from hypervisor.placement import Limits
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
@@ -223,16 +223,32 @@ def _natural(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=natural_key))
 
 
-def guest_addresses(record: VMRecord) -> list[str]:
-    """The guest's IP addresses if the inventory has them (per NIC or per VM), else none.
+def guest_addresses(record: VMRecord) -> tuple[str, ...]:
+    """A running guest's IP addresses as its host told them at the last refresh that read it.
 
-    The model may carry them as `addresses` on a NIC or on the VM (libvirt's interface
-    addresses, read at refresh); until it does, the card simply leaves the row out.
+    None for a VM that is not running: the reading kept from when it ran is no longer its address.
+    (The inventory keeps them per VM, not per NIC: libvirt's lease, agent and ARP sources differ
+    in what they tie to a MAC.)
     """
-    found: list[str] = []
-    for holder in (*record.vm.nics, record.vm):
-        for address in getattr(holder, "addresses", None) or ():
-            text = str(getattr(address, "address", address))
-            if text not in found:
-                found.append(text)
-    return found
+    usage = record.vm.usage
+    return usage.addresses if usage is not None and record.vm.state.active else ()
+
+
+def use_words(record: VMRecord) -> str:
+    """What a running VM used at the last refresh that read it, rounded so that jitter reads the same.
+
+    "CPU about 40 %, memory about 1.5 GiB of 4 GiB": CPU to the nearest 10 % ("under 5 %" below),
+    memory to two significant figures. "" when it is not running or its host reported nothing:
+    a VM's page is rebuilt when these words change, not at every refresh's new figures.
+    """
+    usage = record.vm.usage
+    if usage is None or not record.vm.state.active:
+        return ""
+    parts = []
+    if usage.cpu_percent is not None:
+        tens = round(usage.cpu_percent / 10) * 10
+        parts.append("CPU under 5 %" if usage.cpu_percent < 5 else f"CPU about {tens} %")
+    if usage.memory_used_mib is not None:
+        used = float(f"{usage.memory_used_mib / 1024:.2g}") * 1024
+        parts.append(f"memory about {gib(used)} of {gib(record.vm.memory_mib)}")
+    return ", ".join(parts)

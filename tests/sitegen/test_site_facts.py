@@ -11,7 +11,7 @@ from hypervisor.model import Usage
 from sitegen.render import vm_page
 from tests.sitegen.test_site import FARM_NOW, md_mtimes, new_site, refresh, row_of, tables
 
-MEMORY = "memory 1.5 GiB of 4 GiB"  # ldap1's use in the test below
+MEMORY = "memory about 1.5 GiB of 4 GiB"  # ldap1's use in the test below
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -46,7 +46,7 @@ def test_a_vm_page_shows_its_addresses_and_use_at_the_last_refresh_and_search_kn
     out = build(chat, tmp_path / "site")
     rows = card((out / "vms" / "ldap3.html").read_text())
     assert rows["IP addresses"] == said["addresses"]
-    assert rows["In use"] == "CPU about 50 % at the last refresh"  # the chat says "CPU 50%"
+    assert rows["In use"] == "CPU about 50 %, at the last refresh"  # the chat says "CPU 50%"
     index = json.loads((out / "search" / "search_index.json").read_text())
     ldap3 = [doc for doc in index["docs"] if doc["location"] == "vms/ldap3.html"]
     assert "192.168.0.1" in ldap3[0]["text"]
@@ -63,7 +63,7 @@ def test_use_that_only_jitters_rewrites_no_vm_page_and_a_real_change_rewrites_on
 
     refresh(site.inv, with_use(41.2, 1500), minutes=20, unreachable=("host3",))
     site.build()
-    assert card(site.vm_html("ldap1"))["In use"] == f"CPU about 40 %, {MEMORY} at the last refresh"
+    assert card(site.vm_html("ldap1"))["In use"] == f"CPU about 40 %, {MEMORY}, at the last refresh"
     assert card(site.vm_html("ldap1"))["IP addresses"] == "10.0.100.10"
     before = md_mtimes(site.work)
     refresh(site.inv, with_use(43.9, 1530), minutes=30, unreachable=("host3",))
@@ -74,7 +74,7 @@ def test_use_that_only_jitters_rewrites_no_vm_page_and_a_real_change_rewrites_on
     site.build()
     again = md_mtimes(site.work)
     assert {rel for rel in again if again[rel] != after[rel]} == {"index.md", vm_page("ldap1")}
-    assert card(site.vm_html("ldap1"))["In use"] == f"CPU about 80 %, {MEMORY} at the last refresh"
+    assert card(site.vm_html("ldap1"))["In use"] == f"CPU about 80 %, {MEMORY}, at the last refresh"
 
 
 def test_a_stale_vm_page_says_when_its_use_was_read(tmp_path):
@@ -83,7 +83,7 @@ def test_a_stale_vm_page_says_when_its_use_was_read(tmp_path):
     refresh(site.inv, farm, minutes=20)  # host3 answers: web1 is read
     refresh(site.inv, farm, minutes=30, unreachable=("host3",))
     site.build()
-    assert card(site.vm_html("web1"))["In use"] == "CPU under 5 % at 2025-03-01 12:20:00 UTC"
+    assert card(site.vm_html("web1"))["In use"] == "CPU under 5 %, read by 2025-03-01 12:20:00 UTC"
 
 
 def test_the_overviews_health_table_is_what_check_says(chat, tmp_path):
