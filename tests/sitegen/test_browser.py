@@ -209,3 +209,15 @@ def test_search_finds_a_vm_by_its_ip_address_and_shows_its_host_and_state(chat, 
     assert "State running" in snippet, snippet
     assert f"Host {record.vm.host}" in snippet, snippet
     assert "IP addresses 10.0.100.23, fd00::23" in snippet, snippet
+
+
+def test_the_health_table_keeps_severity_subject_and_finding_on_a_phone(site, page):
+    page.open((site / "index.html").as_uri())
+    page.viewport(*PHONE, mobile=True)
+    page.evaluate("document.querySelector('#health-check').scrollIntoView()")
+    table = "document.querySelector('#health-check ~ .md-typeset__scrollwrap')"
+    headers = page.evaluate(f"[...{table}.querySelectorAll('th')]"
+                            ".filter(th => th.getBoundingClientRect().width > 0).map(th => th.textContent)")
+    assert headers == ["Severity", "Subject", "Finding"]
+    assert page.evaluate(f"{table}.scrollWidth <= {table}.clientWidth")
+    assert no_sideways_scroll(page)
