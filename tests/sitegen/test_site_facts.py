@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,11 +24,8 @@ def build(chat, out: Path) -> Path:
 
 def card(html_text: str) -> dict[str, str]:
     """The summary card's rows, label -> value, as the page's text reads."""
-    import html as html_module
-    import re
-
     rows = re.findall(r'<span class="g-k">(.*?)</span> <span class="g-v">(.*?)</span></div>', html_text)
-    return {label: " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+    return {label: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
             for label, value in rows}
 
 
