@@ -7,13 +7,12 @@ from collections.abc import Collection, Mapping
 from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
+from bot.farm_check import farm_findings
 from bot.parser import Command
 from bot.rechecks import FORCEABLE, load_of, shared_on
 from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
-from bot.watch.inventory_view import inventory_conditions, rules_of
-from bot.watch.model import Severity
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
@@ -22,8 +21,6 @@ from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
 from hypervisor.words import plural
-from inventory.finding import Finding
-from inventory.health import findings
 
 
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -234,27 +231,9 @@ def _answers(ctx: Context, host: str) -> bool:
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
-    """What needs attention, from the inventory: critical first, then warnings, then notes (info).
-
-    Within a severity, health's findings come first, then the watcher's other conditions.
-
-    Where the watcher and inventory.health see the same fact (SAME_FACT), health's finding is
-    reported, with the watcher's severity; the watcher's other conditions (a cluster below its
-    min_running, a VM running twice, a pool nearly full) in the watcher's words and severities.
-    """
-    placement = ctx.config.placement
-    found = findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
-                     shared_pools=placement.shared_pools)
-    conditions = inventory_conditions(ctx.inventory, rules_of(ctx.config), now=ctx.now())
-    found += [Finding(c.kind, c.subject, c.message, c.severity.word) for c in conditions
-              if c.kind not in SAME_FACT]
-    found.sort(key=lambda f: -Severity.named(f.severity))  # worst first; within a severity, as found
+    """What needs attention, from the inventory, worst first (bot.farm_check, as the site's overview says)."""
+    found = farm_findings(ctx.inventory, ctx.config, now=ctx.now())
     return ok(FindingList(tuple(found)), plural(len(found), "finding"))
-
-
-# The watcher's kinds that inventory.health also reports, as health's kind (same severity).
-SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
-             "defined_twice": "stray", "drift": "drift", "resilience": "resilience"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:
