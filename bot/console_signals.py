@@ -15,8 +15,8 @@ import errno
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from hypervisor import crashpoint
 
@@ -38,9 +38,6 @@ class Ended(BaseException):
 @contextlib.contextmanager
 def ending_on_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP raise `Ended` in the main thread, once: a later one is ignored while it ends."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     fired: list[int] = []
 
     def handle(signum: int, _frame: object) -> None:
@@ -48,12 +45,8 @@ def ending_on_signals() -> Iterator[None]:
             fired.append(signum)
             raise Ended(signum)
 
-    previous = {number: signal.signal(number, handle) for number in ENDING}
-    try:
+    with _handling(ENDING, handle):
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -64,10 +57,6 @@ def stopping_on_signals(engine: Engine, out: Callable[[str], None],
     Later signals say what it still waits for. Each signal is appended to `heard` (the chat ends
     after SIGTERM or SIGHUP). Outside the main thread (no signals there) this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def handle(signum: int, _frame: object) -> None:
         if heard is not None:
             heard.append(signum)
@@ -79,7 +68,20 @@ def stopping_on_signals(engine: Engine, out: Callable[[str], None],
             out(f"  … still stopping, waiting for: {doing}")
         crashpoint.handled()
 
-    previous = {number: signal.signal(number, handle) for number in STOPPING}
+    with _handling(STOPPING, handle):
+        yield
+
+
+@contextlib.contextmanager
+def _handling(signals: Iterable[int], handle: Callable[[int, Any], None]) -> Iterator[None]:
+    """`handle` for these signals inside the block, the previous handlers after it.
+
+    In the main thread only (Python runs handlers there alone): elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handle) for number in signals}
     try:
         yield
     finally:

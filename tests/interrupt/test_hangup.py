@@ -8,9 +8,11 @@ SIGHUP; writing to the terminal fails (EIO) from then on, and nothing may crash 
 
 from __future__ import annotations
 
+import contextlib
 import select
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from inventory import Inventory
@@ -54,47 +56,51 @@ def _settled_as_interrupted(state: Path, before: dict[str, list[tuple[str, str]]
         n: [s for _h, s in w] for n, w in before.items()}
 
 
-def test_sigterm_at_the_prompt_ends_the_chat_cleanly(state, tmp_path):
-    with open(tmp_path / "stderr", "w+") as stderr:
-        term = Terminal("--state", str(state), "chat", stderr=stderr)
+@contextlib.contextmanager
+def _chat(state: Path, tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[Terminal]:
+    """`granja chat` on a terminal, its stderr in a file (it outlives a hang-up); killed if a check failed."""
+    with open(tmp_path / "stderr", "w") as stderr:
+        term = Terminal("--state", str(state), "chat", stderr=stderr, env=env)
         try:
-            term.until("granja> ")
-            term.type("where is ldap3\r")
-            mark = term.until("ldap3 is on host").index("ldap3 is on host")
-            term.until("granja> ", after=mark)
-            term.idle()
-            where = send_off_main(term.process.pid, signal.SIGTERM)
-            term.until("granja: SIGTERM: the chat ends.", after=mark, why=where)
-            assert term.close() == 4
+            yield term
         finally:
             if term.process.poll() is None:
                 term.process.kill()
                 term.process.wait()
-        stderr.seek(0)
-        errors = stderr.read()
+
+
+def _no_errors(tmp_path: Path) -> None:
+    errors = (tmp_path / "stderr").read_text()
     assert "Traceback" not in errors, errors
+    assert "Exception" not in errors, errors
+
+
+def _asked_then_idle(term: Terminal) -> int:
+    """Ask something, wait for the next prompt and for the chat to wait for a key; where the answer is."""
+    term.until("granja> ")
+    term.type("where is ldap3\r")
+    mark = term.until("ldap3 is on host").index("ldap3 is on host")
+    term.until("granja> ", after=mark)
+    term.idle()
+    return mark
+
+
+def test_sigterm_at_the_prompt_ends_the_chat_cleanly(state, tmp_path):
+    with _chat(state, tmp_path) as term:
+        mark = _asked_then_idle(term)
+        where = send_off_main(term.process.pid, signal.SIGTERM)
+        term.until("granja: SIGTERM: the chat ends.", after=mark, why=where)
+        assert term.close() == 4
+    _no_errors(tmp_path)
     assert "where is ldap3" in _history(state)
 
 
 def test_a_hang_up_at_the_prompt_ends_the_chat_cleanly(state, tmp_path):
-    with open(tmp_path / "stderr", "w+") as stderr:
-        term = Terminal("--state", str(state), "chat", stderr=stderr)
-        try:
-            term.until("granja> ")
-            term.type("where is ldap3\r")
-            mark = term.until("ldap3 is on host").index("ldap3 is on host")
-            term.until("granja> ", after=mark)
-            term.idle()
-            term.hang_up()
-            assert term.close() == 4
-        finally:
-            if term.process.poll() is None:
-                term.process.kill()
-                term.process.wait()
-        stderr.seek(0)
-        errors = stderr.read()
-    assert "Traceback" not in errors, errors
-    assert "Exception" not in errors, errors
+    with _chat(state, tmp_path) as term:
+        _asked_then_idle(term)
+        term.hang_up()
+        assert term.close() == 4
+    _no_errors(tmp_path)
     assert "where is ldap3" in _history(state)
 
 
@@ -104,24 +110,15 @@ def test_a_hang_up_during_a_change_stops_it_as_ctrl_c_does(state, tmp_path):
     to the terminal from then on fails with EIO."""
     at = _first_move(state, tmp_path)
     before = copies(state)
-    with open(tmp_path / "stderr", "w+") as stderr:
-        term = Terminal("--state", str(state), "chat", stderr=stderr, env={"GRANJA_SIGNAL_AT": f"{at}:STOP"})
-        try:
-            term.until("granja> ")
-            term.type("evacuate host12\r")
-            term.until("confirm? [y/N] ")
-            term.type("y\r")
-            _stopped(term.process.pid)
-            term.hang_up()
-            assert term.close() == 4
-        finally:
-            if term.process.poll() is None:
-                term.process.kill()
-                term.process.wait()
-        stderr.seek(0)
-        errors = stderr.read()
-    assert "Traceback" not in errors, errors
-    assert "Exception" not in errors, errors
+    with _chat(state, tmp_path, env={"GRANJA_SIGNAL_AT": f"{at}:STOP"}) as term:
+        term.until("granja> ")
+        term.type("evacuate host12\r")
+        term.until("confirm? [y/N] ")
+        term.type("y\r")
+        _stopped(term.process.pid)
+        term.hang_up()
+        assert term.close() == 4
+    _no_errors(tmp_path)
     _settled_as_interrupted(state, before)
     assert "evacuate host12" in _history(state)
 
@@ -129,8 +126,7 @@ def test_a_hang_up_during_a_change_stops_it_as_ctrl_c_does(state, tmp_path):
 def test_sigterm_during_a_change_in_the_chat_stops_it_then_ends_the_chat(state, tmp_path):
     at = _first_move(state, tmp_path)
     before = copies(state)
-    term = Terminal("--state", str(state), "chat", env={"GRANJA_SIGNAL_AT": f"{at}:TERM"})
-    try:
+    with _chat(state, tmp_path, env={"GRANJA_SIGNAL_AT": f"{at}:TERM"}) as term:
         term.until("granja> ")
         mark = len(term.seen)
         term.type("evacuate host12\r")
@@ -138,10 +134,6 @@ def test_sigterm_during_a_change_in_the_chat_stops_it_then_ends_the_chat(state, 
         term.type("y\r")
         term.until("Evacuation of host12 interrupted: 0 moved, 2 not tried", after=mark)  # undone
         assert term.close() == 4  # no 'quit' typed: SIGTERM ends the chat once the change is settled
-    finally:
-        if term.process.poll() is None:
-            term.process.kill()
-            term.process.wait()
     assert "… stopping: the step in progress finishes (or is undone); no further step starts." in term.seen
-    assert "Traceback" not in term.seen
+    _no_errors(tmp_path)
     _settled_as_interrupted(state, before)
