@@ -13,6 +13,7 @@ from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
 from bot.watch.inventory_view import inventory_conditions, rules_of
+from bot.watch.model import Severity
 from hypervisor.consoles import reopen_notes
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
@@ -237,7 +238,9 @@ def _answers(ctx: Context, host: str) -> bool:
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
-    """What needs attention, from the inventory: every health finding, then the watcher's other conditions.
+    """What needs attention, from the inventory: critical first, then warnings, then notes (info).
+
+    Within a severity, health's findings come first, then the watcher's other conditions.
 
     Where the watcher and inventory.health see the same fact (SAME_FACT), health's finding is
     reported, with the watcher's severity; the watcher's other conditions (a cluster below its
@@ -249,12 +252,13 @@ def check(ctx: Context, cmd: Command) -> Reply:
     conditions = inventory_conditions(ctx.inventory, rules_of(ctx.config), now=ctx.now())
     found += [Finding(c.kind, c.subject, c.message, c.severity.word) for c in conditions
               if c.kind not in SAME_FACT]
+    found.sort(key=lambda f: -Severity.named(f.severity))  # worst first; within a severity, as found
     return ok(FindingList(tuple(found)), plural(len(found), "finding"))
 
 
 # The watcher's kinds that inventory.health also reports, as health's kind (same severity).
 SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
-             "defined_twice": "stray", "drift": "drift"}
+             "defined_twice": "stray", "drift": "drift", "resilience": "resilience"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

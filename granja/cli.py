@@ -222,8 +222,6 @@ def _slack(args: argparse.Namespace) -> int:
     for found in engine.found_journals():
         print(f"granja slack: {found}", flush=True)
     watcher = build_watcher(engine, remember="slack")
-    metrics.watch(watcher)
-    engine.on_finish = metrics.command
-    watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
+    metrics.follow(engine, watcher)
     return serve(engine, settings, host=args.host, port=args.port, watcher=watcher,
                  metrics=metrics.wsgi_app())

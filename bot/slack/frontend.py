@@ -69,7 +69,7 @@ class FrontEnd:
             self.refuse_stranger(event, where, prepared)
             return
         if isinstance(prepared, Reply):
-            self.post(where, *reply_message(prepared, keep=self._people(prepared, event)))
+            self.post(where, *reply_message(prepared, keep=self._people(event)))
             return
         expires = datetime.now(UTC) + timedelta(seconds=self.engine.config.access.confirm_seconds)
         text, blocks = messages.preview(prepared, expires=expires)
@@ -101,9 +101,8 @@ class FrontEnd:
         try:
             pending = self.engine.claim(pending_id, by=clicker, confirming=confirming)
         except ClaimRefused as exc:
-            # Mentions granja wrote itself stay mentions; the rest (a command, a VM name) is made inert.
-            named = [f"<@{user}>" for user in self.engine.config.access.users]  # who decided, if listed
-            said = slack_escape(str(exc), keep=[*self._people(None, clicker), *named])
+            # Told to the clicker: the people it names (who asked, who decided) are named, not pinged.
+            said = slack_escape(str(exc))
             self.client.chat_postEphemeral(channel=where.channel, user=user, text=said,
                                            thread_ts=where.thread_ts or None)
             if exc.over:  # take the dead buttons away, so nobody else clicks them
@@ -125,7 +124,7 @@ class FrontEnd:
             reply = self.engine.cancel(pending, by=user, extra=extra)
         seconds = time.monotonic() - started
         self.post(where, *messages.final(pending, reply, by=user, begun=begun, seconds=seconds,
-                                         keep=self._people(reply, pending.event, clicker)))
+                                         keep=self._people(pending.event, clicker)))
 
     def _run(self, pending: Pending, *, by: str, where: Where, extra: dict[str, str]) -> Reply:
         status = StatusMessage(self.client, channel=where.channel, thread_ts=where.thread_ts,
@@ -139,15 +138,16 @@ class FrontEnd:
         status.finish(f"{reply.outcome.value}: {reply.summary}")
         return reply
 
-    def _people(self, reply: Reply | None, *events: ChatEvent) -> list[str]:
-        """Mentions granja may write in a text reply: of the people in `events` and of who holds its VM.
+    @staticmethod
+    def _people(*events: ChatEvent) -> list[str]:
+        """Mentions granja may write in a text reply: of the people in `events` (who asked, who confirmed).
 
-        Only these stay live; anything else shaped like a mention, typed or from a VM's name, is
-        made inert; in code spans and blocks nothing stays live.
+        Pinging them is the point: it answers their own request. Only these stay live; anyone else
+        a reply names (who holds a busy VM, who decided a request) is named, not pinged, and
+        anything shaped like a mention, typed or from a VM's name, is made inert; in code spans and
+        blocks nothing stays live.
         """
-        holder = self.engine.busy.holder(reply.vm) if reply is not None and reply.vm else None
-        users = {event.user for event in events} | ({holder.who.strip("<@>")} if holder else set())
-        return [f"<@{user}>" for user in sorted(users) if SLACK_USER.match(user)]
+        return [f"<@{user}>" for user in sorted({event.user for event in events}) if SLACK_USER.match(user)]
 
     def post(self, where: Where, text: str, blocks: list[Block]) -> str:
         """Post in the thread (a new message when there is none yet); returns the message's ts."""

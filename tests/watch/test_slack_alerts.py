@@ -83,3 +83,25 @@ def test_hostile_names_are_escaped(alerting):
     # The remedy's button label is plain_text, which Slack never reads as markup.
     labels = [e["text"] for b in message.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {"type": "plain_text", "text": "start x<!channel>"} in labels
+
+
+def test_a_vm_alert_on_a_host_that_stops_answering_is_held_and_its_message_updated_once_each_way(alerting):
+    alerting.engine.farm.driver("host02").lifecycle("db1", "destroy")
+    step(alerting, 2)
+    message = posted(alerting, "db1 stopped on host02")
+    ts = message.answer["ts"]
+    node = alerting.engine.config.hosts["host02"].uri.removeprefix("test://")
+    os.rename(node, node + ".away")
+    step(alerting, 1)  # evaluated at once: the watcher is not started, so delivery is synchronous
+
+    def updates() -> list:
+        return [c for c in alerting.slack.of("chat.update") if c.body.get("ts") == ts]
+
+    (held,) = updates()
+    assert held.text.startswith("warning: db1 stopped on host02")  # not resolved: unknown
+    assert "; not known now: host02 is not answering since" in held.text
+    assert "resolved" not in held.blocks_text
+    os.rename(node + ".away", node)
+    step(alerting, 1)
+    (_, back) = updates()  # one message when it answers again: what the host now says
+    assert back.text == message.text
