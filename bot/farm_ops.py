@@ -13,6 +13,7 @@ from bot.rechecks import FORCEABLE, load_of, shared_on
 from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
+from hypervisor.consoles import reopen_notes
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
@@ -203,11 +204,14 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",
                  ) if names else ()
-        return _emptied(ctx, plan, done, verb="started", what="Recovery", notes=notes)
+        recorded = {m.vm.name: m.vm for m in plan.moves}  # as recorded: the started VM has no password
+        consoles = tuple(note for m in done.moved for note in reopen_notes(recorded[m.vm.name], m.target))
+        return _emptied(ctx, plan, done, verb="started", what="Recovery", notes=notes + consoles)
 
+    consoles = [f"  console {note}" for m in plan.moves for note in reopen_notes(m.vm, m.target)]
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
-               f"disks.\n" + "\n".join([_plan_lines(plan, "start", notes), *already]))
+               f"disks.\n" + "\n".join([_plan_lines(plan, "start", notes), *already, *consoles]))
     return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 

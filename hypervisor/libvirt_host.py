@@ -217,8 +217,10 @@ class LibvirtHost:
     def _vm(self, dom: Any, volume: VolumeLookup) -> VM:
         # The configuration is the definition the VM boots with: a change that could not be made
         # live ("at next boot") shows, and is compared with the baseline, as soon as it is made.
+        # With its secrets, to know which consoles have a password: parse_domain strips them at once.
         persistent = bool(dom.isPersistent())
-        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0)
+        secure = libvirt.VIR_DOMAIN_XML_SECURE
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | secure if persistent else secure)
         vm = parse_domain(xml, host=self.name, state=_state(dom), autostart=bool(dom.autostart()),
                           persistent=persistent)
         luns = shared_storage.iscsi_volume_paths(xml) if "protocol='iscsi'" in xml else {}
