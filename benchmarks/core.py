@@ -39,7 +39,7 @@ def _seconds(command: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
 
 
-def _granja() -> list[str]:
+def granja_command() -> list[str]:
     """The `granja` program as a person runs it: the script pip installed beside this Python."""
     script = Path(sys.executable).with_name("granja")
     return [str(script)] if script.exists() else [sys.executable, "-m", "granja"]
@@ -60,7 +60,7 @@ def where_process(runs: int = 21) -> None:
     """
     with tempfile.TemporaryDirectory() as tmp:
         fresh, audited = Path(tmp) / "fresh", Path(tmp) / "audited"
-        commands = [[*_granja(), "--state", str(s), "ask", "where is ldap3"] for s in (fresh, audited)]
+        commands = [[*granja_command(), "--state", str(s), "ask", "where is ldap3"] for s in (fresh, audited)]
         for command in commands:
             _seconds(command)
         _audit_commands(audited, 2000)

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import exit_codes
+from bot.console_signals import ENDING, Ended, ending_on_signals, stopping_on_signals, surviving
 from bot.engine import ChatEvent, Engine, Pending
 from bot.grammar import BY_NAME
 from bot.render_text import render
 from bot.reply import FindingList, Outcome, Reply
-from hypervisor import crashpoint
 
 if TYPE_CHECKING:
     from bot.completion import Names
 
 Ask = Callable[[str], str]  # shows a prompt, returns what the user typed
+_say = surviving(print)  # the chat's own lines: a terminal that hung up is written to no more
 
 # ANSI colours: by how a command ended, and by how urgent a finding is.
 _RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
@@ -34,18 +33,22 @@ _URGENT = frozenset({"unreachable", "spread", "resilience", "bond", "memory", "v
 
 def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
         out: Callable[[str], None] = print, account: str = "", show: Callable[[Reply], str] | None = None,
-        note: Callable[[str], None] | None = None, colour: bool | None = None) -> Reply:
+        note: Callable[[str], None] | None = None, colour: bool | None = None,
+        heard: list[int] | None = None) -> Reply:
     """Run one command; a change is confirmed by --yes or by the user at the prompt.
 
     The reply goes to `out` as `show` writes it (default: text for people, coloured at a terminal
     unless NO_COLOR is set; JSON for scripts); the preview and progress lines go to `note`
     (default: `out`). A destructive change asks for its VM's (or host's) name to be typed, as
     Slack's dialog does. `account`: the OS account at the keyboard when it acts as another `user`
-    (`--as`); the audit records both.
+    (`--as`); the audit records both. SIGINT, SIGTERM or SIGHUP while a confirmed change runs stops
+    it after its current step (each signal is added to `heard`); a terminal that hung up meanwhile
+    is written to no more.
     """
-    note = note or out
     if colour is None:
         colour = out is print and show is None and wants_colour(sys.stdout)
+    out = surviving(out)
+    note = surviving(note) if note is not None else out
     width = shutil.get_terminal_size().columns
 
     def shown(reply: Reply) -> str:
@@ -57,12 +60,18 @@ def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
         out(shown(prepared))
         return prepared
     note(f"{_BOLD if colour else ''}About to:{_RESET if colour else ''} {prepared.plan.preview}")
-    if yes or (ask is not None and _agrees(ask, prepared)):
-        with stopping_on_signals(engine, note, signal.SIGINT):
+    try:
+        agreed = yes or (ask is not None and _agrees(ask, prepared))
+    except Ended as ended:  # SIGTERM or SIGHUP at the question: a no, and the session ends
+        engine.cancel(prepared, by=user, reason=f"not confirmed ({ended.signal.name})")
+        raise
+    if agreed:
+        with stopping_on_signals(engine, note, heard):  # until the summary is out
             reply = engine.confirm(prepared, by=user, progress=lambda line: note(f"  … {line}"))
-    else:
-        reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
-        reply = engine.cancel(prepared, by=user, reason=reason)
+            out(shown(reply))
+        return reply
+    reason = "not confirmed" if ask is not None else "not confirmed (add --yes to confirm)"
+    reply = engine.cancel(prepared, by=user, reason=reason)
     out(shown(reply))
     return reply
 
@@ -76,35 +85,8 @@ def _agrees(ask: Ask, pending: Pending) -> bool:
             return typed.strip() == name
         return ask("confirm? [y/N] ").strip().lower() in ("y", "yes")
     except (EOFError, KeyboardInterrupt):  # Ctrl-C at the question is a no
-        print()
+        _say("")
         return False
-
-
-@contextlib.contextmanager
-def stopping_on_signals(engine: Engine, out: Callable[[str], None], *signals: int) -> Iterator[None]:
-    """While a change runs, the first signal asks it to stop after its current step.
-
-    Later signals say what it still waits for. Outside the main thread (no signals there) this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, _frame: object) -> None:
-        if not engine.stopping.is_set():
-            engine.stopping.set()
-            out("  … stopping: the step in progress finishes (or is undone); no further step starts.")
-        else:
-            doing = "; ".join(engine.waiting_for()) or "the change to wind down"
-            out(f"  … still stopping, waiting for: {doing}")
-        crashpoint.handled()
-
-    previous = {number: signal.signal(number, handle) for number in signals}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def wants_colour(stream: object) -> bool:
@@ -171,29 +153,46 @@ def chat(engine: Engine, *, user: str, history: Path, account: str = "") -> int:
         readline.parse_and_bind(binding)
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
-    print(f"granja chat on {engine.config.name} as {user}. Type 'help', or 'quit' to leave.")
+    _say(f"granja chat on {engine.config.name} as {user}. Type 'help', or 'quit' to leave.")
     code = 0
     try:
-        while True:
+        with ending_on_signals():
             try:
-                line = input("granja> ").strip()
-            except EOFError:
-                print()
-                break
-            except KeyboardInterrupt:  # as in bash: drop the line, show a fresh prompt
-                print()
-                continue
-            if line in ("quit", "exit"):
-                break
-            if line:
-                reply = run(engine, line, user=user, yes=False, ask=input, account=account)
-                if engine.stopping.is_set():  # Ctrl-C stopped a change: the session goes on
-                    engine.stopping.clear()
-                    code = 4 if reply.outcome is Outcome.INTERRUPTED else code
+                code = _converse(engine, user=user, account=account)
+            except Ended as ended:  # SIGTERM or SIGHUP with no change running
+                _say(f"\ngranja: {ended.signal.name}: the chat ends.")
+                code = exit_codes.INTERRUPTED
     finally:
         if readline is not None:
             readline.write_history_file(history)
     return code
+
+
+def _converse(engine: Engine, *, user: str, account: str) -> int:
+    """The chat's loop, until 'quit', Ctrl-D, or a SIGTERM/SIGHUP that stopped a change; the exit code."""
+    code = 0
+    while True:
+        try:
+            line = input("granja> ").strip()
+        except EOFError:  # Ctrl-D, or the terminal hung up
+            _say("")
+            return code
+        except KeyboardInterrupt:  # as in bash: drop the line, show a fresh prompt
+            _say("")
+            continue
+        if line in ("quit", "exit"):
+            return code
+        if not line:
+            continue
+        heard: list[int] = []
+        reply = run(engine, line, user=user, yes=False, ask=input, account=account, heard=heard)
+        if engine.stopping.is_set():  # Ctrl-C stopped a change: the session goes on
+            engine.stopping.clear()
+            code = exit_codes.INTERRUPTED if reply.outcome is Outcome.INTERRUPTED else code
+        ending = next((signal.Signals(n) for n in heard if n in ENDING), None)
+        if ending is not None:  # SIGTERM or SIGHUP: the change has settled, the chat ends
+            _say(f"granja: {ending.name}: the chat ends.")
+            return exit_codes.INTERRUPTED
 
 
 def interactive() -> bool:

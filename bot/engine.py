@@ -34,6 +34,7 @@ from hypervisor.errors import (
     WrongState,
 )
 from hypervisor.farm import Farm
+from hypervisor.interface import Turn
 from inventory import AuditEntry, Inventory
 from inventory.disclosure import redact_entry, redact_text, truncated
 from inventory.journal import Journal
@@ -267,7 +268,7 @@ class Engine:
             with self._idle:
                 self._doing[running.operation.id] = f"{command}: {line}"
             try:
-                self.journal.step(running, line)
+                self.journal.step(running, line, taking=line.vms if isinstance(line, Turn) else None)
             finally:
                 _harmless(progress)(line)
 

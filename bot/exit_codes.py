@@ -6,7 +6,7 @@
 | 1    | failed: tried and did not work, not confirmed, or granja itself failed    |
 | 2    | usage: not a command, or a bad configuration                              |
 | 3    | refused: not allowed (role) or against a rule (state, capacity, busy VM)  |
-| 4    | interrupted: the operation stopped part-way; the reply says where it is   |
+| 4    | interrupted (SIGINT/TERM/HUP): stopped part-way; the reply says where it is |
 
 `check` follows the Nagios convention instead: 0 nothing to report, 1 warnings, 2 critical.
 """

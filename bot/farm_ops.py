@@ -7,13 +7,14 @@ from collections.abc import Collection, Mapping
 from bot import changes, lookup, rechecks, resilience
 from bot.changes import current_vm, state_after_failure
 from bot.context import Context, Plan, Progress
+from bot.farm_check import farm_findings
 from bot.locate import note_copies
 from bot.parser import Command
 from bot.rechecks import FORCEABLE, load_of, shared_on
 from bot.reply import ok
 from bot.results import FindingList, HostEmptied, Outcome, Reply, Text, refused
 from bot.vmlocks import host_key
-from bot.watch.inventory_view import inventory_conditions, rules_of
+from hypervisor.consoles import reopen_notes
 from hypervisor.errors import HostUnreachable
 from hypervisor.evacuation import Carried, Evacuation, plan_evacuation
 from hypervisor.evacuation import evacuate as carry_out
@@ -23,8 +24,6 @@ from hypervisor.placement import FarmLoad, Guest, choose_host
 from hypervisor.recovery import plan_recovery, restart_elsewhere
 from hypervisor.resilience import Proposal
 from hypervisor.words import plural
-from inventory.finding import Finding
-from inventory.health import findings
 
 
 def migrate(ctx: Context, cmd: Command) -> Plan | Reply:
@@ -207,11 +206,14 @@ def recover(ctx: Context, cmd: Command) -> Plan | Reply:
         notes = (f"{host} still holds definitions of {names}: before it boots again, keep it from "
                  f"starting them (autostart), then undefine them there; 'refresh' lists them as strays.",
                  ) if names else ()
-        return _emptied(ctx, plan, done, verb="started", what="Recovery", notes=notes)
+        recorded = {m.vm.name: m.vm for m in plan.moves}  # as recorded: the started VM has no password
+        consoles = tuple(note for m in done.moved for note in reopen_notes(recorded[m.vm.name], m.target))
+        return _emptied(ctx, plan, done, verb="started", what="Recovery", notes=notes + consoles)
 
+    consoles = [f"  console {note}" for m in plan.moves for note in reopen_notes(m.vm, m.target)]
     preview = (f"recover {host}, which is not answering ({reason}). CONFIRM ONLY IF {host} IS REALLY "
                f"OFF (powered off or fenced): one guest running on two hosts corrupts its shared "
-               f"disks.\n" + "\n".join([_plan_lines(plan, "start", notes), *already]))
+               f"disks.\n" + "\n".join([_plan_lines(plan, "start", notes), *already, *consoles]))
     return Plan(preview=preview, vm="", hosts=_touched(plan), run=run, destructive=True, holds=_holds(plan))
 
 
@@ -235,24 +237,9 @@ def _answers(ctx: Context, host: str) -> bool:
 
 
 def check(ctx: Context, cmd: Command) -> Reply:
-    """What needs attention, from the inventory: every health finding, then the watcher's other conditions.
-
-    Where the watcher and inventory.health see the same fact (SAME_FACT), health's finding is
-    reported, with the watcher's severity; the watcher's other conditions (a cluster below its
-    min_running, a VM running twice, a pool nearly full) in the watcher's words and severities.
-    """
-    placement = ctx.config.placement
-    found = findings(ctx.inventory, limits=placement.limits, now=ctx.now(), pinned=ctx.config.pinned,
-                     shared_pools=placement.shared_pools)
-    conditions = inventory_conditions(ctx.inventory, rules_of(ctx.config), now=ctx.now())
-    found += [Finding(c.kind, c.subject, c.message, c.severity.word) for c in conditions
-              if c.kind not in SAME_FACT]
+    """What needs attention, from the inventory, worst first (bot.farm_check, as the site's overview says)."""
+    found = farm_findings(ctx.inventory, ctx.config, now=ctx.now())
     return ok(FindingList(tuple(found)), plural(len(found), "finding"))
-
-
-# The watcher's kinds that inventory.health also reports, as health's kind (same severity).
-SAME_FACT = {"spread_broken": "spread", "host_unreachable": "unreachable", "bond_degraded": "bond",
-             "defined_twice": "stray", "drift": "drift", "running_twice": "running_twice"}
 
 
 def _holds(plan: Evacuation) -> tuple[str, ...]:

@@ -62,8 +62,26 @@ class Cluster:
     pattern: Pattern
     template: str = ""
     description: str = ""
-    min_running: int | None = None  # members that must run; None: all (a rolling run takes 1 down)
+    min_running: int | None = None  # members that must run; None: all (see must_run, rolling_floor)
     health: Health | None = None  # a member is up when this TCP port accepts a connection
+
+
+def must_run(min_running: int | None, members: int) -> int:
+    """How many of a cluster's members must run (`clusters.X.min_running`; unset: all of them).
+
+    The one reading of the setting: fewer running is "cluster degraded" for the watcher, `check`
+    and the metrics, except members down for granja's own operation while it runs.
+    """
+    return members if min_running is None else min_running
+
+
+def rolling_floor(min_running: int | None, members: int) -> int:
+    """How many members a rolling run keeps running: `must_run`, but it may always take one down.
+
+    A rolling run exists to take members down, one at a time at least; the watcher does not count
+    a member down for it as missing. More at once (`max N down`) only as far as min_running allows.
+    """
+    return min(must_run(min_running, members), max(members - 1, 0))
 
 
 @dataclass(frozen=True)

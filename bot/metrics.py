@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
@@ -20,6 +20,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from bot.watch.watcher import Watcher
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 _FAST = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -33,15 +36,25 @@ class Metrics:
                                 ["command", "outcome"], registry=self.registry)
         self.command_seconds = Histogram("granja_command_seconds", "Time to handle a chat command.",
                                          ["command", "outcome"], buckets=_FAST, registry=self.registry)
-        self.refresh_seconds = Histogram("granja_refresh_seconds", "Time to read every host (refresh, poll).",
+        self.refresh_seconds = Histogram("granja_refresh_seconds",
+                                         "Time to read every host: the watcher's polls (source=poll), the "
+                                         "refresh command (source=refresh).",
                                          ["source"], buckets=_FAST, registry=self.registry)
         self.site_build_seconds = Histogram("granja_site_build_seconds", "Time to build the inventory site.",
                                             buckets=_FAST, registry=self.registry)
 
     def command(self, name: str, outcome: str, seconds: float) -> None:
-        """A chat command ended."""
+        """A chat command ended; a `refresh` that ran (not refused) is a refresh too (source="refresh")."""
         self.commands.labels(name, outcome).inc()
         self.command_seconds.labels(name, outcome).observe(seconds)
+        if name == "refresh" and outcome in ("ok", "failed"):
+            self.refresh_seconds.labels("refresh").observe(seconds)
+
+    def follow(self, engine: Engine, watcher: Watcher) -> None:
+        """Count the engine's commands and the watcher's polls, and report the farm as it sees it."""
+        self.watch(watcher)
+        engine.on_finish = self.command
+        watcher.on_poll = self.refresh_seconds.labels("poll").observe
 
     def watch(self, watcher: Watcher) -> None:
         """Report the farm's state as the watcher sees it."""
@@ -100,7 +113,7 @@ class _FarmCollector(Collector):
         for rule in self.watcher.rules.clusters:
             found = members.get(rule.name, set())
             up.add_metric([rule.name], len(running.get(rule.name, ())))
-            wanted.add_metric([rule.name], rule.min_running or len(found))
+            wanted.add_metric([rule.name], rule.wanted(len(found)))
         yield up
         yield wanted
 

@@ -20,6 +20,10 @@ from bot.results import (
     HostEmptied,
     HostLoad,
     HostTable,
+    LostHosts,
+    PairsTried,
+    ResilienceFigure,
+    RestartPlan,
     RollingRun,
     TemplateList,
     VMCard,
@@ -251,6 +255,58 @@ def _(body: FindingList) -> str:
     rows = [[f.severity, f.kind, f.subject, f.message] for f in body.findings]
     count = "1 thing needs" if len(rows) == 1 else f"{len(rows)} things need"
     return f"{count} attention:\n" + table(["SEVERITY", "KIND", "SUBJECT", "WHAT"], rows)
+
+
+SHOWN = 6  # hosts (or stranded VMs) named in one sentence of `resilience` before "and N more"
+
+
+@_body.register
+def _(body: ResilienceFigure) -> str:
+    failing = body.failing_hosts
+    if failing:
+        lines = [f"The farm does not survive every single host failure: the loss of "
+                 f"{plural(len(failing), 'host')} would leave cluster members with nowhere to go."]
+        lines += [f"  {loss.hosts[0]}: {stranded_text(loss)}" for loss in failing[:SHOWN]]
+        if len(failing) > SHOWN:
+            lines.append(f"  and {len(failing) - SHOWN} more hosts")
+        lines.append(f"Say 'resilience {failing[0].hosts[0]}' for what its failure would do.")
+        return "\n".join(lines)
+    pairs = body.pairs
+    assert pairs is not None  # computed whenever every single failure is survived
+    if body.tolerated == 2:
+        return (f"The farm survives any 2 host failures: all {plural(pairs.total, 'pair')} of hosts "
+                "were tried.")
+    return f"The farm survives any 1 host failure. {pairs_text(pairs)}."
+
+
+def pairs_text(pairs: PairsTried) -> str:
+    """How many pairs tried would strand members, and the worst: `resilience`'s words and the what-if's."""
+    said = (f"Of the {pairs.total:,} pairs of hosts" if pairs.tried == pairs.total else
+            f"Of {pairs.tried:,} pairs of hosts tried (a sample of the {pairs.total:,}: the time ran out)")
+    if pairs.worst is None:
+        return f"{said}, none would leave VMs with nowhere to go"
+    return (f"{said}, {pairs.failing:,} would leave VMs with nowhere to go; "
+            f"worst: {' + '.join(pairs.worst.hosts)} ({stranded_text(pairs.worst)})")
+
+
+def stranded_text(loss: LostHosts) -> str:
+    """The first two members a loss strands, each with why, and how many more."""
+    members = loss.stranded
+    shown = "; ".join(f"{s.vm}: {s.reason}" for s in members[:2])
+    return shown + (f"; and {len(members) - 2} more" if len(members) > 2 else "")
+
+
+@_body.register
+def _(body: RestartPlan) -> str:
+    host = body.host
+    moved = [v for v in body.vms if v.to]
+    stuck = [v for v in body.vms if not v.to]
+    if not body.vms:
+        return f"{host} runs no VM now: its failure would stop nothing."
+    head = f"If {host} failed now, {plural(len(moved), 'running VM')} would restart elsewhere"
+    head += f" and {len(stuck)} would not:" if stuck else ":"
+    return "\n".join([head, *(f"  {v.vm} → {v.to}" for v in moved),
+                      *(f"  {v.vm} stays down: {v.reason}" for v in stuck)])
 
 
 @_body.register

@@ -52,7 +52,7 @@ def _lean(value: object) -> object:
     """Builtins without a VM's full domain XML (`definition`, kept for `recover` only; it may be long)."""
     if isinstance(value, dict):
         return {k: _lean(v) for k, v in value.items() if not (k == "definition" and "uuid" in value)}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # to_builtins keeps a dataclass's tuples as tuples
         return [_lean(v) for v in value]
     return value
 

@@ -17,9 +17,9 @@ from hypervisor.uptime import Uptime
 from inventory import Change, FieldDiff
 
 __all__ = ["AuditRow", "AuditTable", "Body", "DiffView", "Done", "FindingList", "HelpTable", "HistoryView",
-           "HostCard", "HostEmptied", "HostLoad", "HostTable", "Located", "NicView", "Outcome", "Reply",
-           "RollingRun", "TemplateList", "Text", "VMCard", "VMTable", "failed", "interrupted", "ok",
-           "refused"]
+           "HostCard", "HostEmptied", "HostLoad", "HostTable", "Located", "LostHosts", "NicView", "Outcome",
+           "PairsTried", "Reply", "ResilienceFigure", "RestartPlan", "RollingRun", "TemplateList", "Text",
+           "VMCard", "VMRestart", "VMTable", "failed", "interrupted", "ok", "refused"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,51 @@ class RollingRun:
 
 
 @dataclass(frozen=True)
+class VMRestart:
+    """A running VM of a lost host: the host it would restart on, or why it cannot restart anywhere."""
+
+    vm: str
+    cluster: str = ""
+    to: str = ""  # "" when it cannot restart
+    reason: str = ""  # why it cannot ("" when it restarts)
+
+
+@dataclass(frozen=True)
+class LostHosts:
+    """One host's loss, or a pair's: the members of clusters it would leave with nowhere to go."""
+
+    hosts: tuple[str, ...]
+    stranded: tuple[VMRestart, ...]
+
+
+@dataclass(frozen=True)
+class PairsTried:
+    """The pairs of hosts tried for the k = 2 figure: all of them, or the sample the time allowed."""
+
+    total: int
+    tried: int
+    failing: int  # pairs whose loss would strand members
+    worst: LostHosts | None = None  # the pair stranding the most members
+
+
+@dataclass(frozen=True)
+class ResilienceFigure:
+    """`resilience`: how many host failures at once the farm survives (0, 1 or 2), and what it rests on."""
+
+    tolerated: int
+    failing_hosts: tuple[LostHosts, ...]  # hosts whose loss alone strands members
+    pairs: PairsTried | None  # None when a single loss already strands members
+
+
+@dataclass(frozen=True)
+class RestartPlan:
+    """`resilience HOST`: what the host's failure would do now, VM by VM (restarts first, in order)."""
+
+    host: str
+    vms: tuple[VMRestart, ...]
+
+
+@dataclass(frozen=True)
 class TemplateList:
     """The fleet's templates, with the clusters using each and the VLAN of each network."""
 
@@ -183,4 +228,5 @@ class HistoryView:
 
 
 Body = (Text | Located | VMCard | VMTable | HostTable | HostCard | AuditTable | HelpTable | Done
-        | HostEmptied | RollingRun | FindingList | TemplateList | DiffView | HistoryView)
+        | HostEmptied | RollingRun | FindingList | TemplateList | DiffView | HistoryView | ResilienceFigure
+        | RestartPlan)

@@ -1,7 +1,8 @@
 """`rolling reboot|restart CLUSTER`, `rolling migrate CLUSTER off HOST…`: one preview, then member by member.
 
 The plan is made from the members as their hosts report them now; how many may be down at
-once comes from `max N down` (default 1) and the cluster's `min_running`. Each member's turn
+once comes from `max N down` (default 1) and the cluster's `min_running` (`fleet.rolling_floor`:
+one member may always be down for the run, which the watcher does not count as missing). Each member's turn
 gets an audit entry of its own, besides the run's.
 """
 
@@ -12,6 +13,7 @@ from typing import Literal
 
 from bot import lookup
 from bot.context import Context, Plan, Progress
+from bot.fleet import rolling_floor
 from bot.parser import Command
 from bot.rechecks import changed, disk_now_only_here, disk_only_here, load_of
 from bot.results import Outcome, Reply, RollingRun, refused
@@ -32,15 +34,17 @@ def rolling(ctx: Context, cmd: Command) -> Plan | Reply:
         return members
     down = int(cmd.args.get("count", "1"))
     spec = ctx.config.clusters.get(cluster)
-    floor = spec.min_running if spec is not None and spec.min_running is not None else len(members) - 1
+    declared = spec.min_running if spec is not None else None
+    floor = rolling_floor(declared, len(members))
     running = [vm for vm in members if vm.state is VMState.RUNNING]
     spare = len(running) - floor
     if down < 1:
         return refused(f"'max {down} down' takes nothing down: say at least 'max 1 down'.")
     if action != "migrate" and down > spare:
         why = (f"cluster {cluster} must keep {floor} of its {len(members)} members running"
-               + (" (min_running)" if spec is not None and spec.min_running is not None
-                  else " (no min_running is set: one member at a time)")
+               + (" (min_running)" if declared is not None and declared == floor
+                  else " (no min_running is set: one member at a time)" if declared is None
+                  else " (min_running keeps every member running: a rolling run takes one at a time)")
                + f", and {len(running)} run now")
         if spare < 1:
             return refused(f"Not rolling {cluster}: {why}, so none can be taken down. Start the "

@@ -127,9 +127,9 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
     A rebuild renders only the pages that changed, unless `full`.
     """
     from bot.audit_query import is_change
+    from bot.farm_check import farm_findings
     from bot.resilience import SITE_PAIR_SECONDS, farm_figure
     from hypervisor.resilience import assess_again
-    from inventory.health import findings
     from inventory.load import restart_simulator
     from sitegen.build import build_site, one_collection
     from sitegen.topology import NetworkName
@@ -143,7 +143,7 @@ def build_inventory_site(config: FleetConfig, inventory: Inventory, *, out: str 
         return build_site(inventory, title=config.site.title or config.name, out=site_folder(config, out),
                           work=inventory.directory / "site-src", secrets=config.site.secrets,
                           shared_pools=placement.shared_pools,
-                          findings=findings(inventory, limits=placement.limits, pinned=pinned,
-                                            shared_pools=placement.shared_pools, losses=figure.singles),
+                          findings=farm_findings(inventory, config, now=datetime.now(UTC),
+                                                 losses=figure.singles),
                           resilience=farm_figure(figure), networks=networks,
                           limits=placement.limits, full=full, audit_keep=is_change)

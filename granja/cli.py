@@ -134,16 +134,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 2
         account = local_user()
     if args.command == "ask":
-        ask = input if console.interactive() else None
-        text = " ".join(args.text)
-        if args.output == "json":  # stdout holds the one JSON document; the preview goes to stderr
-            from bot.reply_json import to_json
-
-            reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account,
-                                show=to_json, note=lambda line: print(line, file=sys.stderr))
-        else:
-            reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account)
-        return console.exit_code(reply)
+        return _ask(engine, args, user=user, account=account)
     if args.command == "chat":
         history = engine.inventory.directory / "chat_history"
         return console.chat(engine, user=user, history=history, account=account)
@@ -154,6 +145,29 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_watch(engine, out=lambda line: print(line, flush=True))
     return _site(engine, args)
+
+
+def _ask(engine: Engine, args: argparse.Namespace, *, user: str, account: str) -> int:
+    """`granja ask`: one command; SIGTERM or SIGHUP outside a confirmed change ends it (exit 4)."""
+    from bot import console
+    from bot.console_signals import Ended, ending_on_signals, surviving
+
+    ask = input if console.interactive() else None
+    text = " ".join(args.text)
+    try:
+        with ending_on_signals():
+            if args.output == "json":  # stdout holds the one JSON document; the preview goes to stderr
+                from bot.reply_json import to_json
+
+                reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account,
+                                    show=to_json, note=lambda line: print(line, file=sys.stderr))
+            else:
+                reply = console.run(engine, text, user=user, yes=args.yes, ask=ask, account=account)
+    except Ended as ended:  # no change was running (one that runs stops after its step instead)
+        say = surviving(lambda line: print(line, file=sys.stderr))
+        say(f"granja: {ended.signal.name}; nothing was changed.")
+        return 4
+    return console.exit_code(reply)
 
 
 def _refresh(engine: Engine) -> int:
@@ -208,8 +222,6 @@ def _slack(args: argparse.Namespace) -> int:
     for found in engine.found_journals():
         print(f"granja slack: {found}", flush=True)
     watcher = build_watcher(engine, remember="slack")
-    metrics.watch(watcher)
-    engine.on_finish = metrics.command
-    watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
+    metrics.follow(engine, watcher)
     return serve(engine, settings, host=args.host, port=args.port, watcher=watcher,
                  metrics=metrics.wsgi_app())

@@ -87,7 +87,7 @@ class Cluster(Section):
     pattern: Annotated[str, Meta(min_length=1)] | None = None  # None: NAME followed by digits
     template: str = ""
     description: str = ""
-    min_running: Annotated[int, Meta(ge=0, le=100_000)] | None = None  # None: all (rolling: all but one)
+    min_running: Annotated[int, Meta(ge=0, le=100_000)] | None = None  # None: all (bot.fleet.must_run)
     health: Annotated[str, Meta(min_length=1)] | None = None  # "tcp:PORT" or "tcp:ADDRESS:PORT"
     health_timeout: Seconds = 120.0  # how long a rolling run waits for a member's health port
 

@@ -48,10 +48,11 @@ def build_watcher(engine: Engine, *, sinks: Sequence[Sink] = (), settings: Watch
     settings = settings or watch_settings(config)
     ours = OwnOperations(engine.journal, poll_seconds=settings.facts_interval)
     file = AlertFile(alerts_path(inventory.directory, remember)) if remember else None
+    rules = rules_of(config, maintenance=lambda: inventory.maintenance().keys())
     return Watcher(farm=engine.farm, uris={h.name: h.uri for h in config.hosts.values()},
-                   rules=rules_of(config), ours=ours.did, drift=drift_of(inventory),
+                   rules=rules, ours=ours.did, drift=drift_of(inventory),
                    sinks=[AuditSink(inventory.record_audits, clock), *sinks], settings=settings, clock=clock,
-                   file=file)
+                   file=file, busy=ours.busy)
 
 
 def run_watch(engine: Engine, *, out: Callable[[str], None] = print,

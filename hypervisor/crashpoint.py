@@ -2,7 +2,8 @@
 
 Every change to a simulated host (before it and after it is written) and every journal write is a
 step. With GRANJA_CRASH_AT=N the process ends at its Nth step at once, as `kill -9` would (os._exit:
-no cleanup, nothing flushed); with GRANJA_SIGNAL_AT=N:INT (or N:TERM; several as N:INT,M:INT) it
+no cleanup, nothing flushed); with GRANJA_SIGNAL_AT=N:INT (or N:TERM, N:HUP, N:STOP to hold the
+process there for a test to act; several as N:INT,M:INT) it
 sends itself that signal there instead, so the front end's real handler runs; sent from a worker
 thread, the step waits until that handler has acted (it calls `handled()`), as a person's Ctrl-C is
 seen before the next step. GRANJA_CRASH_LOG=FILE appends one line per step ("N what"), which tells

@@ -4,7 +4,9 @@ Only configuration is read here; state, autostart and placement come from
 libvirt calls and are passed in. The XML itself is kept beside the model
 (`VM.definition`) so that `recover` can define the VM elsewhere as it was,
 with graphics passwords (`passwd` attributes) stripped first: no secret is
-stored, so nothing downstream can publish one.
+stored, so nothing downstream can publish one. That a console had a password
+is kept (`VM.consoles`): `recover` brings such a console back on loopback
+only (hypervisor/consoles.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from hypervisor.consoles import consoles_of
 from hypervisor.errors import BadDomainXML
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 
@@ -72,6 +75,7 @@ def parse_domain(
         on_reboot=root.findtext("on_reboot", "restart").strip(),
         on_crash=root.findtext("on_crash", "destroy").strip(),
         meta=parse_meta(root),
+        consoles=consoles_of(root),
         definition=without_secrets(xml),
     )
 

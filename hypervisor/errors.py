@@ -102,6 +102,14 @@ class OperationFailed(HypervisorError):
         super().__init__(f"{action} failed on {host}: {detail}")
 
 
+class NotRebooted(HypervisorError):
+    """A guest was asked to reboot, and no sign that it did came within the time allowed."""
+
+    def __init__(self, vm: str, host: str, seconds: float) -> None:
+        self.vm, self.host, self.seconds = vm, host, seconds
+        super().__init__(f"{vm} did not reboot within {seconds:g} s: its guest may ignore the request")
+
+
 class Interrupted(HypervisorError):
     """A change stopped because it was asked to (Ctrl-C, the bot stopping) before its next step.
 

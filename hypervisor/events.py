@@ -4,7 +4,8 @@ libvirt delivers domain events (started, stopped, migrated...) only to a
 process that registered an event implementation before opening any
 connection, and only while something runs that loop. `ensure_event_loop`
 does both once per process; `LifecycleWatch` collects one domain's events so
-a caller can wait for "stopped" instead of asking the host again and again.
+a caller can wait for "stopped" or for evidence of a reboot instead of asking
+the host again and again.
 The registered loop also turns on libvirt's keepalive for remote
 connections, so a dead host is noticed by the connection itself.
 """
@@ -12,6 +13,8 @@ connections, so a dead host is noticed by the connection itself.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +27,7 @@ _thread: threading.Thread | None = None
 
 STOPPED = libvirt.VIR_DOMAIN_EVENT_STOPPED
 STARTED = libvirt.VIR_DOMAIN_EVENT_STARTED
+REBOOTED = -1  # not a lifecycle event: libvirt's VIR_DOMAIN_EVENT_ID_REBOOT (the guest was reset)
 
 
 def ensure_event_loop() -> None:
@@ -49,18 +53,21 @@ class LifecycleWatch:
         self._dom = dom
         self._seen: list[int] = []
         self._changed = threading.Condition()
-        self._callback_id: int | None = None
+        self._callback_ids: list[int] = []
 
     def __enter__(self) -> LifecycleWatch:
-        self._callback_id = self._conn.domainEventRegisterAny(
-            self._dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event, None)
+        self._callback_ids = [
+            self._conn.domainEventRegisterAny(self._dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                              self._on_event, None),
+            self._conn.domainEventRegisterAny(self._dom, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+                                              self._on_reboot, None)]
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._callback_id is not None:
+        for callback_id in self._callback_ids:
             try:
-                self._conn.domainEventDeregisterAny(self._callback_id)
+                self._conn.domainEventDeregisterAny(callback_id)
             except libvirt.libvirtError:
                 pass  # the connection died with the host; nothing is left to deregister
 
@@ -68,6 +75,30 @@ class LifecycleWatch:
         with self._changed:
             self._seen.append(event)
             self._changed.notify_all()
+
+    def _on_reboot(self, _conn: Any, _dom: Any, _opaque: Any) -> None:
+        self._on_event(_conn, _dom, REBOOTED, 0, _opaque)
+
+    def wait_for_reboot(self, seconds: float, new_instance: Callable[[], bool]) -> bool:
+        """Block until there is evidence the running instance ended, or `seconds` pass; True if there is.
+
+        Evidence: libvirt's REBOOT event (QEMU reports the guest's reset), a stop (Xen's libxl
+        destroys a rebooting domain and creates it again; a guest may also just power off, which
+        the caller's "running again" check then reports), or `new_instance()` (a new domain ID,
+        should those events be missed), asked once a second.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            with self._changed:
+                if REBOOTED in self._seen or STOPPED in self._seen:
+                    return True
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._changed.wait(timeout=min(left, 1.0))
+            if new_instance():  # outside the lock: it asks the host, and events must still come in
+                return True
+            if left <= 0:
+                return False
 
     def wait_for(self, event: int, seconds: float) -> bool:
         """Block until the domain reports `event` (e.g. STOPPED), or `seconds` pass; True if it did."""

@@ -137,6 +137,11 @@ class Farm:
             vm = self._wait_for_off(host, vm)
         return vm
 
+    def reboot(self, host: str, name: str) -> VM:
+        """Reboot a VM and wait, within the shutdown timeout, until it has (NotRebooted otherwise)."""
+        seconds = self.shutdown_timeout
+        return self.call(host, lambda d: d.reboot(name, seconds), seconds=seconds + self.timeout)
+
     def _wait_for_off(self, host: str, vm: VM) -> VM:
         """Wait for the host's "stopped" event: the call's deadline is the shutdown timeout."""
         if vm.state is VMState.SHUTOFF:

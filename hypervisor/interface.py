@@ -12,6 +12,22 @@ if TYPE_CHECKING:
     from hypervisor.host_model import Host, HostFacts
 
 Progress = Callable[[str], None]
+
+
+class Turn(str):
+    """A progress line that starts work on some VMs of a longer operation (a rolling run's batch).
+
+    Said as any progress line; the engine also records in the operation journal that these VMs
+    are now in the operation's hands, so that members not reached yet are not taken for its own.
+    """
+
+    vms: tuple[str, ...]
+
+    def __new__(cls, text: str, vms: tuple[str, ...]) -> Turn:
+        """The line `text`, taking `vms` in hand."""
+        line = super().__new__(cls, text)
+        line.vms = vms
+        return line
 """Receives one-line progress reports from long operations (migration)."""
 
 LIFECYCLE_ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume", "save")
@@ -61,6 +77,10 @@ class HostDriver(Protocol):
 
     def wait_for_off(self, name: str, seconds: float) -> VM:
         """Wait until the VM has stopped (at most `seconds`); the VM as it is then."""
+        ...
+
+    def reboot(self, name: str, seconds: float) -> VM:
+        """Ask the VM to reboot and wait for evidence it did (at most `seconds`; NotRebooted if none)."""
         ...
 
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:

@@ -28,6 +28,7 @@ from hypervisor.errors import (
     HostKeyMismatch,
     HostUnreachable,
     HypervisorError,
+    NotRebooted,
     NotSupported,
     OperationFailed,
     VMNotFound,
@@ -203,7 +204,7 @@ class LibvirtHost:
         try:
             with self._edge("look up", name):
                 conn = self.connection()
-                return self._vm(conn.lookupByName(name), _in_pool_folders(conn, _volume_by_path(conn)))
+                return self._vm(conn.lookupByName(name), _volumes(conn))
         except VMNotFound:
             return None
 
@@ -216,8 +217,10 @@ class LibvirtHost:
     def _vm(self, dom: Any, volume: VolumeLookup) -> VM:
         # The configuration is the definition the VM boots with: a change that could not be made
         # live ("at next boot") shows, and is compared with the baseline, as soon as it is made.
+        # With its secrets, to know which consoles have a password: parse_domain strips them at once.
         persistent = bool(dom.isPersistent())
-        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0)
+        secure = libvirt.VIR_DOMAIN_XML_SECURE
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | secure if persistent else secure)
         vm = parse_domain(xml, host=self.name, state=_state(dom), autostart=bool(dom.autostart()),
                           persistent=persistent)
         luns = shared_storage.iscsi_volume_paths(xml) if "protocol='iscsi'" in xml else {}
@@ -264,24 +267,45 @@ class LibvirtHost:
                 "resume": dom.resume, "save": dom.managedSave,
             }
             operations[action]()
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def set_autostart(self, name: str, on: bool) -> VM:
         """Make the host start the VM when the host boots, or not."""
         with self._changing("set autostart of", name) as conn:
             dom = conn.lookupByName(name)
             dom.setAutostart(1 if on else 0)
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def define(self, xml: str) -> VM:
         """Define (or redefine) a VM from its XML; does not start it."""
         with self._changing("define") as conn:
-            return self._vm(conn.defineXML(xml), _volume_by_path(conn))
+            return self._vm(conn.defineXML(xml), _volumes(conn))
 
     def undefine(self, name: str) -> None:
         """Remove a shut-off VM's definition (its disks stay)."""
         with self._changing("undefine", name) as conn:
             conn.lookupByName(name).undefine()
+
+    def reboot(self, name: str, seconds: float) -> VM:
+        """Ask the VM to reboot and wait, at most `seconds`, for evidence that it did; the VM then.
+
+        libvirt's reboot only asks (QEMU presses the ACPI button, or asks the guest agent) and a
+        rebooting guest stays "running", so the evidence is an event: REBOOT (QEMU's reset), a
+        stop (libxl re-creates a rebooting Xen domain), or a new domain ID. NotRebooted without
+        any. libvirt's test driver reboots within the call (no events): done when it returns.
+        """
+        with self._changing("reboot", name) as conn:
+            dom = conn.lookupByName(name)
+            lifecycle.check(name, _state(dom), "reboot")
+            if conn.getType() == "TEST":
+                dom.reboot(0)
+                return self._vm(dom, _volume_by_path(conn))
+            before = dom.ID()
+            with LifecycleWatch(conn, dom) as watch:  # subscribed first: a quick reboot is not missed
+                dom.reboot(0)
+                if not watch.wait_for_reboot(seconds, lambda: _domain_id(dom) not in (before, -1)):
+                    raise NotRebooted(name, self.name, seconds)
+            return self._vm(dom, _volume_by_path(conn))
 
     def wait_for_off(self, name: str, seconds: float) -> VM:
         """Wait for the VM's "stopped" lifecycle event (no polling), at most `seconds`; the VM then."""
@@ -291,7 +315,7 @@ class LibvirtHost:
             with LifecycleWatch(conn, dom) as watch:
                 if _state(dom).active:  # asked after subscribing, so a stop in between is not missed
                     watch.wait_for(STOPPED, seconds)
-            return self._vm(dom, _volume_by_path(conn))
+            return self._vm(dom, _volumes(conn))
 
     def migrate_live(self, name: str, target: HostDriver, progress: Progress) -> VM:
         """Move a running VM to `target` without stopping it; returns it as seen there."""
@@ -351,7 +375,7 @@ class LibvirtHost:
     def _apply(self, action: str, name: str, change: Callable[[Any, Any], bool]) -> Applied:
         with self._changing(action, name) as conn:
             live = change(conn, conn.lookupByName(name))
-            return Applied(self._vm(conn.lookupByName(name), _volume_by_path(conn)), live)
+            return Applied(self._vm(conn.lookupByName(name), _volumes(conn)), live)
 
 
 def _job_stats(dom: Any) -> dict[str, Any] | None:
@@ -388,6 +412,11 @@ def _volume_map(conn: Any) -> dict[str, tuple[str, int]]:
             for volume in pool.listAllVolumes():
                 volumes[volume.path()] = (pool.name(), volume.info()[1])
     return volumes
+
+
+def _volumes(conn: Any) -> VolumeLookup:
+    """The pool and size of a disk path on this host, looked up one path at a time (see _in_pool_folders)."""
+    return _in_pool_folders(conn, _volume_by_path(conn))
 
 
 def _in_pool_folders(conn: Any, volume: VolumeLookup) -> VolumeLookup:
@@ -502,3 +531,11 @@ def _addresses(dom: Any) -> list[str]:
         if found:
             return found
     return []
+
+
+def _domain_id(dom: Any) -> int:
+    """The running instance's ID (-1 while it is not running or when the host does not say)."""
+    try:
+        return int(dom.ID())
+    except libvirt.libvirtError:
+        return -1

@@ -124,6 +124,24 @@ class GranjaMeta:
 
 
 @dataclass(frozen=True)
+class Console:
+    """A VM's graphical console (VNC, SPICE, RDP, SDL…): where it listens and whether it had a password.
+
+    The password itself is never kept (hypervisor/domain_xml.py strips it); only that there was one.
+    """
+
+    type: str
+    listen: str = ""  # its listen addresses ("0.0.0.0", "network default", "socket"); "" = the host's default
+    password: bool = False
+
+    @property
+    def text(self) -> str:
+        """As `diff` and the history show it: `vnc on 0.0.0.0 with a password`."""
+        where = f" on {self.listen}" if self.listen else ""
+        return f"{self.type}{where}" + (" with a password" if self.password else "")
+
+
+@dataclass(frozen=True)
 class VM:
     """A VM's configuration and state as read from its host."""
 
@@ -150,6 +168,7 @@ class VM:
     on_reboot: str = "restart"
     on_crash: str = "destroy"
     meta: GranjaMeta = field(default_factory=GranjaMeta)
+    consoles: tuple[Console, ...] | None = None  # None: recorded by a granja that did not read them
     # The domain XML as the host reported it at the last sighting (graphics passwords stripped):
     # what `recover` defines elsewhere. Not configuration in itself: drift reads the fields above.
     definition: str = field(default="", repr=False, compare=False)
@@ -165,6 +184,10 @@ class VM:
         for volatile in ("host", "state", "persistent", "definition", "usage"):
             data.pop(volatile)
         data["meta"].pop("baseline_id")
+        if self.consoles is None:  # not read: no change against a baseline that has them
+            data.pop("consoles")
+        else:
+            data["consoles"] = [console.text for console in self.consoles]
         # What libvirt treats as the same is written one way: `linux` (old xend) is `xen` for a PV
         # guest, a missing bus is the one the device name implies, a maximum of vCPUs no higher
         # than the count is none (0).
@@ -279,6 +302,10 @@ def disk_from_dict(data: dict[str, Any]) -> Disk:
     return Disk(**{**data, "hosts": tuple(data.get("hosts", ()))})
 
 
+def _console(data: dict[str, Any]) -> Console:
+    return Console(**data)
+
+
 def vm_from_dict(data: dict[str, Any]) -> VM:
     """Rebuild a VM from `to_dict` output, as the inventory stores it."""
     return VM(
@@ -289,6 +316,7 @@ def vm_from_dict(data: dict[str, Any]) -> VM:
             "disks": tuple(map(disk_from_dict, data.get("disks", ()))),
             "nics": tuple(NIC(**{**n, "vlans": tuple(n.get("vlans", ()))}) for n in data.get("nics", ())),
             "meta": GranjaMeta(**data.get("meta", {})),
+            "consoles": None if data.get("consoles") is None else tuple(map(_console, data["consoles"])),
             "usage": usage_from_dict(data.get("usage")),
         }
     )

@@ -2,7 +2,8 @@
 
 The down host cannot be asked for anything, so each VM is defined on the chosen host from
 the full domain XML its host last reported (kept at every refresh), changed only where the
-target must differ (the domain type of another hypervisor driver), and started there. Only a
+target must differ (the domain type of another hypervisor driver, a shared pool's path, a
+console that would come back open without its password), and started there. Only a
 VM recorded before granja kept definitions is rebuilt from its summary. A VM with a disk
 outside the shared pools, or pinned to its host, stays and is listed with the reason. A
 network disk (rbd, iscsi, nbd…) is reached over the network, so it does not keep a VM back.
@@ -17,6 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
+from hypervisor.consoles import closed_to_loopback, recorded_consoles
 from hypervisor.domain_build import build_domain, domain_type
 from hypervisor.errors import HypervisorError
 from hypervisor.evacuation import Carried, Evacuation, Move, place_each
@@ -105,21 +107,27 @@ def moved_paths(vm: VM, source: Sequence[Pool], target: Sequence[Pool]) -> dict[
 def definition_for(vm: VM, *, domain_type: str, paths: Mapping[str, str] | None = None) -> str:
     """The XML to define `vm` with on a host whose driver wants `domain_type`: its recorded definition.
 
-    Only what must change is changed: the domain type, and the disk paths in `paths` (a shared
-    pool mounted elsewhere on the target). A VM recorded before definitions were kept is rebuilt.
+    Only what must change is changed: the domain type, the disk paths in `paths` (a shared pool
+    mounted elsewhere on the target), and consoles that would come back open (without their
+    password, or beyond loopback), which listen on loopback only (`consoles.reopen_notes` says how
+    to reopen them). A VM recorded before definitions were kept is rebuilt.
     """
     paths = paths or {}
     if not vm.definition:
         disks = tuple(replace(d, source=paths.get(d.source, d.source)) for d in vm.disks)
         return build_domain(replace(vm, disks=disks), domain_type=domain_type)
     xml = vm.definition
-    if paths:
-        root = ET.fromstring(xml)
-        for source in root.iterfind("devices/disk/source"):
-            for attr in ("file", "dev"):
-                old = source.get(attr)
-                if old is not None and old in paths:
-                    source.set(attr, paths[old])
+    root = ET.fromstring(xml)
+    # Its consoles come back without their passwords (never kept): those that had one, or that
+    # listen beyond loopback, listen on loopback only (the preview and the result say so).
+    changed = closed_to_loopback(root, recorded_consoles(vm, root))
+    for source in root.iterfind("devices/disk/source") if paths else ():
+        for attr in ("file", "dev"):
+            old = source.get(attr)
+            if old is not None and old in paths:
+                source.set(attr, paths[old])
+                changed = True
+    if changed:
         xml = ET.tostring(root, encoding="unicode")
     # The root's type attribute is rewritten as text, and only for another driver: a `kvm` guest
     # stays `kvm` on a QEMU host (`qemu` would run it without acceleration).

@@ -21,9 +21,10 @@ under a second on one core; see `benchmarks/resilience.py`).
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from hypervisor.model import gib
@@ -221,22 +222,77 @@ def assess(sim: Simulator, *, pair_seconds: float = 20.0, seed: int = 0,
     singles = single_losses(sim)
     if any(loss.members_stranded for loss in singles):
         return Resilience(0, singles, None)
-    hosts = list(sim.load.rooms)
-    pairs = list(itertools.combinations(hosts, 2))
+    tally = _Failing()
+    for pair in _pairs_in_time(sim, seed, pair_seconds, clock):
+        tally.add(sim.lose(pair))
+    figure = PairFigure(total=_pair_count(sim), tried=tally.tried, failing=tally.failing, worst=tally.worst)
+    return Resilience(2 if figure.exact and not tally.failing else 1, singles, figure)
+
+
+def _pair_count(sim: Simulator) -> int:
+    return math.comb(len(sim.load.rooms), 2)
+
+
+def _pairs_in_time(sim: Simulator, seed: int, seconds: float, clock: Callable[[], float]
+                   ) -> Iterator[tuple[str, str]]:
+    """Every pair of the farm's hosts, shuffled (the same order for the same seed), until `seconds` pass."""
+    pairs = list(itertools.combinations(sim.load.rooms, 2))
     random.Random(seed).shuffle(pairs)
-    deadline = clock() + pair_seconds
-    tried = failing = 0
-    worst: HostLoss | None = None
-    for tried, pair in enumerate(pairs, 1):  # noqa: B007 - `tried` counts what the budget allowed
-        loss = sim.lose(pair)
-        if loss.members_stranded:
-            failing += 1
-            if worst is None or _worse(loss, worst):
-                worst = loss
+    deadline = clock() + seconds
+    for pair in pairs:
+        yield pair
         if clock() > deadline:
-            break
-    figure = PairFigure(total=len(pairs), tried=tried, failing=failing, worst=worst)
-    return Resilience(2 if figure.exact and not failing else 1, singles, figure)
+            return
+
+
+@dataclass
+class _Failing:
+    """Pairs' losses counted as they are played: how many were, how many strand members, the worst."""
+
+    tried: int = 0
+    failing: int = 0
+    worst: HostLoss | None = None
+
+    def add(self, loss: HostLoss) -> None:
+        self.tried += 1
+        if loss.members_stranded:
+            self.failing += 1
+            if self.worst is None or _worse(loss, self.worst):
+                self.worst = loss
+
+
+@dataclass(frozen=True)
+class PairLoss:
+    """What a change would do to the k = 2 figure: the pairs that would strand members after it only.
+
+    `failing_before` is 0 or 1: the pairs stop at the first that strands members before the change,
+    since the farm then survives no pair already and the change cannot lower that.
+    """
+
+    total: int
+    tried: int
+    failing_before: int
+    newly_failing: int
+    worst: HostLoss | None  # the worst pair among those newly failing
+
+    @property
+    def lowers_figure(self) -> bool:
+        """Whether the farm survived every pair tried before the change and does not after it."""
+        return not self.failing_before and self.newly_failing > 0
+
+
+def pairs_lost(before: Simulator, after: Simulator, *, pair_seconds: float, seed: int = 0,
+               clock: Callable[[], float] = time.monotonic) -> PairLoss:
+    """The pairs of hosts whose loss strands cluster members after a change and not before.
+
+    Both farms play the same pairs in `assess`'s order, within `pair_seconds` (a sample past it).
+    """
+    tally = _Failing()
+    for pair in _pairs_in_time(after, seed, pair_seconds, clock):
+        if before.lose(pair).members_stranded:
+            return PairLoss(_pair_count(after), tally.tried + 1, 1, tally.failing, tally.worst)
+        tally.add(after.lose(pair))
+    return PairLoss(_pair_count(after), tally.tried, 0, tally.failing, tally.worst)
 
 
 # The last figure `assess_again` worked out, by what it was worked out from: one entry, so the

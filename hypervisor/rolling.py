@@ -2,10 +2,15 @@
 
 A rolling run takes one batch of members (one by default) through the action, waits until
 each is running again and, where the cluster declares a health port, until a TCP connection
-to it succeeds on the member's address; only then does it take the next batch. Before each
-batch it checks live that enough of the cluster runs to take the batch down. Any failure
-stops the run: the failed member is left as it was (a member that was up is started again
-where a step stopped it), later members are not touched, and the summary says which is which.
+to it succeeds on the member's address; only then does it take the next batch. A reboot
+counts only once the host shows that the guest did reboot (`Farm.reboot`: a rebooting guest
+never stops being "running"); its health check starts after that, so an answer comes from
+the new instance (the port need not be seen closed in between, which a quick reboot would
+make a matter of luck). A guest that ignores the request fails its turn: 'rolling restart'
+is the way for it. Before each batch the run checks live that enough of the cluster runs to
+take the batch down. Any failure stops the run: the failed member is left as it was (a member
+that was up is started again where a step stopped it), later members are not touched, and
+the summary says which is which.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hypervisor.errors import HypervisorError
+from hypervisor.errors import HypervisorError, NotRebooted
 from hypervisor.farm import Farm
-from hypervisor.interface import Progress
+from hypervisor.interface import Progress, Turn
 from hypervisor.migration import migrate, plan_migration
 from hypervisor.model import VM, VMState
 
@@ -112,7 +117,8 @@ def roll(farm: Farm, plan: RollingPlan, progress: Progress, *, addresses: Addres
                               f"{len(batch)} more would leave fewer than {plan.min_running}")
             rolled.not_tried = remaining
             return rolled
-        progress(f"{number}/{len(batches)}: {plan.action} {', '.join(step.vm.name for step in batch)}")
+        names = tuple(step.vm.name for step in batch)
+        progress(Turn(f"{number}/{len(batches)}: {plan.action} {', '.join(names)}", names))
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:  # N down means N at once
             turns = list(pool.map(lambda step: _turn(farm, plan, step, progress, addresses), batch))
         for step, (vm, outcome, what) in zip(batch, turns, strict=True):
@@ -149,7 +155,10 @@ def _act(farm: Farm, plan: RollingPlan, step: Step, progress: Progress) -> tuple
         moved = migrate(farm, plan_migration(farm, _now(farm, vm), step.target), progress)
         return moved.vm, f"moved from {host} to {step.target} ({moved.method}, {moved.seconds:.1f} s)"
     if plan.action == "reboot":
-        farm.lifecycle(host, vm.name, "reboot")
+        try:
+            farm.reboot(host, vm.name)  # back only once the host shows the guest did reboot
+        except NotRebooted as exc:
+            raise HypervisorError(f"{exc}; use 'rolling restart'") from exc
     else:
         try:
             farm.lifecycle(host, vm.name, "shutdown")
@@ -183,7 +192,7 @@ def _wait_running(farm: Farm, vm: VM) -> VM:
         if time.monotonic() > deadline:
             raise HypervisorError(f"{vm.name} is {now.state.value}, not running, {farm.shutdown_timeout:g} s "
                                   f"after it was started.")
-        time.sleep(0.2)  # the hypervisor has no "running again" event for a reboot: ask again
+        time.sleep(0.2)  # a start or a reboot's new instance may take a moment to show: ask again
 
 
 def _wait_healthy(vm: VM, health: Health | None, addresses: Addresses, progress: Progress) -> None:

@@ -101,14 +101,17 @@ def _single_losses(inventory: Inventory, limits: Limits | None, shared_pools: Co
 
 def _resilience(losses: Iterable[HostLoss]) -> Iterable[Finding]:
     for loss in losses:
-        stranded = loss.members_stranded
-        if stranded:
-            host, first = loss.hosts[0], stranded[0]
-            more = f" and {len(stranded) - 1} more" if len(stranded) > 1 else ""
-            yield Finding("resilience", host,
-                          f"The farm no longer survives one host failure: {host}'s would leave "
-                          f"{first.vm}{more} with nowhere to go ({first.reason}); "
-                          f"'resilience {host}' shows its restart plan")
+        if loss.members_stranded:
+            yield Finding("resilience", loss.hosts[0], resilience_message(loss))
+
+
+def resilience_message(loss: HostLoss) -> str:
+    """A host whose loss strands members of clusters, in the words `check` and the watcher both use."""
+    stranded = loss.members_stranded
+    host, first = loss.hosts[0], stranded[0]
+    more = f" and {len(stranded) - 1} more" if len(stranded) > 1 else ""
+    return (f"The farm no longer survives one host failure: {host}'s would leave {first.vm}{more} "
+            f"with nowhere to go ({first.reason}); 'resilience {host}' shows its restart plan")
 
 
 def _local_storage(vms: Iterable[VMRecord], hosts: Iterable[HostRecord],

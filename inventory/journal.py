@@ -11,9 +11,10 @@ While its change runs, the process holds an exclusive `flock` on the operation's
 an unsettled journal whose lock can be taken was left by a crashed or killed
 process: `orphans()` finds those, and `close()` settles one once it has been
 reported. `latest()` gives the newest operation naming a VM (which copy of a VM an interrupted
-move had made current is read from its steps). `involved()` tells whether a VM is part of an
-operation in progress or settled recently (a watcher uses it to tell granja's own changes from
-outside events).
+move had made current is read from its steps). `involved()` tells whether a VM is in the hands
+of an operation in progress or settled recently (all the VMs it names, or those it has taken so
+far, for a run that takes them a few at a time) (a watcher uses it to tell granja's own changes
+from outside events).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class Operation:
     outcome: str = ""  # empty while the change runs (or was cut short)
     settled: datetime | None = None
     pid: int = 0
+    touched: tuple[str, ...] | None = None  # VMs taken in hand so far; None: it does not say (all `vms`)
+
+    @property
+    def in_hand(self) -> tuple[str, ...]:
+        """The VMs it may be changing: those it has taken in hand, if it says, else all it names."""
+        return self.vms if self.touched is None else self.touched
 
     @property
     def open(self) -> bool:
@@ -96,10 +103,18 @@ class Journal:
             raise
         return Running(operation, lock)
 
-    def step(self, running: Running, text: str) -> None:
-        """Add a step done to a running operation."""
+    def step(self, running: Running, text: str, *, taking: tuple[str, ...] | None = None) -> None:
+        """Add a step done to a running operation; `taking`: the VMs it takes in hand with it.
+
+        An operation over many VMs taken a few at a time (a rolling run) says so, so that a
+        VM it has not reached yet is not taken for one of its own when it changes.
+        """
         with running.writing:
-            running.operation = replace(running.operation, steps=(*running.operation.steps, text))
+            operation = running.operation
+            touched = operation.touched
+            if taking is not None:
+                touched = (*(touched or ()), *(vm for vm in taking if vm not in (touched or ())))
+            running.operation = replace(operation, steps=(*operation.steps, text), touched=touched)
             self._write(running.operation)
 
     def settle(self, running: Running, *, outcome: str, at: datetime) -> None:
@@ -110,6 +125,19 @@ class Journal:
                 self._write(running.operation)
             finally:
                 self._release(running.operation.id, running.lock)
+
+    def carried_out(self, operation: Operation) -> bool:
+        """Whether a live process holds the operation's lock (it runs still); a probe, nothing taken."""
+        try:
+            with open(self._lock_path(operation.id), "r") as lock:  # noqa: UP015 - never created here
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        except OSError:
+            return False  # no lock file: settled, or reported as an orphan
+        return False
 
     def orphans(self) -> list[Operation]:
         """Unsettled operations whose process is gone (crashed, killed), oldest first."""
@@ -157,7 +185,7 @@ class Journal:
             return None
         for path in sorted(self.directory.glob("*.json"), reverse=True):
             operation = _read(path)
-            if operation is None or vm not in operation.vms:
+            if operation is None or vm not in operation.in_hand:
                 continue
             if operation.started > now:
                 continue  # begun after the change: it cannot have made it
@@ -206,7 +234,8 @@ def _doc(operation: Operation) -> dict[str, Any]:
     return {"id": operation.id, "command": operation.command, "user": operation.user,
             "started": operation.started.isoformat(), "plan": operation.plan, "vms": list(operation.vms),
             "hosts": list(operation.hosts), "steps": list(operation.steps), "outcome": operation.outcome,
-            "settled": operation.settled.isoformat() if operation.settled else None, "pid": operation.pid}
+            "settled": operation.settled.isoformat() if operation.settled else None, "pid": operation.pid,
+            "touched": list(operation.touched) if operation.touched is not None else None}
 
 
 def _read(path: Path) -> Operation | None:
@@ -217,6 +246,7 @@ def _read(path: Path) -> Operation | None:
                          vms=tuple(doc["vms"]), hosts=tuple(doc["hosts"]), steps=tuple(doc["steps"]),
                          outcome=doc["outcome"],
                          settled=datetime.fromisoformat(doc["settled"]) if doc["settled"] else None,
-                         pid=int(doc.get("pid", 0)))
+                         pid=int(doc.get("pid", 0)),
+                         touched=tuple(doc["touched"]) if doc.get("touched") is not None else None)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -174,10 +174,12 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         baseline = view.baselines.get(name)
         changes = view.changes.get(name, ())
         # Everything the VM's page shows is drawn from these: an unchanged key, an unchanged page.
-        # (What the VM uses is named apart: it is no part of a record's equality.)
+        # (What the VM uses is no part of a record's equality: the key holds it as the page words
+        # it, rounded, so that a refresh's new figures rebuild only the pages whose words change.)
         host_shared = shared.get(record.vm.host, frozenset(shared_pools))
         uptime = uptime_cell(vm_uptime(record.vm, host_records.get(record.vm.host), _NOW_UNUSED))
-        key = _page_key(record, record.vm.usage,
+        addresses, used = topology.guest_addresses(record), topology.use_words(record)
+        key = _page_key(record, addresses, used,
                         baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
                         title, named, frozenset(host_shared), uptime)
@@ -186,7 +188,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
             page = vm_template.render(
                 common, links=deep, record=record, vm=record.vm, drift=view.drift(record), baseline=baseline,
                 changes=changes, nics=topology.nic_rows(record, wires.get(record.vm.host, {})),
-                addresses=topology.guest_addresses(record),
+                addresses=addresses, used=used,
                 reach=[reach_text(disk, record.vm.host, host_shared) for disk in record.vm.disks],
                 uptime=uptime,
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hypervisor.host_model import Host
-from hypervisor.model import NIC
+from hypervisor.model import NIC, gib
 from hypervisor.placement import Limits
 from inventory.natural import natural_key
 from inventory.records import HostRecord, VMRecord
@@ -88,6 +88,16 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class VlanPlace:
+    """Where hosts carry a VLAN: its sub-interface, the bond (or NIC) under it and the bridge on it."""
+
+    interface: str
+    parent: str
+    bridge: str  # "" when no bridge is on it (the host's own address on that VLAN, say)
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class VlanUse:
     """One VLAN: the bridges it is carried on, the hosts that carry it and the VMs plugged in."""
 
@@ -96,6 +106,7 @@ class VlanUse:
     hosts: tuple[str, ...]
     vms: tuple[str, ...]
     bonds: tuple[str, ...] = ()
+    places: tuple[VlanPlace, ...] = ()  # where each host carries it, hosts wired alike together
 
 
 def wiring(host: Host | None) -> dict[str, Wire]:
@@ -159,29 +170,42 @@ def shared_hosts(members: Iterable[VMRecord]) -> dict[str, list[str]]:
 
 def vlan_uses(hosts: Iterable[HostRecord], vms: Iterable[VMRecord],
               configured: Iterable[int] = ()) -> list[VlanUse]:
-    """Every VLAN seen on a host or a NIC, or `configured`, with its bridges, bonds, hosts and VMs."""
+    """Every VLAN a host carries, a NIC is tagged with or `configured` names: where, and who uses it.
+
+    A host carries a VLAN on each VLAN sub-interface its network facts list, whether or not a
+    bridge is on it; hosts wired alike (same interface, bond and bridge) share one place.
+    """
+    hosts = list(hosts)
     wires = {host.name: wiring(host.host) for host in hosts}
+    seen: set[int] = set(configured)  # a configured VLAN no host carries is listed too
     bridges: dict[int, set[str]] = defaultdict(set)
     bonds: dict[int, set[str]] = defaultdict(set)
     carriers: dict[int, set[str]] = defaultdict(set)
     members: dict[int, set[str]] = defaultdict(set)
-    for vlan in configured:
-        bridges.setdefault(vlan, set())  # a configured VLAN no host carries is listed too
-    for host, host_wires in wires.items():
-        for bridge, wire in host_wires.items():
-            if wire.vlan is not None:
-                bridges[wire.vlan].add(bridge)
-                carriers[wire.vlan].add(host)
-                if wire.bond:
-                    bonds[wire.vlan].add(wire.bond)
+    places: dict[int, dict[tuple[str, str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    for host in hosts:
+        facts = host.host.facts
+        if facts is None:
+            continue
+        on_bridge = {port: bridge.name for bridge in facts.bridges for port in bridge.ports}
+        for sub in facts.vlans:
+            seen.add(sub.vlan)
+            carriers[sub.vlan].add(host.name)
+            bonds[sub.vlan].add(sub.parent)
+            bridge = on_bridge.get(sub.name, "")
+            if bridge:
+                bridges[sub.vlan].add(bridge)
+            places[sub.vlan][(sub.name, sub.parent, bridge)].add(host.name)
     for record in vms:
         for row in nic_rows(record, wires.get(record.vm.host, {})):
             if row.vlan is not None:
+                seen.add(row.vlan)
                 bridges[row.vlan].add(row.nic.bridge)
                 members[row.vlan].add(record.vm.name)
     return [VlanUse(vlan, tuple(sorted(bridges[vlan])), _natural(carriers[vlan]), _natural(members[vlan]),
-                    _natural(bonds[vlan]))
-            for vlan in sorted(bridges)]
+                    _natural(bonds[vlan]),
+                    tuple(VlanPlace(*where, _natural(on)) for where, on in sorted(places[vlan].items())))
+            for vlan in sorted(seen)]
 
 
 def cluster_hosts(members: dict[str, list[VMRecord]]) -> dict[str, dict[str, int]]:
@@ -199,16 +223,32 @@ def _natural(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=natural_key))
 
 
-def guest_addresses(record: VMRecord) -> list[str]:
-    """The guest's IP addresses if the inventory has them (per NIC or per VM), else none.
+def guest_addresses(record: VMRecord) -> tuple[str, ...]:
+    """A running guest's IP addresses as its host told them at the last refresh that read it.
 
-    The model may carry them as `addresses` on a NIC or on the VM (libvirt's interface
-    addresses, read at refresh); until it does, the card simply leaves the row out.
+    None for a VM that is not running: the reading kept from when it ran is no longer its address.
+    (The inventory keeps them per VM, not per NIC: libvirt's lease, agent and ARP sources differ
+    in what they tie to a MAC.)
     """
-    found: list[str] = []
-    for holder in (*record.vm.nics, record.vm):
-        for address in getattr(holder, "addresses", None) or ():
-            text = str(getattr(address, "address", address))
-            if text not in found:
-                found.append(text)
-    return found
+    usage = record.vm.usage
+    return usage.addresses if usage is not None and record.vm.state.active else ()
+
+
+def use_words(record: VMRecord) -> str:
+    """What a running VM used at the last refresh that read it, rounded so that jitter reads the same.
+
+    "CPU about 40 %, memory about 1.5 GiB of 4 GiB": CPU to the nearest 10 % ("under 5 %" below),
+    memory to two significant figures. "" when it is not running or its host reported nothing:
+    a VM's page is rebuilt when these words change, not at every refresh's new figures.
+    """
+    usage = record.vm.usage
+    if usage is None or not record.vm.state.active:
+        return ""
+    parts = []
+    if usage.cpu_percent is not None:
+        tens = round(usage.cpu_percent / 10) * 10
+        parts.append("CPU under 5 %" if usage.cpu_percent < 5 else f"CPU about {tens} %")
+    if usage.memory_used_mib is not None:
+        used = float(f"{usage.memory_used_mib / 1024:.2g}") * 1024
+        parts.append(f"memory about {gib(used)} of {gib(record.vm.memory_mib)}")
+    return ", ".join(parts)

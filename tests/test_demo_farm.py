@@ -226,7 +226,7 @@ def _vm(**changes: Any) -> VM:
                Disk(target="xvdb", source="/dev/vg0/data", bus="xen", readonly=True, kind="block")),
         nics=(NIC(mac="00:16:3e:00:00:01", bridge="br10", model="netfront"),
               NIC(mac="00:16:3e:00:00:02", bridge="ovs0", vlan=120)),
-        meta=GranjaMeta(cluster="web", template="web", baseline_id="b-1"),
+        meta=GranjaMeta(cluster="web", template="web", baseline_id="b-1"), consoles=(),
     )
     return replace(base, **changes)
 

@@ -110,7 +110,9 @@ def event_from_click(body: Mapping[str, Any], *, groups: Iterable[str] = (),
 
 def _extra(*, user: str, channel: str, thread: str, team: str, via: str, groups: Iterable[str],
            channel_type: str) -> dict[str, str]:
-    # A mention only of an ID shaped as Slack's; anything else is shown as text, escaped where it leaves.
+    # `who` marks a Slack user as `<@U…>` (only an ID shaped as Slack's) in what the engine writes;
+    # where it leaves for Slack it is shown by name or, to the requester and confirmer, as a mention
+    # (bot.slack.people). Anything else is shown as text, escaped where it leaves.
     extra = {"slack_user": user, "slack_channel": channel, "team": team, "via": via,
              "who": f"<@{user}>" if _USER_ID.match(user) else user}
     if thread:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,14 +23,15 @@ from typing import Any
 from bot.engine import ChatEvent
 from bot.slack.adapter import Where, event_from_click
 from bot.slack.blocks import Block, context, section
+from bot.slack.people import NOBODY, People, mentioned, say
 from bot.slack.safe import slack_escape, slack_format
+from bot.slack.user_names import UserNames
 from bot.watch.model import KINDS, Severity
 from bot.watch.tracker import Alert, Transition
 from bot.watch.words import acknowledged, headline, since
 from inventory.state_file import StateFile
 
 log = logging.getLogger("granja.slack")
-_MENTION = re.compile(r"<@[A-Z0-9]+>")
 ACK = "granja_alert_ack"
 REMEDY = "granja_alert_remedy"
 _ICON = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
@@ -40,8 +40,11 @@ MESSAGES = Path("slack") / "alert-messages.json"  # in the state directory
 KEEP_RESOLVED = 86_400.0  # seconds a resolved alert's message is remembered (past any flap window)
 
 
-def alert_message(alert: Alert, now: float) -> tuple[str, list[Block]]:
-    """The alert's message: what, where, since when, who acknowledged it, and its buttons while it fires."""
+def alert_message(alert: Alert, now: float, people: People = NOBODY) -> tuple[str, list[Block]]:
+    """The alert's message: what, where, since when, who acknowledged it, and its buttons while it fires.
+
+    Who acknowledged is named (by `people`'s names), not pinged: the message is for the channel.
+    """
     condition = alert.condition
     title = KINDS[condition.kind].title
     said = headline(alert, now)
@@ -54,8 +57,7 @@ def alert_message(alert: Alert, now: float) -> tuple[str, list[Block]]:
     blocks: list[Block] = [section(head)]
     if not alert.firing:
         blocks.append(context(slack_format("was: {message}", message=condition.message)))
-    # who acknowledged is a Slack mention granja wrote itself (<@U…>): kept, the rest made inert
-    blocks.append(context(slack_escape(" · ".join(notes), keep=_mentions(alert.acked_by))))
+    blocks.append(context(say(" · ".join(notes), people.inert())))
     if alert.firing:
         buttons: list[Block] = []
         if not alert.acked_by:
@@ -71,11 +73,6 @@ def alert_message(alert: Alert, now: float) -> tuple[str, list[Block]]:
     return slack_escape(text), blocks
 
 
-def _mentions(text: str) -> tuple[str, ...]:
-    """`text` if it is exactly one Slack user mention, to keep as it is; else nothing."""
-    return (text,) if _MENTION.fullmatch(text) else ()
-
-
 @dataclass(frozen=True)
 class Posted:
     """An alert's message: its ts, a digest of what it shows, and when its alert resolved (None: firing)."""
@@ -89,12 +86,14 @@ class SlackAlerts:
     """A watcher sink that posts each alert to the alert channel once and keeps its message current.
 
     `remember` is the file (`MESSAGES` in the state directory) that keeps the alert -> message
-    map across restarts; None keeps it in memory only.
+    map across restarts; None keeps it in memory only. `names` gives who acknowledged by name.
     """
 
     def __init__(self, client: Any, *, channel: str, min_severity: Severity,
-                 clock: Callable[[], float], remember: Path | None = None) -> None:
+                 clock: Callable[[], float], remember: Path | None = None,
+                 names: UserNames | None = None) -> None:
         self.client, self.channel, self.min_severity, self._clock = client, channel, min_severity, clock
+        self._names = names
         self._file = StateFile(remember, dict[str, Posted], what="alert messages") if remember else None
         self._posted: dict[str, Posted] = (self._file.load() if self._file else None) or {}  # by alert id
         self._lock = threading.Lock()
@@ -104,7 +103,9 @@ class SlackAlerts:
         alert = transition.alert
         if alert.severity < self.min_severity:
             return
-        text, blocks = alert_message(alert, self._clock())
+        acker = mentioned(alert.acked_by)
+        people = People(self._names.names(acker)) if self._names is not None and acker else NOBODY
+        text, blocks = alert_message(alert, self._clock(), people)
         shown = hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()[:16]
         with self._lock:  # one alert's post and updates in order
             posted = self._posted.get(alert.id)

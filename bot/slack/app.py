@@ -27,6 +27,7 @@ from bot.slack.frontend import FrontEnd
 from bot.slack.messages import CANCEL, CONFIRM
 from bot.slack.permissions import GroupDirectory
 from bot.slack.settings import SlackSettings
+from bot.slack.user_names import UserNames
 from bot.watch.model import Severity
 from bot.watch.watcher import Watcher
 
@@ -62,7 +63,7 @@ def build_app(engine: Engine, settings: SlackSettings, *, status_interval: float
     sweeper = PreviewSweeper(engine, client, interval=min(30.0, engine.config.access.confirm_seconds / 10))
     front = FrontEnd(engine=engine, client=client, status_interval=status_interval, sweeper=sweeper,
                      groups=GroupDirectory(client, enabled=bool(engine.config.access.groups)),
-                     channels=ChannelKinds(client))
+                     channels=ChannelKinds(client), names=UserNames(client))
     sweeper.start()
     app.middleware(_once_per_event(SeenIds()))
     _listen(app, front, workers)
@@ -158,7 +159,8 @@ def _listen_alerts(app: App, front: FrontEnd, watcher: Watcher, workers: Executo
     if alerts.channel:
         watcher.sinks.append(SlackAlerts(front.client, channel=alerts.channel, clock=watcher.clock,
                                          min_severity=Severity.named(alerts.min_severity),
-                                         remember=front.engine.inventory.directory / MESSAGES))
+                                         remember=front.engine.inventory.directory / MESSAGES,
+                                         names=front.names))
     clicks = AlertClicks(acknowledge=lambda alert, by: watcher.acknowledge(alert, by=by),
                          role_of=lambda event: front.engine.standing(event).role, handle=front.handle,
                          client=front.client, groups=front.groups.of, kind_of=front.kind_of)

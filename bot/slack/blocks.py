@@ -1,17 +1,16 @@
 """Replies as Slack Block Kit with a plain-text fallback, split at line ends to fit Slack's limits.
 
 A VM's configuration is a card (header, fields, disks, NICs); an
-evacuation's outcome, `check` and a VM's history are lists with people as
-mentions; tables keep their columns in code blocks; any other body is its
-text form. Long text is
+evacuation's outcome, `check` and a VM's history are lists naming people
+by name (`bot.slack.people`: the names are looked up before rendering and
+passed in, so rendering stays pure); tables keep their columns in code
+blocks; any other body is its text form. Long text is
 split into sections of at most SECTION_CHARS at line ends, and past
 MAX_BLOCKS the rest is summarized as "N more lines", never cut mid-line.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from datetime import UTC
 from functools import singledispatch
 from typing import Any
@@ -30,13 +29,13 @@ from bot.results import (
     RollingRun,
     Text,
     VMCard,
+    VMTable,
 )
+from bot.slack.people import NOBODY, People, mentioned, person, say, user_id
 from bot.slack.safe import no_backticks, slack_code, slack_escape
 from hypervisor.model import gib, size_text
 
 Block = dict[str, Any]
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user ID, as Slack signs it
-_BYSLACK_USER = re.compile(r"\(by ([UW][A-Z0-9]{2,})\)")  # a maintenance mark's "(by U…)"
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section; room for the code fences
 MAX_BLOCKS = 45  # Slack allows 50 blocks in a message; room for a header and a summary line
 FALLBACK_CHARS = 3000  # the notification text; the blocks carry the whole answer
@@ -83,12 +82,12 @@ def fallback(text: str, limit: int = FALLBACK_CHARS) -> str:
     return f"{pieces[0]}\n… and {rest} more lines"
 
 
-def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, keep: Iterable[str] = ()) -> list[Block]:
+def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, people: People = NOBODY) -> list[Block]:
     """Text as sections (code blocks keep table columns), summarized past `limit` blocks.
 
-    `keep`: mentions granja wrote itself, left live outside code blocks (see bot.slack.safe).
+    `people`: how to show the people granja's text names (nobody is pinged inside code blocks).
     """
-    pieces = chunks(escape(text, keep=() if code else keep))
+    pieces = chunks(say(text, people.inert() if code else people))
     shown = pieces[:limit]
     blocks = [section(f"```{no_backticks(piece)}```" if code else piece) for piece in shown]
     if len(pieces) > len(shown):
@@ -98,38 +97,62 @@ def text_blocks(text: str, *, code: bool, limit: int = MAX_BLOCKS, keep: Iterabl
     return blocks
 
 
-def reply_message(reply: Reply, *, keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
-    """A reply as (fallback text, blocks); `keep`: mentions granja itself wrote in a text reply."""
-    people = tuple(keep) if isinstance(reply.body, Text) else ()
-    blocks = text_message(reply, people) if isinstance(reply.body, Text) else _blocks(reply.body, reply)
-    return fallback(escape(render(reply), keep=people)), blocks
+def reply_message(reply: Reply, *, people: People = NOBODY) -> tuple[str, list[Block]]:
+    """A reply as (fallback text, blocks), naming people as `people` says.
+
+    Only a text reply (an answer to one person) pings anyone: `people.live`; tables and lists name
+    everyone inertly.
+    """
+    if isinstance(reply.body, Text):
+        blocks = text_message(reply, people)
+    else:
+        people = people.inert()
+        blocks = _blocks(reply.body, reply, people)
+    return fallback(say(render(reply), people)), blocks
 
 
-def text_message(reply: Reply, keep: Iterable[str]) -> list[Block]:
+def named(reply: Reply) -> set[str]:
+    """The Slack user IDs a reply names (audit rows, history, `<@U…>` or "by U…" in its text).
+
+    Looked up (bot.slack.user_names) before the reply is rendered, to show them by name. A VM
+    table (20,000 rows at most) names nobody, and is not rendered twice to find that out.
+    """
+    body = reply.body
+    if isinstance(body, VMTable):
+        return set()
+    found = mentioned(render(reply))
+    if isinstance(body, AuditTable):
+        found |= {user for row in body.rows for user in (row.user, *mentioned(row.detail[:200]))}
+    elif isinstance(body, HistoryView):
+        found |= {change.user for change in body.changes if change.user}
+    return {uid for user in found if (uid := user_id(user))}
+
+
+def text_message(reply: Reply, people: People) -> list[Block]:
     """A one-text reply (an answer, a refusal, a busy VM) with its outcome's icon."""
     assert isinstance(reply.body, Text)
     icon = "" if reply.outcome is Outcome.OK else _ICON[reply.outcome] + " "
-    return text_blocks(icon + reply.body.text, code=False, keep=keep)
+    return text_blocks(icon + reply.body.text, code=False, people=people)
 
 
 @singledispatch
-def _blocks(body: object, reply: Reply) -> list[Block]:
-    return text_blocks(render(reply), code=True)  # tables and any body without a card of its own
+def _blocks(body: object, reply: Reply, people: People) -> list[Block]:
+    return text_blocks(render(reply), code=True, people=people)  # tables, bodies without a card of their own
 
 
 @_blocks.register
-def _(body: Located, reply: Reply) -> list[Block]:
-    return text_blocks(render(reply), code=False)
+def _(body: Located, reply: Reply, people: People) -> list[Block]:
+    return text_blocks(render(reply), code=False, people=people)
 
 
 @_blocks.register
-def _(body: Done, reply: Reply) -> list[Block]:
-    notes = [context(escape(note)) for note in body.notes]
-    return [section(f"{_ICON[reply.outcome]} {escape(body.summary)}"), *notes]
+def _(body: Done, reply: Reply, people: People) -> list[Block]:
+    notes = [context(say(note, people)) for note in body.notes]
+    return [section(f"{_ICON[reply.outcome]} {say(body.summary, people)}"), *notes]
 
 
 @_blocks.register
-def _(body: VMCard, reply: Reply) -> list[Block]:
+def _(body: VMCard, reply: Reply, people: People) -> list[Block]:
     vm = body.vm
     fields = [("Host", vm.host), ("State", vm.state.value), ("vCPUs", str(vm.vcpus)),
               ("Memory", gib(vm.memory_mib)), ("Virtualization", f"{vm.virt.value.upper()} ({vm.os_type})"),
@@ -159,21 +182,16 @@ def _(body: VMCard, reply: Reply) -> list[Block]:
 
 
 @_blocks.register
-def _(body: AuditTable, reply: Reply) -> list[Block]:
+def _(body: AuditTable, reply: Reply, people: People) -> list[Block]:
     notes = [context(escape(f"Not shown: {problem}."[:SECTION_CHARS])) for problem in body.skipped[:2]]
     if not body.rows:
-        return [section(f"{escape(body.title)}: none yet."), *notes]
-    lines = [f"*{escape(body.title)}*"]
+        return [section(f"{say(body.title, people)}: none yet."), *notes]
+    lines = [f"*{say(body.title, people)}*"]
     for row in body.rows:
-        who = f"<@{row.user}>" if SLACK_USER.match(row.user) else escape(row.user)
-        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {who} {slack_code(row.text)} "
-                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {escape(row.detail[:200])}")
+        lines.append(f"• {row.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(row.user, people)} "
+                     f"{slack_code(row.text)} "
+                     f"*{row.outcome}* ({row.duration_ms / 1000:.1f} s) {say(row.detail[:200], people)}")
     return [*[section(piece) for piece in chunks("\n".join(lines))][:MAX_BLOCKS], *notes]
-
-
-def person(user: str) -> str:
-    """A user as Slack shows them: a mention for a Slack user ID, else the name, escaped."""
-    return f"<@{user}>" if SLACK_USER.match(user) else escape(user)
 
 
 def _list_blocks(head: str, lines: list[str], *, icon: str = "") -> list[Block]:
@@ -187,7 +205,7 @@ def _list_blocks(head: str, lines: list[str], *, icon: str = "") -> list[Block]:
 
 
 @_blocks.register
-def _(body: HostEmptied, reply: Reply) -> list[Block]:
+def _(body: HostEmptied, reply: Reply, people: People) -> list[Block]:
     icon = _ICON[reply.outcome] + " "
     lines = [f"• {body.verb} {slack_code(vm)} → {escape(host)}"
              + (f" ({method})" if method != "restart" else "") for vm, host, method in body.moved]
@@ -201,7 +219,7 @@ def _(body: HostEmptied, reply: Reply) -> list[Block]:
 
 
 @_blocks.register
-def _(body: RollingRun, reply: Reply) -> list[Block]:
+def _(body: RollingRun, reply: Reply, people: People) -> list[Block]:
     lines = [f"• `{escape(vm)}`: {escape(what)}" for vm, what in body.done]
     if body.failed:
         lines.append(f"• *FAILED* `{escape(body.failed[0])}`: {escape(body.failed[1])}")
@@ -212,19 +230,19 @@ def _(body: RollingRun, reply: Reply) -> list[Block]:
 
 
 @_blocks.register
-def _(body: FindingList, reply: Reply) -> list[Block]:
+def _(body: FindingList, reply: Reply, people: People) -> list[Block]:
     if not body.findings:
         return [section("Nothing needs attention.")]
     count = "1 thing needs" if len(body.findings) == 1 else f"{len(body.findings)} things need"
     lines = [f"• {escape(f.severity)} *{escape(f.kind)}* "
-             + _BYSLACK_USER.sub(r"(by <@\1>)", escape(f.message)) for f in body.findings]
+             + say(f.message, people) for f in body.findings]
     return _list_blocks(f"{count} attention", lines)
 
 
 @_blocks.register
-def _(body: HistoryView, reply: Reply) -> list[Block]:
+def _(body: HistoryView, reply: Reply, people: People) -> list[Block]:
     if not body.changes:
         return [section(f"No changes of {escape(body.vm)} recorded.")]
-    lines = [f"• {c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(c.user) if c.user else '-'} "
+    lines = [f"• {c.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {person(c.user, people) if c.user else '-'} "
              f"{slack_code(c.command or '-')} {escape(change_what(c))}" for c in body.changes]
     return _list_blocks(f"Changes of {body.vm}, newest first", lines)

@@ -2,7 +2,9 @@
 
 Everything here runs in the app's worker pool once Slack has had its answer,
 so an operation may take minutes. Replies go to the thread of the message
-that asked; a change's preview, status and result share one thread.
+that asked; a change's preview, status and result share one thread. People
+a reply names are looked up by name first (`UserNames`) and shown without a
+ping, except the requester and the confirmer in replies to their own request.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from bot.engine import ChatEvent, ClaimRefused, Engine, Pending
 from bot.results import Reply
 from bot.slack import messages
 from bot.slack.adapter import Where, event_from_click
-from bot.slack.blocks import SLACK_USER, Block, context, reply_message
+from bot.slack.blocks import Block, context, named, reply_message
 from bot.slack.channels import ChannelKinds
 from bot.slack.dedupe import SeenIds
 from bot.slack.expiry import PreviewSweeper
+from bot.slack.people import NOBODY, People, mentioned, say
 from bot.slack.permissions import GroupDirectory
 from bot.slack.safe import slack_escape
 from bot.slack.status import StatusMessage
+from bot.slack.user_names import UserNames
 
 log = logging.getLogger("granja.slack")
 _NOT_THERE = ("not_in_channel", "channel_not_found")
@@ -49,6 +53,7 @@ class FrontEnd:
     sweeper: PreviewSweeper | None = None
     channels: ChannelKinds | None = None  # what kind a channel is, when an event does not say
     strangers: SeenIds = field(default_factory=lambda: SeenIds(ttl=STRANGER_WINDOW))  # who was told, lately
+    names: UserNames | None = None  # people's display names, to name them without a ping
 
     def kind_of(self, channel: str) -> str:
         """The channel's kind ("im", "private" or "" for public), asked of Slack if need be."""
@@ -69,7 +74,7 @@ class FrontEnd:
             self.refuse_stranger(event, where, prepared)
             return
         if isinstance(prepared, Reply):
-            self.post(where, *reply_message(prepared, keep=self._people(prepared, event)))
+            self.post(where, *reply_message(prepared, people=self.people(named(prepared), event)))
             return
         expires = datetime.now(UTC) + timedelta(seconds=self.engine.config.access.confirm_seconds)
         text, blocks = messages.preview(prepared, expires=expires)
@@ -101,9 +106,8 @@ class FrontEnd:
         try:
             pending = self.engine.claim(pending_id, by=clicker, confirming=confirming)
         except ClaimRefused as exc:
-            # Mentions granja wrote itself stay mentions; the rest (a command, a VM name) is made inert.
-            named = [f"<@{user}>" for user in self.engine.config.access.users]  # who decided, if listed
-            said = slack_escape(str(exc), keep=[*self._people(None, clicker), *named])
+            # Told to the clicker: the people it names (who asked, who decided) are named, not pinged.
+            said = say(str(exc), self.people(mentioned(str(exc))))
             self.client.chat_postEphemeral(channel=where.channel, user=user, text=said,
                                            thread_ts=where.thread_ts or None)
             if exc.over:  # take the dead buttons away, so nobody else clicks them
@@ -124,8 +128,9 @@ class FrontEnd:
         else:
             reply = self.engine.cancel(pending, by=user, extra=extra)
         seconds = time.monotonic() - started
+        people = self.people(named(reply), pending.event, clicker)
         self.post(where, *messages.final(pending, reply, by=user, begun=begun, seconds=seconds,
-                                         keep=self._people(reply, pending.event, clicker)))
+                                         people=people))
 
     def _run(self, pending: Pending, *, by: str, where: Where, extra: dict[str, str]) -> Reply:
         status = StatusMessage(self.client, channel=where.channel, thread_ts=where.thread_ts,
@@ -139,15 +144,16 @@ class FrontEnd:
         status.finish(f"{reply.outcome.value}: {reply.summary}")
         return reply
 
-    def _people(self, reply: Reply | None, *events: ChatEvent) -> list[str]:
-        """Mentions granja may write in a text reply: of the people in `events` and of who holds its VM.
+    def people(self, users: set[str], *asking: ChatEvent) -> People:
+        """How to show `users` (Slack IDs a message names): by display name, asked of Slack.
 
-        Only these stay live; anything else shaped like a mention, typed or from a VM's name, is
-        made inert; in code spans and blocks nothing stays live.
+        The people of `asking` (who asked, who confirmed) are mentioned live: it answers their own
+        request. Anyone else (who holds a busy VM, who decided a request, the audit's people) is
+        named, not pinged; a name Slack cannot give is shown as the raw ID, inert.
         """
-        holder = self.engine.busy.holder(reply.vm) if reply is not None and reply.vm else None
-        users = {event.user for event in events} | ({holder.who.strip("<@>")} if holder else set())
-        return [f"<@{user}>" for user in sorted(users) if SLACK_USER.match(user)]
+        pinged = NOBODY.pinging(*(event.user for event in asking))  # still named in a table or a list
+        names = self.names.names(users) if self.names is not None and users else {}
+        return People(names, pinged.live)
 
     def post(self, where: Where, text: str, blocks: list[Block]) -> str:
         """Post in the thread (a new message when there is none yet); returns the message's ts."""

@@ -1,6 +1,9 @@
 """The messages of a change in Slack: the preview with its buttons, the decision, and the final audit line.
 
-The final message must stand alone for an auditor reading channel history:
+They answer the requester's own request: the requester and the confirmer are
+mentioned live (pinging them is the point); anyone else they name is named,
+not pinged (`bot.slack.people`). The final message must stand alone for an
+auditor reading channel history:
 who asked (a mention, which Slack keeps right when names change), what, on
 which VM and hosts, when (Slack's date markup, with a UTC fallback), how
 long it took and how it ended.
@@ -8,12 +11,12 @@ long it took and how it ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.engine import Pending
 from bot.results import Outcome, Reply, Text
-from bot.slack.blocks import MAX_BLOCKS, Block, context, person, reply_message, section, text_blocks
+from bot.slack.blocks import MAX_BLOCKS, Block, context, reply_message, section, text_blocks
+from bot.slack.people import NOBODY, People, person, say
 from bot.slack.safe import slack_code, slack_escape
 
 CONFIRM = "granja_confirm"
@@ -28,7 +31,7 @@ def slack_date(moment: datetime) -> str:
 
 def preview(pending: Pending, *, expires: datetime) -> tuple[str, list[Block]]:
     """What will happen, who may confirm it, until when, and the Confirm/Cancel buttons."""
-    who = person(pending.event.user)
+    who = person(pending.event.user, NOBODY.pinging(pending.event.user))
     text = f"{who} asked to {slack_escape(pending.plan.preview)}. Confirm or cancel."
     confirm: Block = {"type": "button", "action_id": CONFIRM, "value": pending.id,
                       "text": {"type": "plain_text", "text": "Confirm"},
@@ -53,7 +56,8 @@ def _asked(pending: Pending, *, icon: str = "") -> list[Block]:
     mrkdwn bold does not span lines, and a host's moves can pass a section's 3,000 characters.
     """
     first, _, rest = pending.plan.preview.partition("\n")
-    head = section(f"{icon}{person(pending.event.user)} asked to *{slack_escape(first)}*")
+    asker = person(pending.event.user, NOBODY.pinging(pending.event.user))
+    head = section(f"{icon}{asker} asked to *{slack_escape(first)}*")
     return [head, *(text_blocks(rest, code=False, limit=MAX_BLOCKS - 4) if rest else [])]
 
 
@@ -66,23 +70,28 @@ def _dialog(preview: str) -> str:
 def decided(pending: Pending, *, by: str, confirmed: bool) -> tuple[str, list[Block]]:
     """The preview once decided: the buttons are gone, and it says who decided."""
     verb = "Confirmed" if confirmed else "Cancelled"
-    asker = person(pending.event.user)
-    text = f"{asker} asked to {slack_escape(pending.plan.preview)}. {verb} by {person(by)}."
+    people = NOBODY.pinging(pending.event.user, by)
+    asker, decider = person(pending.event.user, people), person(by, people)
+    text = f"{asker} asked to {slack_escape(pending.plan.preview)}. {verb} by {decider}."
     return text, [*_asked(pending),
-                  context(f"{verb} by {person(by)}" + (": running, progress below." if confirmed else "."))]
+                  context(f"{verb} by {decider}" + (": running, progress below." if confirmed else "."))]
 
 
 def final(pending: Pending, reply: Reply, *, by: str, begun: datetime, seconds: float,
-          keep: Iterable[str] = ()) -> tuple[str, list[Block]]:
-    """The result of a decided change, readable on its own: who, what, where, when, how long, outcome."""
+          people: People = NOBODY) -> tuple[str, list[Block]]:
+    """The result of a decided change, readable on its own: who, what, where, when, how long, outcome.
+
+    `people`: the names of those the result names; the requester and `by` are mentioned live.
+    """
+    people = people.pinging(pending.event.user, by)
     verb = "cancelled" if reply.outcome is Outcome.CANCELLED else "confirmed"
-    decider = f" ({verb} by {person(by)})" if by != pending.event.user else ""
+    decider = f" ({verb} by {person(by, people)})" if by != pending.event.user else ""
     where = _where(pending, reply)
-    line = (f"{reply.outcome.value.upper()}: {person(pending.event.user)} asked for "
+    line = (f"{reply.outcome.value.upper()}: {person(pending.event.user, people)} asked for "
             f"{slack_code(pending.command.canonical())}{decider} · {slack_escape(where)} · "
             f"{slack_date(begun)} · took {seconds:.1f} s")
-    _, body = reply_message(reply, keep=keep)
-    text = f"{line}\n{slack_escape(reply.summary, keep=keep if isinstance(reply.body, Text) else ())}"
+    _, body = reply_message(reply, people=people)
+    text = f"{line}\n{say(reply.summary, people if isinstance(reply.body, Text) else people.inert())}"
     return text, [section(line), *body]
 
 

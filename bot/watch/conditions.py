@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+from bot.watch import host_failures
 from bot.watch.model import KINDS, ClusterRule, Condition, Rules
 from bot.watch.picture import Change, HostSeen, Snapshot
 from hypervisor.model import VM, VMState
@@ -31,6 +32,13 @@ Ours = Callable[[Change], bool]
 """Whether a change was granja's own operation (not an alert)."""
 Drift = Callable[[VM], list[str]]
 """The fields in which a VM differs from its baseline (none without a baseline)."""
+Busy = Callable[[str, float], str]
+"""The command of granja's operation running on a VM at a moment ("" when there is none)."""
+
+
+def nothing_busy(_vm: str, _at: float) -> str:
+    """A Busy for where no journal is at hand: no VM is in granja's hands."""
+    return ""
 
 
 def clock(at: float) -> str:
@@ -43,18 +51,55 @@ def names(items: Iterable[str], limit: int = VMS_NAMED) -> str:
     return listed(sorted(set(items), key=natural_key), shown=limit) or "none"
 
 
-def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Drift | None = None
-             ) -> list[Condition]:
-    """Every condition the picture shows now, worst first."""
+def evaluate(snap: Snapshot, rules: Rules, *, now: float, ours: Ours, drift: Drift | None = None,
+             busy: Busy = nothing_busy) -> list[Condition]:
+    """Every condition the picture shows now, worst first.
+
+    `busy` says which VMs granja's own operations have in hand: a cluster member down for one
+    is not missing while it runs.
+    """
     found = [
         *_hosts(snap, now),
         *_changes(snap, rules, now, ours),
         *_twice(snap, now),
-        *_clusters(snap, rules, now),
+        *_clusters(snap, rules, now, busy),
         *_host_facts(snap, rules, now),
+        *host_failures.conditions(snap, rules, now),
         *(_drift(snap, drift, now) if drift is not None else ()),
     ]
     return sorted(found, key=lambda c: (-c.severity, c.kind, natural_key(c.subject)))
+
+
+Unknown = Callable[[Condition], str]
+"""Why a condition no longer seen may still hold ('' if its absence settles it)."""
+# Kinds about VMs that do not run: settled once every VM they name runs on a host that answers
+# (as after `recover HOST`), whatever its silent host would say.
+SETTLED_BY_RUNNING = frozenset({"crashed", "stopped_outside", "cluster_degraded"})
+
+
+def unknown_while_silent(snap: Snapshot) -> Unknown:
+    """Why a condition about a host that is not answering, or not heard since the start, is not over.
+
+    Its host's VMs are not known, so the condition may still hold: the tracker keeps its alert
+    open, saying why ("host02 is not answering since 03:12 UTC").
+    """
+    silent = {}
+    for seen in snap.hosts.values():
+        at = f" at {clock(seen.down_since)}" if seen.down_since is not None else ""
+        if not seen.heard:
+            silent[seen.name] = f"{seen.name} has not answered since granja started{at}"
+        elif not seen.up:
+            since = f" since {clock(seen.down_since)}" if seen.down_since is not None else ""
+            silent[seen.name] = f"{seen.name} is not answering{since}"
+    running = {vm.name for seen in snap.hosts.values() if seen.up and seen.heard
+               for vm in seen.vms.values() if vm.state is VMState.RUNNING}
+
+    def why(condition: Condition) -> str:
+        if condition.kind in SETTLED_BY_RUNNING and condition.vms and running.issuperset(condition.vms):
+            return ""
+        return "; ".join(silent[host] for host in condition.hosts if host in silent)
+
+    return why
 
 
 def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
@@ -62,7 +107,7 @@ def _hosts(snap: Snapshot, now: float) -> Iterator[Condition]:
         if seen.up:
             continue
         since = seen.down_since
-        vms = sorted(seen.vms, key=natural_key)
+        vms = sorted(seen.vms, key=natural_key) or list(seen.last_vms)  # not heard yet: as last listed
         moment = datetime.fromtimestamp(since, UTC) if since is not None else None
         yield Condition(
             key=f"host_unreachable:{seen.name}", kind="host_unreachable", subject=seen.name,
@@ -137,7 +182,7 @@ def _twice(snap: Snapshot, now: float) -> Iterator[Condition]:
                             hosts=tuple(sorted(hosts)), vms=(name,))
 
 
-def _clusters(snap: Snapshot, rules: Rules, now: float) -> Iterator[Condition]:
+def _clusters(snap: Snapshot, rules: Rules, now: float, busy: Busy) -> Iterator[Condition]:
     members: dict[str, dict[str, tuple[VM, HostSeen]]] = {}
     for seen in snap.hosts.values():
         for vm in seen.vms.values():
@@ -150,12 +195,13 @@ def _clusters(snap: Snapshot, rules: Rules, now: float) -> Iterator[Condition]:
     for rule in rules.clusters:
         found = members.get(rule.name, {})
         if found:
-            yield from _cluster(rule, found, now)
+            yield from _cluster(rule, found, now, busy)
 
 
-def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: float) -> Iterator[Condition]:
+def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: float,
+             busy: Busy) -> Iterator[Condition]:
     running = {n for n, (vm, seen) in found.items() if seen.up and vm.state is VMState.RUNNING}
-    wanted = len(found) if rule.min_running is None else rule.min_running
+    wanted = rule.wanted(len(found))
     by_host: dict[str, list[str]] = {}
     for name, (vm, seen) in found.items():
         if seen.up and vm.state.active:
@@ -169,11 +215,16 @@ def _cluster(rule: ClusterRule, found: dict[str, tuple[VM, HostSeen]], now: floa
                             remedy=f"migrate {second}", hosts=(host,), vms=tuple(sorted(together)))
     if len(running) >= wanted:
         return
-    down = [(n, vm, seen) for n, (vm, seen) in found.items() if n not in running]
+    # Down for granja's own operation (a rolling run, a restart): not missing while it runs.
+    ours = {n: command for n, (_vm, seen) in found.items() if n not in running and seen.up
+            for command in [busy(n, now)] if command}
+    if len(running) + len(ours) >= wanted:
+        return
+    down = [(n, vm, seen) for n, (vm, seen) in found.items() if n not in running and n not in ours]
     need = f" ({wanted} wanted)" if wanted != len(found) else ""
     yield Condition(key=f"cluster_degraded:{rule.name}", kind="cluster_degraded", subject=rule.name,
                     message=f"cluster {rule.name}: {len(running)} of {len(found)} running{need}; "
-                            + _why_down(down),
+                            + _why_down(down) + _for_granja(ours),
                     cleared=f"cluster {rule.name}: enough members running", since=_since(down, now),
                     remedy=_cluster_remedy(down), hosts=tuple(sorted({s.name for _, _, s in down})),
                     vms=tuple(sorted((n for n, _, _ in down), key=natural_key)))
@@ -196,6 +247,14 @@ def _why_down(down: list[tuple[str, VM, HostSeen]]) -> str:
     for (state, host), vms in sorted(stopped.items()):
         parts.append(f"{names(vms)} {'is' if len(vms) == 1 else 'are'} {state} on {host}")
     return "; ".join(parts)
+
+
+def _for_granja(ours: dict[str, str]) -> str:
+    by_command: dict[str, list[str]] = {}
+    for name, command in ours.items():
+        by_command.setdefault(command, []).append(name)
+    return "".join(f"; {names(vms)} {'is' if len(vms) == 1 else 'are'} down for granja's '{command}'"
+                   for command, vms in sorted(by_command.items()))
 
 
 def _since(down: list[tuple[str, VM, HostSeen]], now: float) -> float:

@@ -5,23 +5,30 @@ Also the watcher's rules as the fleet config gives them: one reading for `check`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from bot.fleet import FleetConfig
 from bot.watch.conditions import evaluate
-from bot.watch.model import ClusterRule, Condition, Rules
+from bot.watch.model import ClusterRule, Condition, RestartRules, Rules
 from bot.watch.picture import HostSeen, Snapshot
 from hypervisor.model import VMState
 from inventory import Inventory
 from inventory.errors import NoBaseline
 
 
-def rules_of(config: FleetConfig) -> Rules:
-    """The watcher's rules from the fleet config: [watch] and the clusters with their min_running."""
+def rules_of(config: FleetConfig, *, maintenance: Callable[[], Collection[str]] | None = None) -> Rules:
+    """The watcher's rules from the fleet config: [watch] and the clusters with their min_running.
+
+    With `maintenance` (the hosts marked now), host failures are simulated too (`resilience`);
+    `check` has its own finding for that (inventory.health) and leaves it out.
+    """
     watch = config.watch
     clusters = tuple(ClusterRule(c.name, c.pattern, c.min_running) for c in config.clusters.values())
+    restart = None if maintenance is None else RestartRules(
+        config.placement.limits, config.placement.shared_pools, config.pinned, maintenance)
     return Rules(clusters=clusters, pool_full=watch.pool_full, hold=dict(watch.hold),
-                 notice_seconds=watch.notice_seconds, flap_seconds=watch.flap_seconds)
+                 notice_seconds=watch.notice_seconds, flap_seconds=watch.flap_seconds, restart=restart)
 
 
 def inventory_snapshot(inventory: Inventory) -> Snapshot:

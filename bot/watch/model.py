@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot.fleet import Pattern
+from bot.fleet import Pattern, must_run
 from bot.watch.picture import Change
+from hypervisor.limits import Limits
 
 
 class Severity(enum.IntEnum):
@@ -53,6 +55,8 @@ KINDS: Mapping[str, Kind] = {k.name: k for k in (
     Kind("spread_broken", Severity.WARNING, 60.0, "cluster spread broken"),
     Kind("bond_degraded", Severity.WARNING, 30.0, "bond degraded"),
     Kind("pool_full", Severity.WARNING, 60.0, "pool nearly full"),
+    # Held long enough for a migration or an evacuation to settle (a VM in flight is on neither host).
+    Kind("resilience", Severity.WARNING, 120.0, "farm no longer survives a host failure"),
     Kind("drift", Severity.INFO, 0.0, "drift from baseline"),
 )}
 
@@ -66,7 +70,9 @@ class Condition:
     command that is the obvious fix ("" when there is none); `since` is
     when it began, as far as the watcher knows (seconds since the epoch);
     `change` is the VM's state change it was made of, if any (a restarted
-    watcher needs it to tell whether the condition still holds).
+    watcher needs it to tell whether the condition still holds); `unknown`
+    says why it is not known whether it still holds (a host of its that is
+    not answering: the alert is held, not resolved), "" while it is seen.
     """
 
     key: str
@@ -79,6 +85,7 @@ class Condition:
     hosts: tuple[str, ...] = ()
     vms: tuple[str, ...] = ()
     change: Change | None = None
+    unknown: str = ""
 
     @property
     def severity(self) -> Severity:
@@ -94,6 +101,22 @@ class ClusterRule:
     pattern: Pattern  # the cluster's member names (RE2, from the fleet config)
     min_running: int | None = None  # None: every member must run; 0: none need to
 
+    def wanted(self, members: int) -> int:
+        """How many of its `members` must run (fleet.must_run)."""
+        return must_run(self.min_running, members)
+
+
+@dataclass(frozen=True)
+class RestartRules:
+    """What the host failure simulation reads besides the picture: placement rules and maintenance marks."""
+
+    limits: Limits
+    shared_pools: tuple[str, ...]
+    pinned: Mapping[str, str]  # VM -> the host it is pinned to
+    maintenance: Callable[[], Collection[str]]  # the hosts marked in maintenance now
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the last evaluation worked out (bot/watch/host_failures.py), for the next to reuse."""
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -104,6 +127,7 @@ class Rules:
     hold: Mapping[str, float] = field(default_factory=dict)  # kind -> `for` seconds, over KINDS' defaults
     notice_seconds: float = 600.0  # how long an info notice (started or moved outside granja) stays open
     flap_seconds: float = 600.0  # a condition back within this time reopens its alert, not a new one
+    restart: RestartRules | None = None  # None: host failures are not simulated (no `resilience`)
     _members: dict[tuple[str, str], ClusterRule | None] = field(
         default_factory=dict, init=False, compare=False, repr=False)
 

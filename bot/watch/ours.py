@@ -7,6 +7,8 @@ on that VM that had begun when the change was seen and was still running, or
 had settled no longer ago than the change can take to be seen: a few seconds
 for a libvirt event, a poll interval for a change only a poll found. Anything
 later was done by someone else, even minutes after granja touched the VM.
+The same journal says which VMs an operation has in hand now (`busy`): a
+cluster member down for a rolling run is not missing while the run goes on.
 """
 
 from __future__ import annotations
@@ -32,3 +34,15 @@ class OwnOperations:
         at = datetime.fromtimestamp(change.at, UTC)
         seen_late = self._poll if change.cause == "seen" else self._event  # "seen": found by a poll
         return self._journal.involved(change.vm, now=at, within=seen_late) is not None
+
+    def busy(self, vm: str, at: float) -> str:
+        """The command of granja's operation that has `vm` in hand at `at`, or "" (conditions.Busy).
+
+        One still carried out by a live process, or settled no longer ago than an event takes to
+        arrive (the member it started again may not be seen running yet); not one whose process
+        died (it is reported and settled when granja starts again).
+        """
+        operation = self._journal.involved(vm, now=datetime.fromtimestamp(at, UTC), within=self._event)
+        if operation is None or (operation.open and not self._journal.carried_out(operation)):
+            return ""
+        return operation.command

@@ -10,7 +10,7 @@ conditions are made of.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from hypervisor.host_model import Host
@@ -34,7 +34,11 @@ class Change:
 
 @dataclass
 class HostSeen:
-    """One host: whether it answers, since when it does not, its description and its VMs."""
+    """One host: whether it answers, since when it does not, its description and its VMs.
+
+    `heard` is False until the host is first read: its VMs are not known, not absent; `last_vms`
+    are then the VMs it ran as a remembered alert listed them.
+    """
 
     name: str
     up: bool = True
@@ -42,6 +46,8 @@ class HostSeen:
     down_since: float | None = None
     host: Host | None = None
     vms: dict[str, VM] = field(default_factory=dict)
+    heard: bool = True
+    last_vms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,9 @@ class Picture:
     """The farm as the watcher sees it now; every method is safe from any thread."""
 
     def __init__(self, hosts: Iterable[str]) -> None:
-        self._hosts = {name: HostSeen(name) for name in hosts}
+        self._hosts = {name: HostSeen(name, heard=False) for name in hosts}
         self._changes: dict[tuple[str, str], Change] = {}
+        self._recalled: dict[str, list[Change]] = {}  # host not heard yet -> remembered changes on it
         self._lock = threading.Lock()
         self.version = 0  # bumped on every write: the watcher evaluates again when it moves
 
@@ -109,9 +116,18 @@ class Picture:
                 self._note(Change(vm, host, before, state, cause, at, origin))
 
     def host_polled(self, host: str, described: Host, vms: Iterable[VM], at: float) -> None:
-        """A fresh read of the host: its description and every VM on it; differences become changes."""
+        """A fresh read of the host: its description and every VM on it; differences become changes.
+
+        The first read of a host not heard since the start is its first look (as `seed`), and what
+        remembered alerts knew of it is recalled then.
+        """
         with self._lock:
             seen = self._hosts[host]
+            if not seen.heard:
+                self._first_look(seen, described, vms)
+                for change in self._recalled.pop(host, ()):
+                    self._recall(change)
+                return
             seen.host = described
             fresh = {vm.name: vm for vm in vms}
             for name, vm in fresh.items():
@@ -130,35 +146,53 @@ class Picture:
     def seed(self, host: str, described: Host | None, vms: Iterable[VM]) -> None:
         """The first view of a host (from the inventory or a first poll): no changes are noted."""
         with self._lock:
-            seen = self._hosts[host]
-            seen.host = described
-            seen.vms = {vm.name: vm for vm in vms}
-            self.version += 1
+            self._first_look(self._hosts[host], described, vms)
 
-    def recall(self, changes: Iterable[Change], down: dict[str, float]) -> None:
+    def _first_look(self, seen: HostSeen, described: Host | None, vms: Iterable[VM]) -> None:
+        seen.host, seen.heard, seen.last_vms = described, True, ()
+        seen.vms = {vm.name: vm for vm in vms}
+        self.version += 1
+
+    def recall(self, changes: Iterable[Change], down: dict[str, float],
+               ran: Mapping[str, Sequence[str]] | None = None) -> None:
         """What a first look cannot see, from alerts remembered across a restart.
 
         A state change is kept if its VM still stands as the change left it (a first look sees
         a stopped VM, not that it was stopped outside granja; a crashed one reads as shut off).
-        A host still down keeps the time it stopped answering (`down`: host -> since).
+        A host still down keeps the time it stopped answering (`down`: host -> since) and, until
+        it is heard, the VMs it ran (`ran`: host -> VM names). The changes of a host not heard
+        yet are recalled at its first read.
         """
         with self._lock:
             for change in changes:
                 seen = self._hosts.get(change.host)
-                vm = seen.vms.get(change.vm) if seen is not None else None
-                known = (change.vm, change.host) in self._changes  # a newer change, seen since
-                if seen is None or vm is None or change.after is None or known:
-                    continue
-                if vm.state is not change.after:
-                    if change.after is not VMState.CRASHED or vm.state is not VMState.SHUTOFF:
-                        continue  # it changed again while nobody watched: the condition is over
-                    seen.vms[change.vm] = vm.with_state(VMState.CRASHED)
-                self._note(change)
+                if seen is not None and not seen.heard:
+                    self._recalled.setdefault(change.host, []).append(change)
+                else:
+                    self._recall(change)
             for host, since in down.items():
                 seen = self._hosts.get(host)
                 if seen is not None and not seen.up and since < (seen.down_since or since):
                     seen.down_since = since
                     self.version += 1
+            for host, vms in (ran or {}).items():
+                seen = self._hosts.get(host)
+                if seen is not None and not seen.heard:
+                    seen.last_vms = tuple(vms)
+                    self.version += 1
+
+    def _recall(self, change: Change) -> None:
+        """Note a remembered change if its VM still stands as the change left it."""
+        seen = self._hosts.get(change.host)
+        vm = seen.vms.get(change.vm) if seen is not None else None
+        known = (change.vm, change.host) in self._changes  # a newer change, seen since
+        if seen is None or vm is None or change.after is None or known:
+            return
+        if vm.state is not change.after:
+            if change.after is not VMState.CRASHED or vm.state is not VMState.SHUTOFF:
+                return  # it changed again while nobody watched: the condition is over
+            seen.vms[change.vm] = vm.with_state(VMState.CRASHED)
+        self._note(change)
 
     def _note(self, change: Change) -> None:
         # Kept per host: a live migration's events interleave (the target starts, the source pauses,

@@ -4,7 +4,10 @@ As in Prometheus' alerting rules, a condition must hold for its kind's
 `for` time before it fires, so a reboot or a migration in progress pages
 nobody. A condition that comes back within `flap_seconds` of resolving
 reopens its old alert (same message, a flap count) instead of firing again:
-a flapping host fires once. The clock is injected; nothing here sleeps.
+a flapping host fires once. An alert about a host that is not answering (or
+has not answered since the start) is held, not resolved, when its condition
+is no longer seen: what the host would say is not known (`conditions.
+unknown_while_silent` decides). The clock is injected; nothing here sleeps.
 
 Given a file (`alert_file.AlertFile`), the tracker starts from the alerts it
 remembers and writes them back, under its lock, whenever they change: after a
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -87,8 +90,14 @@ class Tracker:
         """The ids of the alerts remembered from before a restart."""
         self._lock = threading.Lock()
 
-    def step(self, conditions: Iterable[Condition], now: float) -> list[Transition]:
-        """Advance to `now` with the conditions that hold; returns what changed."""
+    def step(self, conditions: Iterable[Condition], now: float,
+             unknown: Callable[[Condition], str] | None = None) -> list[Transition]:
+        """Advance to `now` with the conditions that hold; returns what changed.
+
+        `unknown` says why a condition no longer among `conditions` may still hold ("host02 is
+        not answering since 03:12 UTC"; '' if it is over): its alert stays firing, saying why
+        (`Condition.unknown`), instead of resolving.
+        """
         out: list[Transition] = []
         with self._lock:
             current = {c.key: c for c in conditions}
@@ -98,8 +107,15 @@ class Tracker:
                 out += self._holds(key, condition, now)
             forgot = False
             for key, alert in list(self._alerts.items()):
-                if alert.firing and key not in current:
-                    self._alerts[key] = replace(alert, resolved_at=now)
+                gone = alert.firing and key not in current
+                why = unknown(alert.condition) if gone and unknown is not None else ""
+                if why:
+                    if alert.condition.unknown != why:
+                        self._alerts[key] = replace(alert, condition=replace(alert.condition, unknown=why))
+                        out.append(Transition("changed", self._alerts[key]))
+                elif gone:
+                    seen_last = replace(alert.condition, unknown="")
+                    self._alerts[key] = replace(alert, condition=seen_last, resolved_at=now)
                     out.append(Transition("resolved", self._alerts[key]))
                 elif not alert.firing and now - (alert.resolved_at or now) > self.rules.flap_seconds:
                     del self._alerts[key]
@@ -118,7 +134,7 @@ class Tracker:
     def _holds(self, key: str, condition: Condition, now: float) -> list[Transition]:
         alert = self._alerts.get(key)
         if alert is not None and alert.firing:
-            if alert.condition.message != condition.message:
+            if (alert.condition.message, alert.condition.unknown) != (condition.message, condition.unknown):
                 self._alerts[key] = replace(alert, condition=condition)
                 return [Transition("changed", self._alerts[key])]
             return []

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.watch.conditions import Drift, Ours, evaluate
+from bot.watch.conditions import Busy, Drift, Ours, evaluate, nothing_busy, unknown_while_silent
 from bot.watch.model import Condition, Rules
 from bot.watch.picture import Change, Picture
 from bot.watch.tracker import Alert, AlertStore, Tracker, Transition
@@ -62,8 +62,9 @@ class Watcher:
     def __init__(self, *, farm: Farm, uris: Mapping[str, str], rules: Rules, ours: Ours,
                  drift: Drift | None = None, sinks: Sequence[Sink] = (),
                  settings: WatchSettings = WatchSettings(), clock: Callable[[], float] = time.time,
-                 file: AlertStore | None = None) -> None:
+                 file: AlertStore | None = None, busy: Busy = nothing_busy) -> None:
         self.farm, self.rules, self.settings = farm, rules, settings
+        self._busy = busy
         self.clock = clock
         self.picture = Picture(uris)
         self.tracker = Tracker(rules, file)
@@ -154,10 +155,11 @@ class Watcher:
             self.on_poll(time.monotonic() - begun)
 
     def _recall(self) -> None:
-        """Tell the picture what remembered alerts knew: the changes behind them, when hosts went down."""
+        """Tell the picture what remembered alerts knew: changes, silent hosts' since and VMs they ran."""
         firing = [alert.condition for alert in self.tracker.alerts() if alert.firing]
+        hosts = [c for c in firing if c.kind == "host_unreachable"]
         self.picture.recall([c.change for c in firing if c.change is not None],
-                            down={c.subject: c.since for c in firing if c.kind == "host_unreachable"})
+                            down={c.subject: c.since for c in hosts}, ran={c.subject: c.vms for c in hosts})
 
     # -- conditions into alerts ----------------------------------------------------
 
@@ -165,9 +167,10 @@ class Watcher:
         """Evaluate the picture now and hand every alert transition to the sinks."""
         with self._evaluating:
             now = self.clock()
-            self.conditions = evaluate(self.picture.snapshot(), self.rules, now=now, ours=self._ours,
-                                       drift=self._drift)
-            transitions = self.tracker.step(self.conditions, now)
+            snap = self.picture.snapshot()
+            self.conditions = evaluate(snap, self.rules, now=now, ours=self._ours, drift=self._drift,
+                                       busy=self._busy)
+            transitions = self.tracker.step(self.conditions, now, unknown_while_silent(snap))
         for transition in transitions:
             self.tell(transition)
         return transitions
@@ -283,8 +286,13 @@ class Watcher:
     def _started(self, transitions: list[Transition]) -> None:
         """Say what the first evaluation found (`on_started`)."""
         if self.on_started is not None:
-            self.on_started(first_look(len(self.farm.host_names), self.tracker.alerts(),
-                                       self.tracker.remembered, transitions))
+            self.on_started(self.first_look(transitions))
+
+    def first_look(self, transitions: list[Transition]) -> str:
+        """What the first evaluation (`transitions`) found, in words, with the hosts not heard yet."""
+        unheard = sorted(h.name for h in self.picture.snapshot().hosts.values() if not h.heard)
+        return first_look(len(self.farm.host_names), self.tracker.alerts(), self.tracker.remembered,
+                          transitions, unheard=unheard)
 
     def _poll_loop(self) -> None:
         while not self._stopping.wait(self.settings.facts_interval):

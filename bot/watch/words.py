@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from bot.watch.conditions import clock
 from bot.watch.tracker import Alert, Transition
-from hypervisor.words import plural
+from hypervisor.words import listed, plural
 
 
 def duration(seconds: float) -> str:
@@ -25,7 +25,8 @@ def headline(alert: Alert, now: float) -> str:
         took = duration((alert.resolved_at or now) - alert.first_seen)
         return f"resolved after {took}: {condition.cleared}"
     flapped = f" (came back {alert.flaps} time{'s' * (alert.flaps != 1)})" if alert.flaps else ""
-    return f"{condition.message}{flapped}"
+    unknown = f"; not known now: {condition.unknown}" if condition.unknown else ""
+    return f"{condition.message}{flapped}{unknown}"
 
 
 def since(alert: Alert) -> str:
@@ -53,15 +54,19 @@ def console_line(transition: Transition, now: float) -> str:
 
 
 def first_look(hosts: int, alerts: list[Alert], remembered: Collection[str],
-               transitions: list[Transition]) -> str:
+               transitions: list[Transition], unheard: Sequence[str] = ()) -> str:
     """What a starting watcher found: the alerts firing.
 
-    After a restart, also how many of them it remembered and how many ended while it was not watching.
+    After a restart, also how many of them it remembered and how many ended while it was not watching;
+    and the hosts not answering yet, whose VMs' alerts are held until they do.
     """
     firing = [alert for alert in alerts if alert.firing]
     said = f"watching {plural(hosts, 'host')}: {plural(len(firing), 'alert')} firing"
-    if not remembered:
-        return said
-    kept = sum(alert.id in remembered for alert in firing)
-    ended = sum(t.what == "resolved" and t.alert.id in remembered for t in transitions)
-    return f"{said} ({kept} from before the restart); {ended} resolved while granja was stopped"
+    if remembered:
+        kept = sum(alert.id in remembered for alert in firing)
+        ended = sum(t.what == "resolved" and t.alert.id in remembered for t in transitions)
+        said = f"{said} ({kept} from before the restart); {ended} resolved while granja was stopped"
+    if unheard:
+        said += (f"; {plural(len(unheard), 'host')} not answering yet ({listed(unheard)}): "
+                 "their VMs' alerts are held, not resolved, until they answer")
+    return said

@@ -95,3 +95,18 @@ def test_check_warns_of_cluster_members_that_run_from_local_storage_only(state):
                               f"{disk.target}, {disk.source}, in pool local): if {ldap1.host} fails, "
                               f"'recover {ldap1.host}' cannot start it elsewhere")
     assert f"'recover {ldap1.host}' cannot start it elsewhere" in chat.transcript
+
+
+def test_check_lists_critical_first_then_warning_then_info_in_chat_and_json(chat):
+    import json
+
+    from bot.reply_json import to_json
+
+    chat.engine.inventory.set_maintenance("host03", on=True, at=chat.engine.clock(), user="test")
+    reply = chat.send("check")  # the demo farm: a degraded bond, a VM without autostart, ftp degraded
+    order = ["critical", "warning", "info"]
+    shown = [row.split()[0] for row in chat.transcript.splitlines()[2:]]
+    assert set(shown) == set(order), chat.transcript
+    assert shown == sorted(shown, key=order.index), chat.transcript
+    in_json = [f["severity"] for f in json.loads(to_json(reply))["body"]["findings"]]
+    assert in_json == shown

@@ -13,6 +13,10 @@ test driver would make a new one each time it reads its node file, as a real hos
 an NBD disk served on a unix socket (which only its own host reaches, so `recover` rightly
 leaves its VM) is served over TCP instead. The disks' folders become shared pools on every
 host, so the recovery may place each VM anywhere.
+
+One deliberate change: granja keeps no console password, so a console that had one, or that
+listened beyond loopback, comes back listening on 127.0.0.1 only; the preview and the result say
+so for that VM, with how to reopen it, and `diff` shows the console's difference from the baseline.
 """
 
 from __future__ import annotations
@@ -99,7 +103,25 @@ def _parts(xml: str) -> dict:
         "memory": canon(root.find("memory")), "currentMemory": canon(root.find("currentMemory")),
         "disks": [device(d) for d in root.findall("devices/disk")],
         "nics": [device(i) for i in root.findall("devices/interface")],
+        "graphics": [device(g) for g in root.findall("devices/graphics")],
     }
+
+
+def _closed(xml: str) -> str:
+    """The definition with its consoles on 127.0.0.1 only, as recovery brings back an open one."""
+    root = ET.fromstring(xml)
+    for graphics in root.findall("devices/graphics"):
+        graphics.set("listen", "127.0.0.1")
+        for listen in graphics.findall("listen"):
+            listen.set("address", "127.0.0.1")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _sample_console(path: Path) -> str:
+    """'open' for a sample whose VNC console listens beyond loopback, 'password' for one that had a
+    password (on loopback), else ''."""
+    text = path.read_text()
+    return "open" if "listen='0.0.0.0'" in text else "password" if "passwd=" in text else ""
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +180,37 @@ def test_a_real_definition_comes_back_the_same_after_recover(recovered, path):
         after = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     finally:
         conn.close()
-    assert _parts(after) == _parts(before[name])
-    # And granja sees no drift: the definition is the one its baseline was taken from.
+    console = _sample_console(path)
+    assert _parts(after) == _parts(_closed(before[name]) if console == "open" else before[name])
+    said = [line for line in transcript.splitlines() if line.lstrip().startswith(f"console {name}:")
+            or line.lstrip().startswith(f"{name}: its VNC console")]
     reply = chat.send(f"diff {name}")
     assert reply.outcome is Outcome.OK
-    assert re.fullmatch(rf"{name} against its baseline of .*: no differences\.", chat.transcript), \
-        chat.transcript
+    if console == "open":  # the preview and the result say so, with how to reopen it; diff shows it
+        assert len(said) == 2, transcript
+        assert all(f"{name}: its VNC console comes back listening on 127.0.0.1 only (it listened on 0.0.0.0 "
+                   "with no password); to reopen it, on " in line for line in said), said
+        assert all(f"then the listen address (0.0.0.0) with virsh edit {name}" in line for line in said)
+        assert "consoles: vnc on 0.0.0.0 → vnc on 127.0.0.1" in chat.transcript, chat.transcript
+    elif console == "password":
+        assert len(said) == 2, transcript
+        assert all(f"{name}: its VNC console comes back without its password (granja does not keep it), "
+                   f"still on 127.0.0.1; to reopen it, on {record.vm.host}: virsh update-device {name} FILE "
+                   "--live --config" in line for line in said), said
+        assert "consoles: vnc on 127.0.0.1 with a password → vnc on 127.0.0.1" in chat.transcript, \
+            chat.transcript
+    else:  # granja sees no drift: the definition is the one its baseline was taken from
+        assert said == []
+        assert re.fullmatch(rf"{name} against its baseline of .*: no differences\.", chat.transcript), \
+            chat.transcript
+
+
+def test_no_console_password_is_kept_anywhere_in_the_state(recovered):
+    """Reading the definitions with their secrets (to know a console had a password) stores none."""
+    chat, _before, _transcript = recovered
+    found = [path for path in chat.engine.inventory.directory.rglob("*") if path.is_file()
+             and b"123poi" in path.read_bytes() and "demo" not in path.parts]
+    assert found == []
 
 
 def test_a_shared_pool_mounted_elsewhere_on_the_target_moves_only_the_disk_paths(state):

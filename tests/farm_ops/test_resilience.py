@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.results import Outcome
 from hypervisor.placement import FarmLoad
 from hypervisor.recovery import plan_recovery
@@ -98,3 +100,35 @@ def test_a_preview_says_which_failure_the_change_would_leave_without_a_way_out(c
     for host, vms in worse.items():
         assert f"{host}'s failure would leave {' and '.join(sorted(vms))} with nowhere to go" \
             in chat.transcript
+
+
+# The reviewer's farm: every host but these five in maintenance. Any 2 of the 15 can fail, but
+# only host07 and host13 can take an imap member: whatever fills host13 with one, or closes it,
+# leaves a pair of imap hosts with one way out for two members.
+REVIEWERS_OPEN_HOSTS = {"host07", "host09", "host13", "host14", "host15"}
+
+
+@pytest.mark.parametrize("change", ["maintenance host13 on", "migrate imap7 to host13",
+                                    "create imap9 from imap on host13"])
+def test_a_change_that_costs_the_farm_its_second_failure_says_so_in_its_preview(chat, change):
+    only_hosts_left(chat.engine, REVIEWERS_OPEN_HOSTS)
+    chat.send("resilience")
+    assert chat.transcript.startswith("The farm survives any 2 host failures"), chat.transcript
+    chat.send(change, confirm=False)
+    preview = chat.transcript
+    line = "\n  After this, the farm would survive any 1 host failure, not any 2: of the 105 pairs of hosts, "
+    assert line in preview, preview
+    assert " would leave VMs with nowhere to go; worst: host" in preview
+    assert "imap" in preview.split("worst: ", 1)[1]  # the members with one way out left
+    if change.startswith("migrate"):
+        # Not confirmed here: on the demo farm an offline move leaves the disk outside the target's
+        # pool (test:/// nodes keep volumes per host), which `resilience` then counts as well.
+        return
+    reply = chat.send(change)
+    assert reply.outcome is Outcome.OK, chat.transcript
+    chat.send("resilience")
+    figure = chat.transcript
+    assert figure.startswith("The farm survives any 1 host failure. Of the 105 pairs of hosts, "), figure
+    # The preview gave the figure `resilience` gives once the change is made: the count and the worst pair.
+    said = figure.removeprefix("The farm survives any 1 host failure. ")
+    assert said[0].lower() + said[1:] in preview, (preview, figure)

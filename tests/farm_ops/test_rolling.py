@@ -222,3 +222,17 @@ def test_a_health_check_that_is_not_one_is_a_config_error(state):
     with pytest.raises(ConfigError, match=r"clusters\.db\.health: 'http:993' is not a health check: write "
                                           r"tcp:PORT or tcp:ADDRESS:PORT"):
         open_engine(config=None, state=str(state))
+
+
+def test_min_running_of_every_member_still_lets_a_run_take_one_at_a_time_but_not_two(state):
+    set_min_running(state, "ldap", 5)
+    engine = open_engine(config=None, state=str(state))
+    chat = SampledChat(engine, "ldap")
+    reply, text = chat.send("rolling reboot ldap max 2 down")
+    assert reply.outcome is Outcome.REFUSED
+    assert text == ("Not rolling ldap with 2 down: cluster ldap must keep 4 of its 5 members running "
+                    "(min_running keeps every member running: a rolling run takes one at a time), and 5 "
+                    "run now, so at most 1 may be down at once. Say 'rolling reboot ldap max 1 down'.")
+    reply, text = chat.send("rolling restart ldap")
+    assert reply.outcome is Outcome.OK, text
+    assert min(running(s) for s in chat.samples) == 4

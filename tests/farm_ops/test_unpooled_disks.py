@@ -163,3 +163,19 @@ def test_an_evacuation_rechecks_the_disks_of_the_vms_it_moves(engine):
     assert reply.summary == (f"Nothing was done: since the preview, ci: {why('ci', vm.host)}. "
                              f"Say 'evacuate {vm.host}' again for a new plan.")
     assert {name: found.host for name, found in live_vms(engine).items()} == before
+
+
+@pytest.mark.parametrize("command", ["migrate ldap1 to host09", "evacuate host07"])
+def test_a_moved_vm_keeps_its_pool_in_the_inventory(chat, command):
+    """A VM's disk that arrives on a host by a move is a file of that host's pool folder that libvirt
+    has not listed yet; the VM recorded after the move must still say which pool holds it, or `check`
+    warns that the VM runs from storage only its host reaches."""
+    on_host07 = [record.vm.name for record in chat.engine.inventory.vms_on("host07")]
+    moved = on_host07 if "evacuate" in command else ["ldap1"]
+    assert chat.send(command).outcome is Outcome.OK, chat.transcript
+    for name in moved:
+        record = chat.engine.inventory.vm(name)
+        assert record is not None
+        assert [disk.pool for disk in record.vm.disks if disk.device == "disk"] == ["local"], name
+    chat.send("check")
+    assert "in no storage pool" not in chat.transcript

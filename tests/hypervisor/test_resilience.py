@@ -12,7 +12,15 @@ from hypervisor.host_model import Host, Pool
 from hypervisor.model import GranjaMeta
 from hypervisor.placement import FarmLoad, Guest, Limits
 from hypervisor.recovery import plan_recovery
-from hypervisor.resilience import Proposal, Simulator, assess, assess_again, newly_stranding, single_losses
+from hypervisor.resilience import (
+    Proposal,
+    Simulator,
+    assess,
+    assess_again,
+    newly_stranding,
+    pairs_lost,
+    single_losses,
+)
 from tests.inventory.builders import make_vm
 
 SHARED = ("nfs",)
@@ -139,3 +147,30 @@ def test_the_figure_is_worked_out_again_whenever_anything_the_simulation_reads_c
         after = assess_again(changed, pair_seconds=5.0)
         assert after == assess(changed, pair_seconds=5.0), why  # the changed farm's own figure
         assert after != before, why  # not the one remembered
+
+
+def test_pairs_lost_counts_the_pairs_a_change_breaks_and_stops_where_the_farm_already_failed_one():
+    farm = [host("h1"), host("h2"), host("h3"), host("h4")]
+    guests = [guest("big1", "h1", 40, cluster="db"), guest("big2", "h2", 40, cluster="mail")]
+    before = Simulator(FarmLoad.build(farm, guests), guests)
+    assert assess(before).tolerated == 2
+    closed = Simulator(FarmLoad.build(farm, guests, maintenance={"h4"}), guests)
+    lost = pairs_lost(before, closed, pair_seconds=5.0)
+    assert (lost.total, lost.tried, lost.failing_before) == (6, 6, 0)
+    assert lost.lowers_figure
+    # Exactly the pairs the closed farm fails on its own, since the open one failed none.
+    assert lost.newly_failing == assess(closed).pairs.failing == 3  # h1+h2, h1+h3, h2+h3
+    assert lost.worst.hosts == ("h1", "h2")
+    # A farm that already fails a pair cannot lose its second failure: the walk stops there.
+    again = pairs_lost(closed, closed, pair_seconds=5.0)
+    assert again.failing_before == 1
+    assert not again.lowers_figure
+
+
+def test_pairs_lost_samples_when_the_time_runs_out():
+    farm, guests = random_farm(1, hosts=30, vms=100)
+    sim = Simulator(FarmLoad.build(farm, guests), guests)
+    ticks = iter(range(1000))
+    lost = pairs_lost(sim, sim, pair_seconds=9.5, clock=lambda: next(ticks))
+    assert lost.total == 435
+    assert lost.tried == 10  # the clock passed 9.5 after ten pairs

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import termios
 import time
+from typing import IO
 
 from tests.proc_threads import sleeps_in_poll
 from tests.signal_routing import send_off_main
@@ -25,13 +26,16 @@ def _own_terminal() -> None:
 class Terminal:
     """A granja process on a pseudo-terminal, read until some text shows (with a deadline)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, stderr: IO[str] | None = None) -> None:
+        """`env`: GRANJA_ variables to set; `stderr`: a file for it (so that it outlives a hang-up)."""
         self.master, slave = pty.openpty()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GRANJA_")}
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("GRANJA_")}
         self.process = subprocess.Popen([sys.executable, "-m", "granja", *args], stdin=slave, stdout=slave,
-                                        stderr=slave, env={**env, "TERM": "dumb"}, preexec_fn=_own_terminal)
+                                        stderr=stderr or slave, env={**clean, **(env or {}), "TERM": "dumb"},
+                                        preexec_fn=_own_terminal)
         os.close(slave)
         self.seen = ""
+        self.open = True
 
     def until(self, text: str, timeout: float = 30, *, after: int = 0, why: str = "") -> str:
         """Read until `text` shows at or after position `after` of what was seen."""
@@ -64,11 +68,17 @@ class Terminal:
     def type(self, text: str) -> None:
         os.write(self.master, text.encode())
 
+    def hang_up(self) -> None:
+        """Close the terminal, as a dropped SSH session does: the kernel sends SIGHUP to the chat."""
+        os.close(self.master)
+        self.open = False
+
     def close(self) -> int:
         try:
             return self.process.wait(timeout=30)
         finally:
-            os.close(self.master)
+            if self.open:
+                os.close(self.master)
 
 
 def test_ctrl_c_at_the_prompt_clears_the_line_and_the_chat_goes_on(state):

@@ -58,3 +58,31 @@ def test_settled_operations_are_pruned_after_a_day(tmp_path):
     files = sorted(p.name for p in (tmp_path / "journal").glob("*.json"))
     assert len(files) == 2  # the settled one went; the unsettled one stays for its report
     journal.settle(later, outcome="ok", at=AT + timedelta(days=2))
+
+
+def test_a_run_that_takes_vms_a_few_at_a_time_has_only_those_in_hand(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    running = journal.begin(command="rolling restart ldap", user="root", plan="…",
+                            vms=("ldap1", "ldap2", "ldap3"), hosts=("host05",), at=AT)
+    other, later, window = Journal(tmp_path / "journal"), AT + timedelta(minutes=1), timedelta(seconds=10)
+    assert other.involved("ldap3", now=later, within=window) is not None  # nothing taken yet: all named
+    journal.step(running, "1/3: restart ldap1", taking=("ldap1",))
+    journal.step(running, "ldap1 is off; starting it")
+    journal.step(running, "2/3: restart ldap2", taking=("ldap2",))
+    assert other.involved("ldap1", now=later, within=window) is not None
+    assert other.involved("ldap2", now=later, within=window) is not None
+    assert other.involved("ldap3", now=later, within=window) is None  # not reached yet
+    journal.settle(running, outcome="ok", at=later)
+
+
+def test_carried_out_tells_a_live_operation_from_one_whose_process_died(tmp_path):
+    journal = Journal(tmp_path / "journal")
+    running = begin(journal)
+    other = Journal(tmp_path / "journal")
+    assert other.carried_out(running.operation)
+    running.lock.close()  # the process dies: the kernel drops its lock, the journal stays open
+    (orphan,) = other.orphans()
+    assert not other.carried_out(orphan)
+    assert orphan.open
+    journal.settle_orphans(lambda _op: None, outcome="interrupted", at=AT)
+    assert not other.carried_out(orphan)  # settled: its lock file is gone

@@ -1,6 +1,8 @@
-"""SIGINT at every step of an evacuation, a migration and rolling runs; SIGTERM to the bot mid-change.
+"""SIGINT, SIGTERM and SIGHUP at every step of an evacuation, a migration and rolling runs; SIGTERM
+to the bot mid-change.
 
-The signal is sent by the process to itself at its Nth mutating step (hypervisor/crashpoint.py),
+Ctrl-C (SIGINT), `timeout` or systemd (SIGTERM) and a dropped SSH session (SIGHUP) stop a console
+change alike. The signal is sent by the process to itself at its Nth mutating step (hypervisor/crashpoint.py),
 so the front end's real handler runs at a known point. After each: the process ends with the
 usual summary and exit code 4 (or 0 when everything was already done), no VM is defined twice
 or left running in two places, every VM is as it was or where it moved, the journal is settled
@@ -35,20 +37,26 @@ from tests.slack.standin import SlackStandIn
 from tests.slack.test_cli import free_port
 
 
-def after_sigint(state: Path, scratch: Path, command: str, number: int) -> list[str]:
+def last_outcome(state: Path) -> str:
+    """The outcome of the latest audit entry, or 'no audit entry'."""
+    entries = Inventory(state).audit(limit=1)
+    return entries[0].outcome if entries else "no audit entry"
+
+
+def after_signal(state: Path, scratch: Path, command: str, number: int, name: str = "INT") -> list[str]:
     copy = copy_state(state, scratch / f"n{number}")
     before = copies(copy)
-    run = granja(copy, "ask", "--yes", command, env={"GRANJA_SIGNAL_AT": f"{number}:INT"})
-    where = f"SIGINT at step {number}"
+    run = granja(copy, "ask", "--yes", command, env={"GRANJA_SIGNAL_AT": f"{number}:{name}"})
+    where = f"SIG{name} at step {number}"
     problems = [f"{where}: {p}" for p in invariant_problems(copy)]
     if "Traceback" in run.stderr:
         problems.append(f"{where}: {run.stderr}")
-    entry = Inventory(copy).audit(limit=1)[0]
+    outcome = last_outcome(copy)
     if run.returncode == 4:
-        if "interrupted" not in run.stdout.lower() or entry.outcome != "interrupted":
-            problems.append(f"{where}: exit 4 but no interruption said/audited: {run.stdout} {entry}")
-    elif run.returncode != 0 or entry.outcome != "ok":
-        problems.append(f"{where}: exit {run.returncode}, audit {entry.outcome}: {run.stdout}")
+        if "interrupted" not in run.stdout.lower() or outcome != "interrupted":
+            problems.append(f"{where}: exit 4 but no interruption said/audited: {run.stdout} {outcome}")
+    elif run.returncode != 0 or outcome != "ok":
+        problems.append(f"{where}: exit {run.returncode}, audit {outcome}: {run.stdout}")
     if defined_twice(copy):
         problems.append(f"{where}: defined twice: {defined_twice(copy)}")
     after = copies(copy)
@@ -61,20 +69,26 @@ def after_sigint(state: Path, scratch: Path, command: str, number: int) -> list[
     return problems
 
 
-@pytest.mark.parametrize("command", ["evacuate host12", "migrate web1 to host09", "rolling reboot smtp",
-                                     "rolling migrate web off host09 host06"])
-def test_sigint_at_every_step_stops_cleanly(state, tmp_path, command):
+# Every command with SIGINT; SIGTERM and SIGHUP (the same handler) with an evacuation and a migration.
+@pytest.mark.parametrize(("command", "name"), [
+    *((command, "INT") for command in ("evacuate host12", "migrate web1 to host09", "rolling reboot smtp",
+                                       "rolling migrate web off host09 host06")),
+    *((command, name) for name in ("TERM", "HUP")
+      for command in ("evacuate host12", "migrate web1 to host09"))])
+def test_a_signal_at_every_step_stops_cleanly(state, tmp_path, command, name):
     steps = step_count(state, tmp_path, "ask", "--yes", command)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        found = pool.map(lambda n: after_sigint(state, tmp_path, command, n), range(1, len(steps) + 1))
+        found = pool.map(lambda n: after_signal(state, tmp_path, command, n, name), range(1, len(steps) + 1))
         problems = [problem for problems in found for problem in problems]
     assert problems == []
 
 
-@pytest.mark.parametrize(("command", "commit"), [("create ldap6", "before start ldap6"),
-                                                  ("delete ci", "before undefine ci")])
-def test_sigint_before_create_or_delete_commits_leaves_nothing_after_it_finishes(state, tmp_path, command,
-                                                                                 commit):
+@pytest.mark.parametrize(("command", "commit", "name"), [("create ldap6", "before start ldap6", "INT"),
+                                                          ("delete ci", "before undefine ci", "INT"),
+                                                          ("create ldap6", "before start ldap6", "TERM"),
+                                                          ("delete ci", "before undefine ci", "HUP")])
+def test_a_signal_before_create_or_delete_commits_leaves_nothing_after_it_finishes(state, tmp_path, command,
+                                                                                   commit, name):
     """Ctrl-C while a VM is being made (volumes cloned, defined, not yet started) undoes it all; from
     the step that commits the change (starting the new VM, undefining the old) it is finished."""
     steps = step_count(state, tmp_path, "ask", "--yes", command)
@@ -83,18 +97,18 @@ def test_sigint_before_create_or_delete_commits_leaves_nothing_after_it_finishes
     def after(number: int) -> list[str]:
         copy = copy_state(state, tmp_path / f"n{number}")
         vms, disks = copies(copy), volumes(copy)
-        run = granja(copy, "ask", "--yes", command, env={"GRANJA_SIGNAL_AT": f"{number}:INT"})
-        entry = Inventory(copy).audit(limit=1)[0]
-        where = f"SIGINT at step {number} ({steps[number - 1]})"
+        run = granja(copy, "ask", "--yes", command, env={"GRANJA_SIGNAL_AT": f"{number}:{name}"})
+        outcome = last_outcome(copy)
+        where = f"SIG{name} at step {number} ({steps[number - 1]})"
         problems = [f"{where}: {run.stderr}"] if "Traceback" in run.stderr else []
         if Journal(copy / "journal").orphans():
             problems.append(f"{where}: the journal was left open")
         if number < point:
-            if (run.returncode, entry.outcome) != (4, "interrupted") or "interrupted" not in run.stdout:
-                problems.append(f"{where}: exit {run.returncode}, audit {entry.outcome}: {run.stdout}")
+            if (run.returncode, outcome) != (4, "interrupted") or "interrupted" not in run.stdout:
+                problems.append(f"{where}: exit {run.returncode}, audit {outcome}: {run.stdout}")
             if copies(copy) != vms or volumes(copy) != disks:
                 problems.append(f"{where}: something was left: {run.stdout}")
-        elif (run.returncode, entry.outcome) != (0, "ok") or copies(copy) == vms or volumes(copy) == disks:
+        elif (run.returncode, outcome) != (0, "ok") or copies(copy) == vms or volumes(copy) == disks:
             problems.append(f"{where}: not finished: exit {run.returncode}: {run.stdout}")
         return problems
 

@@ -251,6 +251,15 @@ class RealHost:
         return bool(self.holder) and port_open(self.address, LIBVIRT_PORT)
 
 
+def listen(port: int = 0, address: str = "127.0.0.1") -> socket.socket:
+    """A TCP listener at address:port (0: any free port; reused at once after a close)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(8)
+    return listener
+
+
 def port_open(address: str, port: int) -> bool:
     """Whether something accepts TCP connections at address:port."""
     with socket.socket() as sock:

@@ -21,7 +21,7 @@ from granja.app import open_engine
 from hypervisor.events import ensure_event_loop
 from tests.conftest import Chat
 from tests.real.conftest import fleet_toml
-from tests.real.daemons import tiny_guest_xml
+from tests.real.daemons import listen, tiny_guest_xml
 
 METADATA = ("<metadata><granja:vm xmlns:granja='https://granja.dev/xmlns/vm/1'>"
             "<granja:cluster>svc</granja:cluster></granja:vm></metadata>")
@@ -55,10 +55,7 @@ class Service:
         with self._lock:
             if self._listener is not None or len(self.running) < len(self._conns):
                 return
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(8)
+            listener = listen(self.port)
             self.port = listener.getsockname()[1]
             self._listener = listener
             self.events.append((time.monotonic(), "open"))

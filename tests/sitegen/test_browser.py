@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from granja.app import build_inventory_site
+from hypervisor.model import Usage
 from tests.sitegen.browser import CHROMIUM, Browser, StaticServer
 
 # Results for a query: Material marks each result link with the query it answers (`?h=…`), so results
@@ -191,3 +193,31 @@ def test_the_vm_list_keeps_name_host_and_state_on_a_phone(site, page):
     assert no_sideways_scroll(page)
     assert page.evaluate("document.querySelector('.md-typeset__scrollwrap:has(.g-prio)').scrollWidth"
                          " <= document.querySelector('.md-typeset__scrollwrap:has(.g-prio)').clientWidth")
+
+
+def test_search_finds_a_vm_by_its_ip_address_and_shows_its_host_and_state(chat, tmp_path, page):
+    # The test driver gives every guest 192.168.0.1…: ldap3's host reports an address of its own here.
+    record = chat.engine.inventory.vm("ldap3")
+    seen = replace(record.vm, usage=Usage(cpu_percent=12.0, addresses=("10.0.100.23", "fd00::23")))
+    chat.engine.inventory.record_vm(seen, at=chat.engine.clock(), command="refresh", user="test")
+    site = tmp_path / "site"
+    build_inventory_site(chat.engine.config, chat.engine.inventory, out=str(site))
+    page.open((site / "index.html").as_uri())
+    found = search(page, "10.0.100.23")
+    assert [href.split("?")[0].rsplit("/site/", 1)[1] for href, _ in found] == ["vms/ldap3.html"], found
+    snippet = " ".join(page.evaluate("document.querySelector('.md-search-result__item a').innerText").split())
+    assert "State running" in snippet, snippet
+    assert f"Host {record.vm.host}" in snippet, snippet
+    assert "IP addresses 10.0.100.23, fd00::23" in snippet, snippet
+
+
+def test_the_health_table_keeps_severity_subject_and_finding_on_a_phone(site, page):
+    page.open((site / "index.html").as_uri())
+    page.viewport(*PHONE, mobile=True)
+    page.evaluate("document.querySelector('#health-check').scrollIntoView()")
+    table = "document.querySelector('#health-check ~ .md-typeset__scrollwrap')"
+    headers = page.evaluate(f"[...{table}.querySelectorAll('th')]"
+                            ".filter(th => th.getBoundingClientRect().width > 0).map(th => th.textContent)")
+    assert headers == ["Severity", "Subject", "Finding"]
+    assert page.evaluate(f"{table}.scrollWidth <= {table}.clientWidth")
+    assert no_sideways_scroll(page)

@@ -17,6 +17,7 @@ import pytest
 from hypervisor.host_model import Host, HostFacts, NodeView, Pool, Storage
 from hypervisor.model import NIC, VM, Disk, GranjaMeta, Virt, VMState
 from inventory import Inventory
+from inventory.finding import Finding
 from sitegen.build import BuildResult, build_site
 from sitegen.markdown import md_escape
 from sitegen.render import page_slug, vm_page
@@ -382,23 +383,14 @@ def test_md_escape(value: str, markdown: str) -> None:
     assert md_escape(value) == markdown
 
 
-@dataclass(frozen=True)
-class Finding:
-    """The shape of inventory.health.Finding (another branch), as the overview takes it."""
-
-    kind: str
-    subject: str
-    message: str
-
-
 def test_overview_lists_health_check_findings(tmp_path: Path) -> None:
     inv = make_inventory(tmp_path / "state")
-    findings = [Finding("degraded-bond", "host7", "bond1 has lost eth3"),
+    findings = [Finding("degraded-bond", "host7", "bond1 has lost eth3", "critical"),
                 Finding("shared-host", "imap", "imap1 and imap2 | share host2")]
     build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=findings)
     index = (tmp_path / "site" / "index.html").read_text()
-    assert row_of(index, "degraded-bond")[1:] == ["host7", "bond1 has lost eth3"]
-    assert row_of(index, "shared-host")[2] == "imap1 and imap2 | share host2"
+    assert row_of(index, "critical") == ["critical", "degraded-bond", "host7", "bond1 has lost eth3"]
+    assert row_of(index, "warning")[3] == "imap1 and imap2 | share host2"
     build_site(inv, title=TITLE, out=tmp_path / "site", work=tmp_path / "src", findings=[])
     assert "the health check found nothing wrong" in (tmp_path / "site" / "index.html").read_text()
 

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 BOT_USER = "UGRANJA"
+# Display names users.info gives for the tests' people (drivers' ACCESS); anyone else is user_not_found.
+USERS = {"UVIEWER": "vera", "UOPER": "otto", "UOPER2": "olga", "UADMIN": "ada"}
 
 
 @dataclass
@@ -59,6 +61,7 @@ class SlackStandIn(ThreadingHTTPServer):
         self.failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.usergroups: list[dict[str, Any]] = []
         self.private_channels: set[str] = set()  # what conversations.info says is private (besides G…)
+        self.users: dict[str, str] = dict(USERS)  # user ID -> display name, for users.info
         self.changed = threading.Condition()
         self._ts = itertools.count(1)
         self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
@@ -116,9 +119,23 @@ class SlackStandIn(ThreadingHTTPServer):
             private = channel in self.private_channels or channel.startswith("G")
             return {"ok": True, "channel": {"id": channel, "is_channel": not private, "is_private": private,
                                             "is_im": channel.startswith("D"), "is_mpim": False}}
+        if method == "users.info":
+            return self._user(str(body.get("user", "")))
         if method == "usergroups.list":
             return {"ok": True, "usergroups": self.usergroups}
         return {"ok": True}
+
+
+    def _user(self, user: str) -> dict[str, Any]:
+        """users.info as Slack answers it: the user with a profile, or user_not_found."""
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        name = self.users[user]
+        return {"ok": True, "user": {
+            "id": user, "team_id": "T1", "name": name.lower().replace(" ", "."), "deleted": False,
+            "real_name": name.title(), "is_bot": False,
+            "profile": {"real_name": name.title(), "display_name": name, "real_name_normalized": name.title(),
+                        "display_name_normalized": name}}}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,7 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or "{}")
         else:
             body = dict(parse_qsl(raw))
-        method = self.path.split("/api/", 1)[-1].split("?")[0]
+        method, _, query = self.path.split("/api/", 1)[-1].partition("?")
+        body = {**dict(parse_qsl(query)), **body}  # the client sends some arguments in the URL
         call = Call(method, body)
         failures = self.server.failures.get(method)
         if failures:

@@ -1,15 +1,17 @@
-"""Evacuation, check, history and audit answers in Block Kit: an icon on failure, mentions, whole lines."""
+"""Evacuation, check, history and audit answers in Block Kit: an icon on failure, names, whole lines."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from bot.results import AuditRow, AuditTable, FindingList, HistoryView, HostEmptied, Outcome, Reply
-from bot.slack.blocks import MAX_BLOCKS, reply_message
+from bot.slack.blocks import MAX_BLOCKS, named, reply_message
+from bot.slack.people import People
 from inventory import Change
 from inventory.finding import Finding
 
 AT = datetime(2026, 11, 24, 21, 20, 5, tzinfo=UTC)
+CAROL = People({"U0CAROL": "carol"})  # what users.info said of U0CAROL
 
 
 def texts(blocks: list[dict]) -> list[str]:
@@ -33,14 +35,17 @@ def test_a_failed_evacuation_is_marked_as_failed_and_lists_each_vm_as_text():
         assert part in whole
 
 
-def test_history_names_people_as_mentions_and_keeps_whole_lines_within_slacks_limits():
+def test_history_names_people_by_name_and_keeps_whole_lines_within_slacks_limits():
     changes = tuple(Change(vm="web2", at=AT, kind="config", path="memory_mib", old=4096, new=3072 + i,
                            command="set web2 memory 3G", user="U0CAROL") for i in range(400))
-    _text, blocks = reply_message(Reply(Outcome.OK, HistoryView(vm="web2", changes=changes), "400 changes"))
+    reply = Reply(Outcome.OK, HistoryView(vm="web2", changes=changes), "400 changes")
+    assert named(reply) == {"U0CAROL"}
+    _text, blocks = reply_message(reply, people=CAROL.pinging("U0CAROL"))  # a list pings nobody
     shown = texts(blocks)
     assert len(blocks) <= MAX_BLOCKS + 1
     assert all(len(text) <= 3000 for text in shown)
-    assert "<@U0CAROL>" in shown[0]
+    assert "UTC @carol `set web2 memory 3G`" in shown[0]
+    assert "<@" not in "".join(shown)
     assert "```" not in shown[0]
     lines = [line for text in shown for line in text.splitlines()]
     assert all(line.startswith(("*", "• ")) for line in lines), lines[:3]
@@ -51,10 +56,14 @@ def test_check_lists_each_finding_on_a_line_of_its_own():
     mark = "host05 is in maintenance since 2026-11-24 21:38 UTC (by U0CAROL)"
     found = (Finding("maintenance", "host05", mark, "info"),
              Finding("drift", "web2", "web2 differs from its baseline in 1 field: memory", "info"))
-    _text, blocks = reply_message(Reply(Outcome.OK, FindingList(found), "2 findings"))
+    reply = Reply(Outcome.OK, FindingList(found), "2 findings")
+    assert named(reply) == {"U0CAROL"}
+    _text, blocks = reply_message(reply, people=CAROL)
     shown = "\n".join(texts(blocks))
     assert "```" not in shown
-    assert "• info *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by <@U0CAROL>)" in shown
+    assert "• info *maintenance* host05 is in maintenance since 2026-11-24 21:38 UTC (by @carol)" in shown
+    _text, blocks = reply_message(reply)  # Slack could not name her: the raw ID, inert
+    assert "(by @U0CAROL)" in "\n".join(texts(blocks))
     assert "• info *drift* web2 differs from its baseline" in shown
 
 

@@ -39,7 +39,7 @@ def test_two_simultaneous_confirm_clicks_run_once_and_report_the_truth(bot):
     for thread in clicks:
         thread.join(30)
     note = bot.slack.wait_for("chat.postEphemeral")[0]
-    assert note.text == "That request was already confirmed by <@UOPER>; nothing more was done."
+    assert note.text == "That request was already confirmed by @otto; nothing more was done."
     gate.set()
     done = bot.reply(lambda c: c.text.startswith("OK:") and "web2" in c.text)
     assert "asked for `shutdown web2`" in done.text
@@ -54,7 +54,7 @@ def test_a_refused_bystander_click_does_not_keep_the_buttons_past_expiry(state):
         bot.mention("UOPER", "shutdown web2")
         preview = bot.preview("web2")
         bot.click("UOPER2", preview, CONFIRM)  # not theirs to decide
-        assert bot.slack.wait_for("chat.postEphemeral")[0].text.startswith("Only <@UOPER> (who asked)")
+        assert bot.slack.wait_for("chat.postEphemeral")[0].text.startswith("Only @otto (who asked)")
         gone = bot.slack.wait_for("chat.update", lambda c: "Expired" in c.text, timeout=20)[0]
         assert gone.body["ts"] == preview.answer["ts"]
         assert not any(b["type"] == "actions" for b in gone.body["blocks"])

@@ -63,8 +63,8 @@ def test_someone_else_cannot_confirm_but_an_admin_can(bot):
     bot.click("UOPER2", preview, CONFIRM)
     note = bot.slack.wait_for("chat.postEphemeral")[0]
     assert note.body["user"] == "UOPER2"
-    assert note.text == (f"Only <@UOPER> (who asked) or an admin can confirm 'migrate web1 to {target}'; "
-                         "nothing was done.")
+    assert note.text == ("Only @otto (who asked) or an admin can confirm "
+                         f"'migrate web1 to {target}'; nothing was done.")
     bot.settled()  # every request answered so far has finished its work
     assert where(bot, "web1") == source
     assert bot.engine.inventory.audit(limit=1)[0].user == "UOPER2"
@@ -87,7 +87,7 @@ def test_a_second_click_does_nothing(bot):
     entries = len(bot.engine.inventory.audit(limit=100))
     bot.click("UOPER", preview, CONFIRM)
     note = bot.slack.wait_for("chat.postEphemeral")[0]
-    assert note.text == "That request was already confirmed by <@UOPER>; nothing more was done."
+    assert note.text == "That request was already confirmed by @otto; nothing more was done."
     bot.settled()  # every request answered so far has finished its work
     assert len(bot.slack.of("chat.postMessage")) == 3  # preview, status, result: no second run
     assert len(bot.engine.inventory.audit(limit=100)) == entries
@@ -147,7 +147,7 @@ def test_audit_in_chat_shows_who_did_what_and_how_it_ended(bot):
     assert row.split()[2:3] == ["UOPER"]
     assert " ok " in row
     shown = next(line for line in table.blocks_text.splitlines() if f"`migrate lists1 to {target}`" in line)
-    assert "<@UOPER>" in shown
+    assert "@otto `migrate" in shown  # named, not pinged
     assert "*ok*" in shown
 
 

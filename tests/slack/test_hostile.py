@@ -181,3 +181,26 @@ def test_timestamps_at_the_edge_of_the_five_minute_window(bot, age, status):
     assert response.status == status
     if status == 200:
         assert bot.reply().text.startswith("ldap3 is on")
+
+
+
+def test_a_refused_click_names_people_without_pinging_them(bot):
+    """A bystander's click is refused in words that name the requester, a user the config names; the
+    refusal goes to the bystander, so pinging the requester is not its point: no live mention, in the
+    ephemeral refusal or in the preview rewritten once the request is over."""
+    bot.mention("UOPER", "shutdown web2")
+    preview = bot.preview("web2")
+    bot.click("UOPER2", preview, "granja_confirm")  # not theirs to decide
+    (refusal,) = bot.slack.wait_for("chat.postEphemeral")
+    assert refusal.text == ("Only @otto (who asked) or an admin can confirm 'shutdown web2'; "
+                            "nothing was done.")
+    assert_inert(refusal.text)
+    bot.click("UOPER", preview, "granja_confirm")
+    bot.reply(lambda c: c.text.startswith("OK:") and "web2" in c.text, timeout=60)
+    bot.click("UOPER2", preview, "granja_confirm")  # too late: over, and the preview says so
+    late = bot.slack.wait_for("chat.postEphemeral", count=2)[1]
+    assert late.text == "That request was already confirmed by @otto; nothing more was done."
+    (rewritten,) = bot.slack.wait_for("chat.update", lambda c: "already confirmed" in c.blocks_text)
+    note = rewritten.body["blocks"][-1]  # the preview (the requester's, mentioning them) plus this note
+    assert note["type"] == "context"
+    assert note["elements"][0]["text"] == late.text

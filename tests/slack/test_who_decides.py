@@ -13,7 +13,8 @@ def test_an_admin_cannot_confirm_someone_else_s_change_where_the_channel_caps_th
     assert bot.click("UADMIN", preview, CONFIRM, channel=CAPPED).status == 200
     note = bot.slack.wait_for("chat.postEphemeral")[0]
     assert note.body["user"] == "UADMIN"
-    assert note.text == "Only <@UOPER> (who asked) or an admin can confirm 'shutdown web2'; nothing was done."
+    assert note.text == ("Only @otto (who asked) or an admin can confirm 'shutdown web2'; "
+                         "nothing was done.")
     bot.click("UOPER", preview, CANCEL, channel=CAPPED)  # still the requester's to decide
     assert bot.reply(lambda c: c.text.startswith("CANCELLED")).text
     entries = bot.engine.inventory.audit(limit=5)

@@ -87,7 +87,7 @@ def test_a_restarted_bot_posts_no_alert_twice_and_keeps_the_old_message_current(
             Sender(port).click("UOPER", first, ACK, channel=ALERTS)
             (acked,) = slack.wait_for("chat.update", lambda c: "acknowledged by" in c.blocks_text)
             assert acked.body["ts"] == ts
-            assert "acknowledged by <@UOPER>" in acked.blocks_text
+            assert "acknowledged by @otto at" in acked.blocks_text  # named, not pinged
 
         engine = open_engine(config=str(config), state=str(state))
         engine.farm.driver("host07").lifecycle("ftp2", "start")  # fixed while granja was stopped

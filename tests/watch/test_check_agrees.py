@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import console
-from bot.farm_ops import SAME_FACT
+from bot.farm_check import SAME_FACT
 from tests.conftest import Chat
 from tests.watch.conftest import Watched
 

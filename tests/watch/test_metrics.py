@@ -23,10 +23,8 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def test_metrics_show_the_farm_alerts_and_commands(alerting):
     metrics = Metrics()
-    metrics.watch(alerting.watcher)
-    alerting.engine.on_finish = metrics.command
+    metrics.follow(alerting.engine, alerting.watcher)  # as `granja slack` does
     alerting.server.mount("/metrics", metrics.wsgi_app())
-    alerting.watcher.on_poll = metrics.refresh_seconds.labels("poll").observe
     alerting.watcher.poll()
     alerting.watcher.evaluate()  # ftp has one member down: pending for its 30 s
     alerting.clock.advance(31)
@@ -42,3 +40,10 @@ def test_metrics_show_the_farm_alerts_and_commands(alerting):
     assert seen[("granja_commands_total", (("command", "where"), ("outcome", "ok")))] == 1
     assert seen[("granja_command_seconds_count", (("command", "where"), ("outcome", "ok")))] == 1
     assert seen[("granja_refresh_seconds_count", (("source", "poll"),))] == 1
+    assert ("granja_refresh_seconds_count", (("source", "refresh"),)) not in seen
+    alerting.mention("UOPER", "refresh")  # the command reads every host too: its own label
+    alerting.reply(lambda c: "Refreshed" in c.text or "refresh" in c.text.lower())
+    seen = scrape(alerting.server.port)
+    assert seen[("granja_refresh_seconds_count", (("source", "refresh"),))] == 1
+    assert seen[("granja_refresh_seconds_count", (("source", "poll"),))] == 1
+    assert seen[("granja_commands_total", (("command", "refresh"), ("outcome", "ok")))] == 1

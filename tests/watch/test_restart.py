@@ -21,6 +21,7 @@ from bot.watch.alert_file import AlertFile, alerts_path
 from bot.watch.model import Condition, Rules
 from bot.watch.tracker import Tracker
 from bot.watch.watcher import Watcher, WatchSettings
+from bot.watch.words import console_line
 from granja.app import open_engine
 from granja.watching import build_watcher
 from tests.watch.conftest import Clock, Seen
@@ -199,3 +200,138 @@ def test_a_host_still_silent_after_a_restart_keeps_its_alert_and_its_words(engin
     (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
     assert recalled.what == "recalled"
     assert recalled.alert == fired
+
+
+def silence(engine: Engine, host: str) -> Callable[[], None]:
+    """The host stops answering (its test-driver node file moved away); the result brings it back."""
+    node = Path(engine.config.hosts[host].uri.removeprefix("test://"))
+    away = node.with_suffix(".away")
+    node.rename(away)
+    return lambda: away.rename(node)
+
+
+HELD = {"stopped_outside:db1", "cluster_degraded:db"}  # about db1, on host02
+
+
+def restart_with_host02_silent(engine: Engine, restart: Callable[[], Engine], clock: Clock
+                               ) -> tuple[dict, Engine, Watcher, list, Callable[[], None]]:
+    before = fire(engine, clock)
+    clock.advance(120)
+    again = restart()
+    answer = silence(again, "host02")
+    watcher = start(again, clock, Seen())
+    return before, again, watcher, watcher.evaluate(), answer
+
+
+def test_vm_alerts_on_a_host_silent_since_the_restart_stay_open_and_say_why(engine, restart):
+    clock = Clock()
+    before, _again, watcher, transitions, _answer = restart_with_host02_silent(engine, restart, clock)
+    assert [t for t in transitions if t.what == "resolved"] == []  # db1's state is unknown, not fixed
+    now = {a.condition.key: a for a in watcher.tracker.alerts()}
+    for key in HELD:
+        assert now[key].firing
+        assert now[key].id == before[key].id
+        said = console_line(next(t for t in transitions if t.alert.condition.key == key), clock.now)
+        assert "host02 has not answered since granja started" in said
+        assert before[key].condition.message in said  # what it said before, still there
+    said = watcher.first_look(transitions)  # what `granja watch` / `granja slack` print at start
+    assert "1 host not answering yet (host02): their VMs' alerts are held, not resolved" in said
+
+
+def test_when_the_silent_host_answers_a_vm_alert_that_still_holds_gets_one_message(engine, restart):
+    clock = Clock()
+    before, _again, watcher, _transitions, answer = restart_with_host02_silent(engine, restart, clock)
+    clock.advance(60)
+    answer()
+    watcher.poll()
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key in HELD]
+    assert sorted((t.alert.condition.key, t.what) for t in transitions) == [
+        ("cluster_degraded:db", "changed"), ("stopped_outside:db1", "changed")]
+    for transition in transitions:  # back to what it said before the restart, the same alert
+        key = transition.alert.condition.key
+        assert transition.alert.id == before[key].id
+        assert console_line(transition, clock.now).split(": ", 1)[1].startswith(before[key].condition.message)
+    clock.advance(3600)
+    watcher.poll()
+    assert [t for t in watcher.evaluate() if t.alert.condition.key in HELD] == []
+
+
+def test_when_the_silent_host_answers_a_vm_alert_that_ended_resolves_once(engine, restart):
+    clock = Clock()
+    before, again, watcher, _transitions, answer = restart_with_host02_silent(engine, restart, clock)
+    answer()
+    again.farm.driver("host02").lifecycle("db1", "start")  # started by hand while granja could not see
+    clock.advance(60)
+    watcher.poll()
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key in HELD]
+    assert sorted((t.alert.condition.key, t.what) for t in transitions) == [
+        ("cluster_degraded:db", "resolved"), ("stopped_outside:db1", "resolved")]
+    resolved = {t.alert.condition.key: t for t in transitions}
+    assert resolved["stopped_outside:db1"].alert.id == before["stopped_outside:db1"].id
+    assert "resolved after" in console_line(resolved["stopped_outside:db1"], clock.now)
+    assert "db1 is running again" in console_line(resolved["stopped_outside:db1"], clock.now)
+
+
+def test_a_vm_alert_is_held_not_resolved_while_its_host_stops_answering(engine):
+    clock, seen = Clock(), Seen()
+    watcher = start(engine, clock, seen)
+    engine.farm.driver("host02").lifecycle("db1", "destroy")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)
+    watcher.evaluate()
+    answer = silence(engine, "host02")
+    watcher.poll()
+    clock.advance(10)
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key == "stopped_outside:db1"]
+    assert [t.what for t in transitions] == ["changed"]
+    assert "host02 is not answering" in console_line(transitions[0], clock.now)
+    answer()
+    watcher.poll()
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key == "stopped_outside:db1"]
+    assert [t.what for t in transitions] == ["changed"]
+    assert "not answering" not in console_line(transitions[0], clock.now)
+
+
+def test_a_host_silent_across_a_restart_keeps_the_vms_its_alert_listed(engine, restart):
+    clock = Clock()
+    watcher = start(engine, clock, Seen())  # host09 answers at first: its VMs are known
+    silence(engine, "host09")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)
+    (fired,) = [t.alert for t in watcher.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert fired.condition.message.endswith("; it ran 3 VMs: ci, imap3 and samba1")
+    clock.advance(600)  # restarted while it is still silent: its VMs are not known, the alert's words stay
+    again = start(restart(), clock, Seen())
+    (recalled,) = [t for t in again.evaluate() if t.alert.condition.kind == "host_unreachable"]
+    assert recalled.what == "recalled"
+    assert recalled.alert == fired
+
+
+def test_a_held_vm_alert_resolves_once_the_vm_runs_on_a_host_that_answers(engine):
+    """What `recover host02` does: the VM is started elsewhere while its host is silent; that settles it."""
+    clock, seen = Clock(), Seen()
+    watcher = start(engine, clock, seen)
+    farm = engine.farm
+    xml = farm.driver("host02").domain_xml("db1")
+    farm.driver("host02").lifecycle("db1", "destroy")
+    watcher.poll()
+    watcher.evaluate()
+    clock.advance(3600)
+    watcher.evaluate()
+    silence(engine, "host02")
+    watcher.poll()
+    clock.advance(10)
+    held = [t.what for t in watcher.evaluate() if t.alert.condition.key == "stopped_outside:db1"]
+    assert held == ["changed"]
+    farm.driver("host03").define(xml)
+    farm.driver("host03").lifecycle("db1", "start")
+    watcher.poll()
+    clock.advance(10)
+    transitions = [t for t in watcher.evaluate() if t.alert.condition.key in HELD]
+    assert sorted((t.alert.condition.key, t.what) for t in transitions) == [
+        ("cluster_degraded:db", "resolved"), ("stopped_outside:db1", "resolved")]
+    resolved = {t.alert.condition.key: console_line(t, clock.now) for t in transitions}
+    assert "db1 is running again" in resolved["stopped_outside:db1"]
+    assert "cluster db: enough members running" in resolved["cluster_degraded:db"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from bot.slack.alerts import ACK, REMEDY
@@ -46,7 +47,8 @@ def test_acknowledge_by_a_viewer_is_allowed_and_audited_the_remedy_is_refused(al
     message = posted(alerting, "db1 stopped on host02")
     alerting.click("UVIEWER", message, ACK, channel=ALERTS)
     update = alerting.slack.wait_for("chat.update", lambda c: "acknowledged by" in c.blocks_text)[-1]
-    assert "acknowledged by <@UVIEWER>" in update.blocks_text
+    assert "acknowledged by @vera at" in update.blocks_text  # named, not pinged
+    assert "<@UVIEWER>" not in update.text + json.dumps(update.body["blocks"])
     assert ACK not in str(update.body["blocks"])  # acknowledged once; the remedy stays
     entries = alerting.engine.inventory.audit(vm="db1", limit=5)
     assert [e.user for e in entries if e.text.startswith("alert acknowledged")] == ["<@UVIEWER>"]
@@ -83,3 +85,25 @@ def test_hostile_names_are_escaped(alerting):
     # The remedy's button label is plain_text, which Slack never reads as markup.
     labels = [e["text"] for b in message.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {"type": "plain_text", "text": "start x<!channel>"} in labels
+
+
+def test_a_vm_alert_on_a_host_that_stops_answering_is_held_and_its_message_updated_once_each_way(alerting):
+    alerting.engine.farm.driver("host02").lifecycle("db1", "destroy")
+    step(alerting, 2)
+    message = posted(alerting, "db1 stopped on host02")
+    ts = message.answer["ts"]
+    node = alerting.engine.config.hosts["host02"].uri.removeprefix("test://")
+    os.rename(node, node + ".away")
+    step(alerting, 1)  # evaluated at once: the watcher is not started, so delivery is synchronous
+
+    def updates() -> list:
+        return [c for c in alerting.slack.of("chat.update") if c.body.get("ts") == ts]
+
+    (held,) = updates()
+    assert held.text.startswith("warning: db1 stopped on host02")  # not resolved: unknown
+    assert "; not known now: host02 is not answering since" in held.text
+    assert "resolved" not in held.blocks_text
+    os.rename(node + ".away", node)
+    step(alerting, 1)
+    (_, back) = updates()  # one message when it answers again: what the host now says
+    assert back.text == message.text
