@@ -82,8 +82,7 @@ def keeps(preview: str) -> str:
     return rest.split(";")[0]
 
 
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("command", ["evacuate host07", "migrate webmail3 to host15"])
+@pytest.mark.parametrize("command", ["evacuate host12", "migrate webmail3 to host15"])
 def test_after_a_kill_at_every_step_list_history_and_check_are_true_at_once(state, tmp_path, command):
     words = ("ask", "--yes", command)
     steps = step_count(state, tmp_path, *words)
