@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from bot.engine import ChatEvent, Engine, Pending
 from bot.grammar import BY_NAME
 from bot.render_text import render
 from bot.reply import FindingList, Outcome, Reply
+from bot.terminal import terminal_width
 
 if TYPE_CHECKING:
     from bot.completion import Names
@@ -49,7 +49,7 @@ def run(engine: Engine, text: str, *, user: str, yes: bool, ask: Ask | None,
         colour = out is print and show is None and wants_colour(sys.stdout)
     out = surviving(out)
     note = surviving(note) if note is not None else out
-    width = shutil.get_terminal_size().columns
+    width = terminal_width()
 
     def shown(reply: Reply) -> str:
         return show(reply) if show is not None else paint(reply, render(reply, width=width), colour)

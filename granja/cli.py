@@ -13,8 +13,9 @@ import os
 import signal
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bot.terminal import terminal_width
 from granja.errors import ConfigError
 from inventory.errors import InventoryCorrupt
 
@@ -22,8 +23,23 @@ if TYPE_CHECKING:
     from bot.engine import Engine
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, with the terminal's width given (left to itself, it imports shutil)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=terminal_width() - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser (and its subcommands' parsers) laid out by _HelpFormatter."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="granja", description="ChatOps for a Xen server farm.")
+    parser = _Parser(prog="granja", description="ChatOps for a Xen server farm.")
     parser.add_argument("--config", help="fleet config TOML (default: $GRANJA_CONFIG, else the demo farm)")
     parser.add_argument("--state", help="state directory (default: $GRANJA_STATE, else .granja)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what granja does")

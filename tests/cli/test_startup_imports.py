@@ -18,6 +18,7 @@ NOT_FOR_WHERE = {
     "msgspec", "tomllib", "granja.schema",  # checking the fleet config: done when the file changed
     "re2",  # the config's patterns: the demo farm's clusters are not matched, and it masks no secrets
     "secrets", "tempfile",  # random IDs and temporary files: os.urandom and a named file do
+    "shutil",  # (and bz2, lzma, zlib): the terminal's width is read without it
     "bot.results", "bot.render_bodies", "bot.queries",  # the cards and tables of other commands
     "bot.completion", "bot.watch.model", "bot.farm_ops", "bot.changes", "sitegen.build",
     "hypervisor.placement", "hypervisor.rolling", "hypervisor.migration", "inventory.health",
