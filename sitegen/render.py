@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 import jinja2
 from markupsafe import Markup
 
+from hypervisor.model import Usage
 from hypervisor.placement import Limits
 from hypervisor.shared_storage import reach_text, shared_pool_names
 from hypervisor.uptime import Uptime, host_uptime, vm_uptime
 from inventory.finding import Finding
+from inventory.records import VMRecord
 from sitegen import topology
 from sitegen.export import export_csv, export_json
 from sitegen.markdown import TEMPLATES, anchor, environment, link, md_escape
@@ -169,6 +171,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
     refreshed, named = view.last_refresh and view.last_refresh.at, tuple(networks)
     hosts = {record.name for record in view.hosts}
     reused: dict[Hashable, str] = {}
+    shown_use: dict[str, tuple[Usage, str]] = {}
     for record in view.vms:
         name = record.vm.name
         baseline = view.baselines.get(name)
@@ -178,7 +181,7 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         # it, rounded, so that a refresh's new figures rebuild only the pages whose words change.)
         host_shared = shared.get(record.vm.host, frozenset(shared_pools))
         uptime = uptime_cell(vm_uptime(record.vm, host_records.get(record.vm.host), _NOW_UNUSED))
-        addresses, used = topology.guest_addresses(record), topology.use_words(record)
+        addresses, used = topology.guest_addresses(record), _steady_use(record, shown_use)
         key = _page_key(record, addresses, used,
                         baseline and (baseline.id, baseline.taken_at, baseline.taken_by), changes,
                         wired.get(record.vm.host), record.vm.host in hosts, record.last_seen == refreshed,
@@ -197,6 +200,8 @@ def render_pages(view: FarmView, *, title: str, findings: Sequence[Finding] | No
         pages[vm_page(name)] = page
     _VM_PAGES.clear()  # kept to this farm's pages: the cache never outgrows the farm
     _VM_PAGES.update(reused)
+    _USE_SHOWN.clear()
+    _USE_SHOWN.update(shown_use)
     host_template = env.get_template("host.md.j2")
     for capacity in capacities:
         pages[host_page(capacity.record.name)] = host_template.render(
@@ -229,6 +234,38 @@ def uptime_cell(uptime: Uptime | None) -> str:
 # publisher rebuilds after every change, and re-rendering 5,000 unchanged pages took longer
 # than MkDocs' incremental build of the changed ones.
 _VM_PAGES: dict[Hashable, str] = {}
+
+
+# What each running VM's page last said it used, with the reading behind the words. A reading
+# hovering on a rounding edge (a steady 45 % read as 44.9 and 45.1) would otherwise rebuild the
+# page at every refresh; one within USE_JITTER of the reading shown says the same words.
+_USE_SHOWN: dict[str, tuple[Usage, str]] = {}
+USE_JITTER = 5.0  # CPU percentage points, and per cent of the memory used
+
+
+def _steady_use(record: VMRecord, shown: dict[str, tuple[Usage, str]]) -> str:
+    """The VM's use in words (topology.use_words), the words last shown while the reading stays near."""
+    usage, words = record.vm.usage, topology.use_words(record)
+    if usage is None or not words:
+        return words
+    before = _USE_SHOWN.get(record.vm.name)
+    if before is not None and _near(before[0], usage):
+        usage, words = before
+    shown[record.vm.name] = (usage, words)
+    return words
+
+
+def _near(before: Usage, now: Usage) -> bool:
+    """Whether two readings differ by less than USE_JITTER in CPU and memory (read in both, or neither)."""
+    memory_jitter = USE_JITTER / 100 * (before.memory_used_mib or 0)
+    return (_within(before.cpu_percent, now.cpu_percent, USE_JITTER)
+            and _within(before.memory_used_mib, now.memory_used_mib, memory_jitter))
+
+
+def _within(before: float | None, now: float | None, jitter: float) -> bool:
+    if before is None or now is None:
+        return before is None and now is None
+    return abs(now - before) < jitter
 
 
 def _page_key(*parts: object) -> Hashable | None:

@@ -69,6 +69,12 @@ def test_use_that_only_jitters_rewrites_no_vm_page_and_a_real_change_rewrites_on
     site.build()
     after = md_mtimes(site.work)
     assert {rel for rel in after if after[rel] != before[rel]} == {"index.md"}  # the refresh's time
+    refresh(site.inv, with_use(45.1, 1540), minutes=35, unreachable=("host3",))  # across a rounding edge
+    site.build()
+    edge = md_mtimes(site.work)
+    assert {rel for rel in edge if edge[rel] != after[rel]} == {"index.md"}
+    assert card(site.vm_html("ldap1"))["In use"] == f"CPU about 40 %, {MEMORY}, at the last refresh"
+    after = edge
     refresh(site.inv, with_use(78.0, 1530), minutes=40, unreachable=("host3",))
     site.build()
     again = md_mtimes(site.work)
